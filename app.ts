@@ -1,0 +1,97 @@
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import websocket from '@fastify/websocket'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Dispatcher } from 'undici'
+import type { Config } from './plugins/config.ts'
+import { ajv, schemaController } from './plugins/validation.ts'
+import errors from './plugins/errors.ts'
+import db from './plugins/db.ts'
+import swagger from './plugins/swagger.ts'
+import auth from './plugins/auth.ts'
+import events from './plugins/events.ts'
+import liveEvents from './plugins/live-events.ts'
+import webhooks from './plugins/webhooks.ts'
+import roomMonitor from './monitor/index.ts'
+import authRoutes from './routes/auth.ts'
+import healthRoutes from './routes/health.ts'
+import gamesRoutes from './routes/games.ts'
+import pickerRoutes from './routes/picker.ts'
+import statsRoutes from './routes/stats.ts'
+import sessionsRoutes from './routes/sessions.ts'
+import sessionGamesRoutes from './routes/session-games.ts'
+import playerCheckRoutes from './routes/player-check.ts'
+import chatImportRoutes from './routes/chat-import.ts'
+import exportRoutes from './routes/export.ts'
+import votesRoutes from './routes/votes.ts'
+import webhooksRoutes from './routes/webhooks.ts'
+import liveRoutes from './routes/live.ts'
+
+export interface AppOptions {
+  /** A pino logger config or instance; defaults to pino at config.LOG_LEVEL. */
+  logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance']
+  /** Outbound HTTP for webhook deliveries (tests pass a MockAgent or a local Agent). */
+  webhookDispatcher?: Dispatcher
+  /** Outbound HTTP for the ecast REST client. */
+  ecastDispatcher?: Dispatcher
+  /** Postgres pool size when DATABASE_URL is set. */
+  dbPoolSize?: number
+}
+
+// Tokens may ride in `?token=` (the live WebSocket): never let them reach a log line.
+const redactUrl = (url: string) => url.replace(/([?&]token=)[^&]*/g, '$1[redacted]')
+
+export function buildApp (config: Config, options: AppOptions = {}) {
+  const app = Fastify({
+    logger: (options.logger as FastifyServerOptions['logger']) ?? {
+      level: config.LOG_LEVEL,
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+      serializers: {
+        req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip })
+      }
+    },
+    ajv,
+    schemaController,
+    // Every response carries its request id so a log line can be found from a client report.
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+    // Let the runtime finish in-flight requests on close, but refuse new ones with a clear 503.
+    return503OnClosing: true
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.decorate('config', config)
+  app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
+
+  app.register(errors)
+  app.register(db, { poolSize: options.dbPoolSize })
+  app.register(swagger)
+  app.register(websocket, { options: { maxPayload: 64 * 1024 } })
+  app.register(auth)
+  app.register(events)
+  app.register(liveEvents)
+  app.register(webhooks, { dispatcher: options.webhookDispatcher })
+  app.register(roomMonitor, { dispatcher: options.ecastDispatcher })
+
+  app.register(authRoutes, { prefix: '/api/auth' })
+  app.register(healthRoutes, { prefix: '/api/health' })
+  app.register(gamesRoutes, { prefix: '/api/games' })
+  app.register(pickerRoutes, { prefix: '/api/pick' })
+  app.register(statsRoutes, { prefix: '/api/stats' })
+  app.register(sessionsRoutes, { prefix: '/api/sessions' })
+  app.register(sessionGamesRoutes, { prefix: '/api/sessions' })
+  app.register(playerCheckRoutes, { prefix: '/api/sessions' })
+  app.register(chatImportRoutes, { prefix: '/api/sessions' })
+  app.register(exportRoutes, { prefix: '/api/sessions' })
+  app.register(liveRoutes, { prefix: '/api/sessions' })
+  app.register(votesRoutes, { prefix: '/api' })
+  app.register(webhooksRoutes, { prefix: '/api/webhooks' })
+
+  return app
+}
+
+export type App = ReturnType<typeof buildApp>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+  }
+}

@@ -1,0 +1,119 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+
+export type Flag = 0 | 1
+// Written as a Date or left to the default, always read back as a Date.
+type CreatedAt = ColumnType<Date, Date | undefined, Date>
+
+export type SessionGameStatus = 'playing' | 'played' | 'skipped'
+export type PlayerCheckStatus = 'not_started' | 'checking' | 'completed' | 'failed' | 'stopped'
+export type VoteType = 'up' | 'down'
+
+export interface GamesTable {
+  id: Generated<number>
+  pack_name: string
+  title: string
+  min_players: number
+  max_players: number
+  length_minutes: number | null
+  has_audience: Flag
+  family_friendly: Flag
+  game_type: string | null
+  drawing: Flag
+  play_count: Generated<number>
+  upvotes: Generated<number>
+  downvotes: Generated<number>
+  // A generated column: upvotes - downvotes, never written.
+  popularity_score: ColumnType<number, never, never>
+  enabled: Generated<Flag>
+  favor_bias: Generated<-1 | 0 | 1>
+  created_at: CreatedAt
+}
+
+export interface SessionsTable {
+  id: Generated<number>
+  notes: string | null
+  is_active: Generated<Flag>
+  created_at: CreatedAt
+  closed_at: Date | null
+}
+
+export interface SessionGamesTable {
+  id: Generated<number>
+  session_id: number
+  game_id: number
+  manually_added: Generated<Flag>
+  status: Generated<SessionGameStatus>
+  room_code: string | null
+  played_at: CreatedAt
+  player_count: number | null
+  player_count_check_status: Generated<PlayerCheckStatus>
+}
+
+export interface ChatLogsTable {
+  id: Generated<number>
+  session_id: number
+  // The session game the message fell into by timestamp; null before the first game.
+  session_game_id: number | null
+  username: string
+  message: string
+  timestamp: Date
+  vote_type: VoteType | null
+  // SHA-256 of username:message:timestamp (ISO), unique per session: re-imports are duplicates.
+  message_hash: string
+  created_at: CreatedAt
+}
+
+export interface LiveVotesTable {
+  id: Generated<number>
+  session_id: number
+  session_game_id: number | null
+  game_id: number
+  username: string
+  vote_type: VoteType
+  timestamp: Date
+  created_at: CreatedAt
+}
+
+export interface WebhooksTable {
+  id: Generated<number>
+  name: string
+  url: string
+  secret: string | null
+  events: string[]
+  enabled: Generated<Flag>
+  created_at: CreatedAt
+}
+
+export interface WebhookLogsTable {
+  id: Generated<number>
+  webhook_id: number
+  event: string
+  delivery_id: string
+  payload: ColumnType<unknown, string, string>
+  status_code: number | null
+  success: boolean
+  error: string | null
+  attempt: number
+  duration_ms: number
+  created_at: CreatedAt
+}
+
+export interface Database {
+  games: GamesTable
+  sessions: SessionsTable
+  session_games: SessionGamesTable
+  chat_logs: ChatLogsTable
+  live_votes: LiveVotesTable
+  webhooks: WebhooksTable
+  webhook_logs: WebhookLogsTable
+}
+
+export type GameRow = Selectable<GamesTable>
+export type NewGameRow = Insertable<GamesTable>
+export type GameUpdate = Updateable<GamesTable>
+export type SessionRow = Selectable<SessionsTable>
+export type SessionGameRow = Selectable<SessionGamesTable>
+export type ChatLogRow = Selectable<ChatLogsTable>
+export type LiveVoteRow = Selectable<LiveVotesTable>
+export type WebhookRow = Selectable<WebhooksTable>
+export type WebhookLogRow = Selectable<WebhookLogsTable>

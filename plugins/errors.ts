@@ -1,0 +1,109 @@
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyInstance } from 'fastify'
+
+/** An error the client caused or must know about; its message and extra fields reach the response body as they are. */
+export class ApiError extends Error {
+  readonly statusCode: number
+  readonly extra: Record<string, unknown>
+  constructor (statusCode: number, message: string, extra: Record<string, unknown> = {}) {
+    super(message)
+    this.statusCode = statusCode
+    this.extra = extra
+  }
+}
+
+export class NotFound extends ApiError {
+  constructor (what: string) { super(404, `${what} not found`) }
+}
+
+export class DatabaseUnavailable extends ApiError {
+  constructor (cause?: unknown) {
+    super(503, 'Database unavailable')
+    this.cause = cause
+  }
+}
+
+// Errors that mean "cannot reach the database", from pg (socket errors, admin shutdown, connection failures).
+const DB_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
+  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006'])
+
+export function isDatabaseDown (err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  const code = (err as { code?: string }).code
+  if (code && DB_DOWN_CODES.has(code)) return true
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(err.message)
+}
+
+// Postgres constraint errors that only bad input can cause; routes catch the ones they expect with a
+// friendlier sentence, this is the net for the rest.
+const PG_INPUT_ERRORS: Record<string, [number, string]> = {
+  23505: [409, 'That would duplicate an existing record'],
+  23503: [409, 'That record is referenced by, or refers to, another record'],
+  23514: [400, 'A value is out of its allowed range'],
+  '22P02': [400, 'A value has the wrong format'],
+  22003: [400, 'A number is out of range'],
+  22007: [400, 'A date or time has the wrong format'],
+  22008: [400, 'A date or time is out of range']
+}
+
+interface AjvError {
+  keyword: string
+  instancePath: string
+  message?: string
+  params: Record<string, unknown>
+  parentSchema?: { errorMessage?: string | { required?: Record<string, string> } }
+}
+
+function fieldName (path: string): string {
+  return path.replace(/^\//, '').replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.')
+}
+
+/**
+ * One sentence for a schema failure: the failing schema's `errorMessage` (the seeds' exact sentences), the
+ * parent's `errorMessage.required[field]` for a missing field, else "<field> is required" / "<field> <ajv message>".
+ */
+export function validationMessage (errors: AjvError[], context: string | undefined): string {
+  const err = errors[0]
+  const custom = err.parentSchema?.errorMessage
+  if (err.keyword === 'required') {
+    const missing = String(err.params.missingProperty)
+    const field = fieldName(`${err.instancePath}/${missing}`)
+    const message = typeof custom === 'object' ? custom.required?.[missing] : undefined
+    return message ?? `${field} is required`
+  }
+  if (typeof custom === 'string') return custom
+  const field = fieldName(err.instancePath) || (context === 'body' ? 'body' : context ?? 'input')
+  if (err.keyword === 'additionalProperties') return `${field} has an unknown field '${String(err.params.additionalProperty)}'`
+  return `${field} ${err.message ?? 'is invalid'}`
+}
+
+export default fp(async function errors (app: FastifyInstance) {
+  app.setErrorHandler((error: FastifyError & { extra?: Record<string, unknown> }, request, reply) => {
+    if (error instanceof ApiError) {
+      if (error.statusCode >= 500) request.log.warn({ err: error.cause ?? error }, error.message)
+      return reply.code(error.statusCode).send({ error: error.message, ...error.extra })
+    }
+    if (error.validation) {
+      return reply.code(400).send({ error: validationMessage(error.validation as AjvError[], error.validationContext) })
+    }
+    if (isDatabaseDown(error)) {
+      request.log.warn({ err: error }, 'database unavailable')
+      return reply.code(503).send({ error: 'Database unavailable' })
+    }
+    const pgCode = (error as { code?: string }).code
+    const mapped = pgCode !== undefined ? PG_INPUT_ERRORS[pgCode] : undefined
+    if (mapped && typeof (error as { severity?: unknown }).severity === 'string') {
+      request.log.info({ err: error }, 'constraint rejected input')
+      return reply.code(mapped[0]).send({ error: mapped[1] })
+    }
+    // Fastify's own 4xx (bad JSON, body too large, unsupported media type) and jwt's 401s keep status and message.
+    const status = error.statusCode ?? 500
+    if (status >= 400 && status < 500) return reply.code(status).send({ error: error.message })
+    request.log.error({ err: error }, 'request failed')
+    return reply.code(500).send({ error: 'Internal Server Error' })
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: `Route ${request.method} ${request.url.split('?')[0]} not found` })
+  })
+}, { name: 'errors' })

@@ -1,0 +1,20 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+
+const Health = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+  db: Type.Union([Type.Literal('ok'), Type.Literal('down')]),
+  uptime: Type.Number({ description: 'Seconds since the process started' })
+})
+
+const health: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/', {
+    schema: { tags: ['health'], summary: 'Service and database status', response: { 200: Health, 503: Health } }
+  }, async (_request, reply) => {
+    const dbUp = await app.pingDb()
+    reply.code(dbUp ? 200 : 503)
+    return { status: dbUp ? 'ok' as const : 'degraded' as const, db: dbUp ? 'ok' as const : 'down' as const, uptime: process.uptime() }
+  })
+}
+
+export default health

@@ -1,0 +1,93 @@
+import t from 'tap'
+import { build } from './helper.ts'
+import { loadConfig } from '../plugins/config.ts'
+import { buildApp } from '../app.ts'
+
+t.test('config', async (t) => {
+  t.test('defaults are the contract table', async (t) => {
+    t.same(loadConfig({}), {
+      PORT: 5000,
+      HOST: '0.0.0.0',
+      DATA_DIR: './data',
+      JWT_EXPIRES_IN: '24h',
+      ECAST_BASE_URL: 'https://ecast.jackboxgames.com',
+      ECAST_POLL_INTERVAL_MS: 5000,
+      ECAST_ROOM_WAIT_MS: 120000,
+      LOG_LEVEL: 'info'
+    })
+  })
+  t.test('strings become numbers, unknown keys and empty values are dropped', async (t) => {
+    const config = loadConfig({ PORT: '8080', PATH: '/usr/bin', ADMIN_KEY: '' })
+    t.equal(config.PORT, 8080)
+    t.notOk('PATH' in config)
+    t.notOk('ADMIN_KEY' in config)
+  })
+  t.test('a bad value is one clear line naming the variable', async (t) => {
+    t.throws(() => loadConfig({ PORT: 'abc' }), { message: 'invalid environment: PORT: Expected integer' })
+    t.throws(() => loadConfig({ JWT_SECRET: 'short' }), { message: /^invalid environment: JWT_SECRET: Expected string length greater or equal to 32$/ })
+    t.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), { message: 'invalid environment: LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent' })
+    t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), { message: /^invalid environment: DATABASE_URL/ })
+  })
+  t.test('an unreachable database stops the boot', async (t) => {
+    const app = buildApp(loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }))
+    await t.rejects(async () => { await app.ready() })
+    await app.close().catch(() => {})
+  })
+})
+
+t.test('the app', async (t) => {
+  const app = await build(t)
+
+  t.test('health reports the database', async (t) => {
+    const res = await app.inject('/api/health')
+    t.equal(res.statusCode, 200)
+    t.match(res.json(), { status: 'ok', db: 'ok', uptime: Number })
+  })
+
+  t.test('unknown routes are a 404 in the error shape', async (t) => {
+    const res = await app.inject('/api/nowhere?x=1')
+    t.equal(res.statusCode, 404)
+    t.same(res.json(), { error: 'Route GET /api/nowhere not found' })
+  })
+
+  t.test('invalid JSON is a 400 in the error shape', async (t) => {
+    const res = await app.inject({ method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/json' }, payload: '{"key":' })
+    t.equal(res.statusCode, 400)
+    t.same(res.json(), { error: "Body is not valid JSON but content-type is set to 'application/json'" })
+  })
+
+  t.test('an oversized body is a 413 in the error shape', async (t) => {
+    const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { key: 'x'.repeat(2 * 1024 * 1024) } })
+    t.equal(res.statusCode, 413)
+    t.same(res.json(), { error: 'Request body is too large' })
+  })
+
+  t.test('every response carries a request id', async (t) => {
+    const res = await app.inject({ url: '/api/health', headers: { 'x-request-id': 'abc-123' } })
+    t.equal(res.headers['x-request-id'], 'abc-123')
+  })
+
+  t.test('the bundled catalog is loaded on first boot', async (t) => {
+    const { count } = await app.db.selectFrom('games').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow()
+    t.equal(Number(count), 67)
+  })
+
+  t.test('the OpenAPI description is served, every route with a tag, summary and responses', async (t) => {
+    const res = await app.inject('/docs/json')
+    t.equal(res.statusCode, 200)
+    const spec = res.json()
+    t.equal(spec.openapi, '3.0.3')
+    t.ok(spec.components.securitySchemes.bearer)
+    const operations = Object.entries(spec.paths).flatMap(([path, ops]) =>
+      Object.entries(ops as Record<string, Record<string, unknown>>).map(([method, op]) => ({ path, method, op })))
+    t.ok(operations.length > 0)
+    for (const { path, method, op } of operations) {
+      t.ok(Array.isArray(op.tags) && (op.tags as string[]).length > 0, `${method} ${path} has a tag`)
+      t.type(op.summary, 'string', `${method} ${path} has a summary`)
+      t.ok(op.responses && Object.keys(op.responses as object).length > 0, `${method} ${path} has responses`)
+    }
+    const ui = await app.inject('/docs/')
+    t.equal(ui.statusCode, 200)
+    t.match(ui.headers['content-type'], /text\/html/)
+  })
+})
