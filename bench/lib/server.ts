@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+
+export const BENCH_ADMIN_KEY = 'bench-admin-key'
+export const BENCH_JWT_SECRET = 'bench-secret-bench-secret-bench-secret-0123'
+
+export interface ServiceProcess {
+  url: string
+  pid: number
+  /** A bearer token for auth routes. */
+  token: string
+  /** Current resident set size in MB, from /proc. */
+  rssMb (): number
+  /** Peak resident set size (VmHWM) in MB since the process started. */
+  peakRssMb (): number
+  /** User + system CPU seconds the process has used, from /proc. */
+  cpuSeconds (): number
+  stop (): Promise<void>
+}
+
+export async function freePort (): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  server.close()
+  return port
+}
+
+function procStatus (pid: number, field: string): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(field + ':'))
+  return line ? Number(line.split(/\s+/)[1]) / 1024 : NaN
+}
+
+/** Starts the real service (server.ts) as its own process, so its memory and CPU are measured apart from the load. */
+export async function startService (env: Record<string, string>): Promise<ServiceProcess> {
+  const port = await freePort()
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
+    cwd: new URL('../..', import.meta.url).pathname,
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ADMIN_KEY: BENCH_ADMIN_KEY, JWT_SECRET: BENCH_JWT_SECRET, ...env },
+    stdio: ['ignore', 'ignore', 'inherit']
+  })
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`)
+    try {
+      const res = await fetch(`${url}/api/health`)
+      if (res.ok) break
+    } catch {}
+    if (Date.now() > deadline) throw new Error('service did not become healthy in 60 s')
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: BENCH_ADMIN_KEY }) })
+  const { token } = await login.json() as { token: string }
+  const pid = child.pid!
+  return {
+    url,
+    pid,
+    token,
+    rssMb: () => procStatus(pid, 'VmRSS'),
+    peakRssMb: () => procStatus(pid, 'VmHWM'),
+    cpuSeconds () {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+      return (Number(fields[11]) + Number(fields[12])) / 100 // utime + stime, in clock ticks of 1/100 s
+    },
+    async stop () {
+      if (child.exitCode !== null) return
+      child.kill('SIGTERM')
+      await once(child, 'exit')
+    }
+  }
+}
+
+/** Median of a list of numbers. */
+export function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+/** The p-th percentile (0..100) of a list of numbers, nearest-rank. */
+export function percentile (values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
+}
