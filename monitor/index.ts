@@ -9,11 +9,13 @@ export interface RoomMonitor {
   watch (sessionGameId: number): Promise<void>
   /** Stops a session game's watch if it has one; a `checking` status becomes `stopped`. */
   unwatch (sessionGameId: number): Promise<void>
+  /** Whether a watch for this session game is running now. */
+  isWatching (sessionGameId: number): boolean
 }
 
 // Placeholder until the room monitor issue (6): accepts the calls and does nothing.
 export default fp<RoomMonitorOptions>(async function roomMonitor (app) {
-  const monitor: RoomMonitor = { async watch () {}, async unwatch () {} }
+  const monitor: RoomMonitor = { async watch () {}, async unwatch () {}, isWatching: () => false }
   app.decorate('roomMonitor', monitor)
 }, { name: 'room-monitor', dependencies: ['db', 'events'] })
 
