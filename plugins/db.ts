@@ -21,8 +21,10 @@ export default fp<DbOptions>(async function db (app, opts) {
   let dialect
   if (DATABASE_URL) {
     const pool = new pg.Pool({ connectionString: DATABASE_URL, max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000 })
-    // An idle client losing its server emits here; without a listener it would crash the process.
-    pool.on('error', (err) => app.log.warn({ err }, 'idle database connection lost'))
+    // A client losing its server emits 'error': the pool listens only while the client is idle, so one that dies
+    // mid-query (checked out by Kysely) would crash the process. Its query fails on its own and answers 503.
+    pool.on('connect', (client) => client.on('error', (err) => app.log.warn(`database connection lost: ${err.message}`)))
+    pool.on('error', () => {}) // idle clients: already logged by the listener above
     dialect = new PostgresDialect({ pool })
   } else {
     dialect = new PGliteDialect(new PGlite(DATA_DIR)) // tests use 'memory://'

@@ -13,7 +13,7 @@ export const ADMIN_KEY = 'test-admin-key'
  * A throwaway database for one test file. With TEST_DATABASE_URL (a Postgres server, as .ci/run sets) each file
  * gets its own database on that server, so files can run in parallel; otherwise an in-memory PGlite.
  */
-async function testDatabase (t: Test): Promise<Record<string, string>> {
+export async function testDatabase (t: Test): Promise<Record<string, string>> {
   const serverUrl = process.env.TEST_DATABASE_URL
   if (!serverUrl) return { DATA_DIR: 'memory://' }
   const name = `test_${process.pid}_${randomBytes(4).toString('hex')}`

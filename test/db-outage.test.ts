@@ -1,0 +1,66 @@
+import t from 'tap'
+import { createServer, connect, type Socket } from 'node:net'
+import { once } from 'node:events'
+import { buildApp } from '../app.ts'
+import { loadConfig } from '../plugins/config.ts'
+import { testDatabase, TEST_SECRET } from './helper.ts'
+
+// A database outage needs a real server to lose: this runs where TEST_DATABASE_URL points at one (CI does).
+const serverUrl = process.env.TEST_DATABASE_URL
+
+/** A TCP proxy in front of Postgres that can cut every connection and refuse new ones, then heal. */
+async function outageProxy (target: URL) {
+  let down = false
+  const sockets = new Set<Socket>()
+  const track = (socket: Socket) => { sockets.add(socket); socket.on('close', () => sockets.delete(socket)) }
+  const server = createServer((client) => {
+    if (down) return client.destroy()
+    const upstream = connect(Number(target.port), target.hostname)
+    track(client)
+    track(upstream)
+    client.pipe(upstream).pipe(client)
+    client.on('error', () => upstream.destroy())
+    upstream.on('error', () => client.destroy())
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return {
+    port: (server.address() as { port: number }).port,
+    cut () {
+      down = true
+      for (const socket of sockets) socket.destroy()
+    },
+    heal () { down = false },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+}
+
+t.test('database outage', { skip: serverUrl ? false : 'needs TEST_DATABASE_URL (a PostgreSQL server)' }, async (t) => {
+  const { DATABASE_URL } = await testDatabase(t)
+  const direct = new URL(DATABASE_URL)
+  const proxy = await outageProxy(direct)
+  t.teardown(() => proxy.close())
+  const viaProxy = new URL(DATABASE_URL)
+  viaProxy.host = `127.0.0.1:${proxy.port}`
+
+  const app = buildApp(loadConfig({ LOG_LEVEL: 'silent', JWT_SECRET: TEST_SECRET, DATABASE_URL: viaProxy.toString() }))
+  t.teardown(() => app.close())
+  await app.ready()
+
+  t.equal((await app.inject('/api/health')).statusCode, 200, 'healthy while the database answers')
+  t.equal((await app.inject('/api/sessions')).statusCode, 200)
+
+  proxy.cut()
+  const health = await app.inject('/api/health')
+  t.equal(health.statusCode, 503)
+  t.match(health.json(), { db: 'down' })
+  const route = await app.inject('/api/sessions')
+  t.equal(route.statusCode, 503)
+  t.same(route.json(), { error: 'Database unavailable' })
+
+  proxy.heal()
+  t.equal((await app.inject('/api/health')).statusCode, 200, 'recovers by itself')
+  const after = await app.inject('/api/sessions')
+  t.equal(after.statusCode, 200)
+  t.same(after.json(), [])
+})
