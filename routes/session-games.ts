@@ -1,6 +1,160 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyBaseLogger } from 'fastify'
+import { Type } from '@sinclair/typebox'
+import { NotFound } from '../plugins/errors.ts'
+import { ErrorBody, IdParams, SessionGameParams } from '../schemas/common.ts'
+import {
+  NewSessionGame, PlayerCountBody, PlayerCountUpdatedBody, RoomCodeBody, SessionGame, SessionGameRemoved, StatusBody, StatusUpdated
+} from '../schemas/sessions.ts'
+import { findSession } from '../db/sessions.ts'
+import {
+  deleteSessionGame, findSessionGame, findSessionGameOrThrow, insertSessionGame, listSessionGames, updatePlayerCount, updateRoomCode,
+  updateSessionGameStatus
+} from '../db/session-games.ts'
 
-// Placeholder: filled in by its own issue.
-const sessionGames: FastifyPluginAsyncTypebox = async () => {}
+const SUB_ROUTE_NOTE = '`sessionGameId` is `session_games.id` (the `id` of a session game), not `games.id`.'
+
+const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
+  // The room monitor is a side effect: its failure is logged, never the request's failure.
+  async function monitor (log: FastifyBaseLogger, action: 'watch' | 'unwatch', sessionGameId: number) {
+    try {
+      await app.roomMonitor[action](sessionGameId)
+    } catch (err) {
+      log.error({ err, sessionGameId }, `room monitor ${action} failed`)
+    }
+  }
+
+  app.get('/:id/games', {
+    schema: {
+      tags: ['session-games'],
+      summary: 'List the games of a session',
+      description: 'Session games joined with their catalog facts, in play order (played_at ASC, then id).',
+      params: IdParams,
+      response: { 200: Type.Array(SessionGame), 400: ErrorBody, 404: ErrorBody }
+    }
+  }, async (request) => {
+    const session = await findSession(app.db, request.params.id)
+    if (!session) throw new NotFound('Session')
+    return listSessionGames(app.db, session.id)
+  })
+
+  app.post('/:id/games', {
+    onRequest: app.requireAuth,
+    schema: {
+      tags: ['session-games'],
+      summary: 'Add a game to a session',
+      description: 'The new session game is `playing`. In one transaction the session\'s previous `playing` game becomes ' +
+        '`played` (skipped games stay skipped) and the game\'s play_count grows by one. With a `room_code` the room ' +
+        'monitor starts. Announces `game.added`.',
+      security: [{ bearer: [] }],
+      params: IdParams,
+      body: NewSessionGame,
+      response: { 201: SessionGame, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
+    }
+  }, async (request, reply) => {
+    const { game_id: gameId, manually_added: manuallyAdded, room_code: roomCode } = request.body
+    const added = await insertSessionGame(app.db, request.params.id, {
+      game_id: gameId,
+      manually_added: manuallyAdded === true || manuallyAdded === 1 ? 1 : 0,
+      room_code: roomCode ?? null
+    })
+    for (const id of added.finishedIds) await monitor(request.log, 'unwatch', id)
+    // Announced before the monitor starts, so no room event for this game can precede its game.added.
+    app.events.publish('game.added', added.session.id, { session: added.session, game: added.sessionGame })
+    let sessionGame = added.sessionGame
+    if (sessionGame.room_code) {
+      await monitor(request.log, 'watch', sessionGame.id)
+      sessionGame = await findSessionGame(app.db, sessionGame.session_id, sessionGame.id) ?? sessionGame
+    }
+    reply.code(201)
+    return sessionGame
+  })
+
+  app.patch('/:sessionId/games/:sessionGameId/status', {
+    onRequest: app.requireAuth,
+    schema: {
+      tags: ['session-games'],
+      summary: 'Set a session game\'s status',
+      description: `\`playing\` sets the session's other \`playing\` games to \`played\`. \`played\` and \`skipped\` stop the room monitor. ${SUB_ROUTE_NOTE}`,
+      security: [{ bearer: [] }],
+      params: SessionGameParams,
+      body: StatusBody,
+      response: { 200: StatusUpdated, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
+    }
+  }, async (request) => {
+    const { sessionId, sessionGameId } = request.params
+    const { status } = request.body
+    const finishedIds = await updateSessionGameStatus(app.db, sessionId, sessionGameId, status)
+    const stopped = status === 'playing' ? finishedIds : [sessionGameId]
+    for (const id of stopped) await monitor(request.log, 'unwatch', id)
+    return { message: 'Status updated successfully' as const, status }
+  })
+
+  app.delete('/:sessionId/games/:sessionGameId', {
+    onRequest: app.requireAuth,
+    schema: {
+      tags: ['session-games'],
+      summary: 'Remove a game from a session',
+      description: `Stops its room monitor and undoes the add: the game's play_count goes down by one. ${SUB_ROUTE_NOTE}`,
+      security: [{ bearer: [] }],
+      params: SessionGameParams,
+      response: { 200: SessionGameRemoved, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
+    }
+  }, async (request) => {
+    const { sessionId, sessionGameId } = request.params
+    await deleteSessionGame(app.db, sessionId, sessionGameId)
+    await monitor(request.log, 'unwatch', sessionGameId)
+    return { message: 'Game removed from session successfully' as const }
+  })
+
+  app.patch('/:sessionId/games/:sessionGameId/room-code', {
+    onRequest: app.requireAuth,
+    schema: {
+      tags: ['session-games'],
+      summary: 'Set a session game\'s room code',
+      description: `Exactly 4 characters, A-Z and 0-9. A running room monitor restarts on the new code. ${SUB_ROUTE_NOTE}`,
+      security: [{ bearer: [] }],
+      params: SessionGameParams,
+      body: RoomCodeBody,
+      response: { 200: SessionGame, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
+    }
+  }, async (request) => {
+    const { sessionId, sessionGameId } = request.params
+    const sessionGame = await updateRoomCode(app.db, sessionId, sessionGameId, request.body.room_code)
+    if (!app.roomMonitor.isWatching(sessionGameId)) return sessionGame
+    await monitor(request.log, 'watch', sessionGameId)
+    return findSessionGameOrThrow(app.db, sessionId, sessionGameId)
+  })
+
+  app.patch('/:sessionId/games/:sessionGameId/player-count', {
+    onRequest: app.requireAuth,
+    schema: {
+      tags: ['session-games'],
+      summary: 'Set a session game\'s player count by hand',
+      description: 'Stops the room monitor, stores the count and sets `player_count_check_status` to `completed`. ' +
+        `Announces \`player-count.updated\` with \`source: "manual"\`. ${SUB_ROUTE_NOTE}`,
+      security: [{ bearer: [] }],
+      params: SessionGameParams,
+      body: PlayerCountBody,
+      response: { 200: PlayerCountUpdatedBody, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
+    }
+  }, async (request) => {
+    const { sessionId, sessionGameId } = request.params
+    const playerCount = request.body.player_count
+    await findSessionGameOrThrow(app.db, sessionId, sessionGameId)
+    // Stop the monitor first, so it cannot overwrite the count given by hand.
+    await monitor(request.log, 'unwatch', sessionGameId)
+    const sessionGame = await updatePlayerCount(app.db, sessionId, sessionGameId, playerCount)
+    app.events.publish('player-count.updated', sessionId, {
+      sessionId,
+      sessionGameId,
+      roomCode: sessionGame.room_code,
+      playerCount,
+      status: sessionGame.player_count_check_status,
+      source: 'manual'
+    })
+    return { message: 'Player count updated successfully' as const, player_count: playerCount }
+  })
+}
 
 export default sessionGames

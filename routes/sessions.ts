@@ -1,6 +1,99 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { NotFound } from '../plugins/errors.ts'
+import { ErrorBody, IdParams } from '../schemas/common.ts'
+import { CloseSession, CreatedSession, NewSession, NoActiveSession, Session, SessionDeleted } from '../schemas/sessions.ts'
+import { closeSession, deleteSession, findActiveSession, findSession, insertSession, listSessions } from '../db/sessions.ts'
 
-// Placeholder: filled in by its own issue.
-const sessions: FastifyPluginAsyncTypebox = async () => {}
+const sessions: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/', {
+    schema: {
+      tags: ['sessions'],
+      summary: 'List sessions',
+      description: 'Every session with its games_played count, newest first (created_at DESC, then id DESC).',
+      response: { 200: Type.Array(Session) }
+    }
+  }, async () => listSessions(app.db))
+
+  app.get('/active', {
+    schema: {
+      tags: ['sessions'],
+      summary: 'Get the active session',
+      description: 'The active session itself, or `{"session": null, "message": "No active session"}` when none is open.',
+      response: { 200: Type.Union([Session, NoActiveSession]) }
+    }
+  }, async () => {
+    const active = await findActiveSession(app.db)
+    return active ?? { session: null, message: 'No active session' as const }
+  })
+
+  app.get('/:id', {
+    schema: {
+      tags: ['sessions'],
+      summary: 'Get a session',
+      params: IdParams,
+      response: { 200: Session, 400: ErrorBody, 404: ErrorBody }
+    }
+  }, async (request) => {
+    const session = await findSession(app.db, request.params.id)
+    if (!session) throw new NotFound('Session')
+    return session
+  })
+
+  app.post('/', {
+    onRequest: app.requireAuth,
+    schema: {
+      tags: ['sessions'],
+      summary: 'Start a session',
+      description: 'Only one session is active at a time: while one is open the answer is 400 with its `activeSessionId`, ' +
+        'also when many requests race (exactly one wins). Announces `session.started`.',
+      security: [{ bearer: [] }],
+      body: NewSession,
+      response: { 201: CreatedSession, 400: ErrorBody, 401: ErrorBody }
+    }
+  }, async (request, reply) => {
+    const session = await insertSession(app.db, request.body?.notes ?? null)
+    app.events.publish('session.started', session.id, { session: { ...session, games_played: 0 } })
+    reply.code(201)
+    return session
+  })
+
+  app.post('/:id/close', {
+    onRequest: app.requireAuth,
+    schema: {
+      tags: ['sessions'],
+      summary: 'Close a session',
+      description: 'Sets its `playing` games to `played`, stops their room monitors, sets `closed_at`, and replaces the notes ' +
+        'when `notes` is given. Announces `session.ended`.',
+      security: [{ bearer: [] }],
+      params: IdParams,
+      body: CloseSession,
+      response: { 200: Session, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
+    }
+  }, async (request) => {
+    const { session, sessionGameIds } = await closeSession(app.db, request.params.id, request.body?.notes)
+    app.events.publish('session.ended', session.id, { session })
+    for (const id of sessionGameIds) {
+      await app.roomMonitor.unwatch(id).catch((err) => request.log.error({ err, sessionGameId: id }, 'room monitor unwatch failed'))
+    }
+    return session
+  })
+
+  app.delete('/:id', {
+    onRequest: app.requireAuth,
+    schema: {
+      tags: ['sessions'],
+      summary: 'Delete a closed session',
+      description: 'An active session must be closed first. Its session games, chat logs and votes are deleted with it; ' +
+        'the catalog counters (play_count, votes) keep their history.',
+      security: [{ bearer: [] }],
+      params: IdParams,
+      response: { 200: SessionDeleted, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
+    }
+  }, async (request) => {
+    await deleteSession(app.db, request.params.id)
+    return { message: 'Session deleted successfully' as const, sessionId: request.params.id }
+  })
+}
 
 export default sessions
