@@ -1,4 +1,149 @@
 import fp from 'fastify-plugin'
+import { WebSocket } from 'ws'
+import type { FastifyBaseLogger } from 'fastify'
+import type { DomainEvent } from './events.ts'
+import type { ServerMessage } from '../schemas/live.ts'
 
-// Placeholder: the live WebSocket hub (issue 5).
-export default fp(async function liveEvents () {}, { name: 'live-events', dependencies: ['events', 'auth'] })
+export interface LiveEventsOptions {
+  /** How often the server pings every client; a client that leaves two pings in a row unanswered is dropped. */
+  heartbeatMs?: number
+  /**
+   * The most bytes a client may have queued and unsent before it is dropped. A client that reads too slowly
+   * would otherwise grow the server's memory without bound; dropping it keeps one stalled overlay from costing
+   * the others anything, and it can reconnect.
+   */
+  maxBufferedBytes?: number
+}
+
+export class LiveClient {
+  authenticated = false
+  /** When the token expires, in ms since the epoch: the client is signed out then. */
+  expiresAt = Infinity
+  missedPings = 0
+  readonly sessions = new Set<number>()
+  constructor (readonly socket: WebSocket) {}
+}
+
+// Text frames, never compressed: a pre-serialized Buffer goes to every client as it is.
+const SEND_OPTIONS = { binary: false, compress: false } as const
+
+/**
+ * Every connected client of the live WebSocket, its auth state and its subscriptions. Events from the bus are
+ * serialized once and written to each recipient; a recipient too far behind is dropped instead of buffered.
+ */
+export class LiveHub {
+  readonly #clients = new Set<LiveClient>()
+  readonly #subscribers = new Map<number, Set<LiveClient>>()
+  readonly #maxBufferedBytes: number
+  readonly #log: FastifyBaseLogger
+
+  constructor (log: FastifyBaseLogger, maxBufferedBytes: number) {
+    this.#log = log
+    this.#maxBufferedBytes = maxBufferedBytes
+  }
+
+  get clientCount (): number { return this.#clients.size }
+
+  connect (socket: WebSocket): LiveClient {
+    const client = new LiveClient(socket)
+    this.#clients.add(client)
+    socket.on('pong', () => { client.missedPings = 0 })
+    socket.on('close', () => this.#remove(client))
+    return client
+  }
+
+  authenticate (client: LiveClient, expiresAt: number): void {
+    client.authenticated = true
+    client.expiresAt = expiresAt
+  }
+
+  subscribe (client: LiveClient, sessionId: number): void {
+    if (!this.#clients.has(client)) return // it disconnected while its subscribe was being checked
+    client.sessions.add(sessionId)
+    let set = this.#subscribers.get(sessionId)
+    if (!set) this.#subscribers.set(sessionId, set = new Set())
+    set.add(client)
+  }
+
+  unsubscribe (client: LiveClient, sessionId: number): void {
+    client.sessions.delete(sessionId)
+    const set = this.#subscribers.get(sessionId)
+    if (!set) return
+    set.delete(client)
+    if (set.size === 0) this.#subscribers.delete(sessionId)
+  }
+
+  send (client: LiveClient, message: ServerMessage): void {
+    this.#write(client, Buffer.from(JSON.stringify(message)))
+  }
+
+  /** session.started reaches every authenticated client; every other event, the subscribers of its session. */
+  broadcast (event: DomainEvent): void {
+    const recipients = event.type === 'session.started' ? this.#clients : this.#subscribers.get(event.sessionId)
+    if (!recipients?.size) return
+    let bytes: Buffer | undefined
+    for (const client of recipients) {
+      if (!client.authenticated) continue
+      bytes ??= Buffer.from(JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data }))
+      this.#write(client, bytes)
+    }
+  }
+
+  /** One heartbeat: drop the clients that left the last two pings unanswered, ping the rest, sign out expired tokens. */
+  heartbeat (): void {
+    const now = Date.now()
+    for (const client of this.#clients) {
+      if (client.missedPings >= 2) {
+        this.#log.info('dropping a live client that missed two pings')
+        this.#drop(client)
+        continue
+      }
+      client.missedPings++
+      client.socket.ping()
+      if (client.authenticated && client.expiresAt <= now) {
+        client.authenticated = false
+        for (const sessionId of [...client.sessions]) this.unsubscribe(client, sessionId)
+        this.send(client, { type: 'auth_error', message: 'Token expired' })
+      }
+    }
+  }
+
+  #write (client: LiveClient, bytes: Buffer): void {
+    const { socket } = client
+    if (socket.readyState !== WebSocket.OPEN) return
+    if (socket.bufferedAmount > this.#maxBufferedBytes) {
+      this.#log.warn({ bufferedAmount: socket.bufferedAmount }, 'dropping a live client that fell too far behind')
+      this.#drop(client)
+      return
+    }
+    socket.send(bytes, SEND_OPTIONS)
+  }
+
+  #drop (client: LiveClient): void {
+    this.#remove(client)
+    client.socket.terminate()
+  }
+
+  #remove (client: LiveClient): void {
+    if (!this.#clients.delete(client)) return
+    for (const sessionId of [...client.sessions]) this.unsubscribe(client, sessionId)
+  }
+}
+
+export default fp<LiveEventsOptions>(async function liveEvents (app, opts) {
+  const hub = new LiveHub(app.log.child({ plugin: 'live-events' }), opts.maxBufferedBytes ?? 1024 * 1024)
+  const unsubscribe = app.events.subscribe((event) => hub.broadcast(event))
+  const heartbeat = setInterval(() => hub.heartbeat(), opts.heartbeatMs ?? 30_000)
+  heartbeat.unref()
+  app.decorate('liveEvents', hub)
+  app.addHook('onClose', async () => {
+    clearInterval(heartbeat)
+    unsubscribe()
+  })
+}, { name: 'live-events', dependencies: ['events', 'auth'] })
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    liveEvents: LiveHub
+  }
+}

@@ -1,6 +1,87 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyBaseLogger } from 'fastify'
+import type { RawData } from 'ws'
+import { Value } from '@sinclair/typebox/value'
+import { LiveQuery, AuthMessage, SubscribeMessage, UnsubscribeMessage } from '../schemas/live.ts'
+import { sessionExists } from '../db/live.ts'
+import { isDatabaseDown } from '../plugins/errors.ts'
+import type { LiveClient } from '../plugins/live-events.ts'
 
-// Placeholder: filled in by its own issue.
-const live: FastifyPluginAsyncTypebox = async () => {}
+const DESCRIPTION = `A WebSocket for stream overlays and bots. Authenticate with \`{"type":"auth","token":"<jwt>"}\` (or
+\`?token=<jwt>\` on the URL), then \`{"type":"subscribe","sessionId":1}\`. Replies: \`auth_success\`, \`auth_error\`,
+\`subscribed\`, \`unsubscribed\`, \`pong\` (to \`{"type":"ping"}\`), and \`{"type":"error","message"}\` for anything the server
+cannot take (the socket stays open). Events arrive as \`{"type","timestamp","data"}\`: \`session.started\` to every
+authenticated client, every other event to the subscribers of its session. When the token expires the client gets
+\`{"type":"auth_error","message":"Token expired"}\` and loses its subscriptions until it authenticates again.
+The server pings every 30 s and drops a client that leaves two pings unanswered, and drops a client that has more
+than 1 MiB of events queued and unread.`
+
+const live: FastifyPluginAsyncTypebox = async (app) => {
+  const hub = app.liveEvents
+
+  function authenticate (client: LiveClient, token: string | undefined) {
+    if (!token) return hub.send(client, { type: 'auth_error', message: 'Token is required' })
+    let claims: { exp?: number }
+    try {
+      claims = app.jwt.verify<{ exp?: number }>(token)
+    } catch (err) {
+      const expired = (err as { code?: string }).code === 'FAST_JWT_EXPIRED'
+      return hub.send(client, { type: 'auth_error', message: expired ? 'Token expired' : 'Invalid token' })
+    }
+    hub.authenticate(client, claims.exp ? claims.exp * 1000 : Infinity)
+    hub.send(client, { type: 'auth_success' })
+  }
+
+  async function handle (client: LiveClient, raw: RawData) {
+    let message: unknown
+    try {
+      message = JSON.parse(raw.toString())
+    } catch {
+      return hub.send(client, { type: 'error', message: 'Invalid JSON' })
+    }
+    const type = (message as { type?: unknown } | null)?.type
+    switch (type) {
+      case 'auth':
+        return authenticate(client, Value.Check(AuthMessage, message) ? message.token : undefined)
+      case 'subscribe':
+        if (!Value.Check(SubscribeMessage, message)) return hub.send(client, { type: 'error', message: 'sessionId must be a positive integer' })
+        if (!client.authenticated) return hub.send(client, { type: 'error', message: 'Not authenticated' })
+        if (!await sessionExists(app.db, message.sessionId)) return hub.send(client, { type: 'error', message: 'Session not found' })
+        hub.subscribe(client, message.sessionId)
+        return hub.send(client, { type: 'subscribed', sessionId: message.sessionId })
+      case 'unsubscribe':
+        if (!Value.Check(UnsubscribeMessage, message)) return hub.send(client, { type: 'error', message: 'sessionId must be a positive integer' })
+        hub.unsubscribe(client, message.sessionId)
+        return hub.send(client, { type: 'unsubscribed', sessionId: message.sessionId })
+      case 'ping':
+        return hub.send(client, { type: 'pong' })
+      default:
+        return hub.send(client, {
+          type: 'error',
+          message: typeof type === 'string' ? `Unknown message type: ${type.slice(0, 50)}` : 'A message must be a JSON object with a string "type"'
+        })
+    }
+  }
+
+  function fail (client: LiveClient, log: FastifyBaseLogger, err: unknown) {
+    if (isDatabaseDown(err)) return hub.send(client, { type: 'error', message: 'Database unavailable' })
+    log.error({ err }, 'live message failed')
+    hub.send(client, { type: 'error', message: 'Internal Server Error' })
+  }
+
+  app.get('/live', {
+    websocket: true,
+    schema: { tags: ['live'], summary: 'Live events (WebSocket)', description: DESCRIPTION, querystring: LiveQuery }
+  }, (socket, request) => {
+    const client = hub.connect(socket)
+    // One message at a time, in arrival order: a subscribe waiting on the database must not be overtaken by the
+    // unsubscribe sent after it.
+    let queue = Promise.resolve()
+    socket.on('message', (raw) => {
+      queue = queue.then(() => handle(client, raw)).catch((err) => fail(client, request.log, err))
+    })
+    if (request.query.token !== undefined) authenticate(client, request.query.token)
+  })
+}
 
 export default live
