@@ -1,7 +1,17 @@
 import fp from 'fastify-plugin'
-import type { Dispatcher } from 'undici'
+import { Agent, type Dispatcher } from 'undici'
+import type { FastifyInstance } from 'fastify'
+import { findMonitoredGame, listResumableGames, updatePlayerCheck } from '../db/room-monitor.ts'
+import { EcastClient } from './ecast-client.ts'
+import { audienceUrl, openAudienceSocket, type OpenAudienceSocket } from './audience-socket.ts'
+import { RoomWatch, type RoomWatchSink } from './room-watch.ts'
 
-export interface RoomMonitorOptions { dispatcher?: Dispatcher }
+export interface RoomMonitorOptions {
+  /** Outbound HTTP for ecast REST calls; tests pass a MockAgent or a local Agent. Default: an Agent owned here. */
+  dispatcher?: Dispatcher
+  /** Opens audience sockets; tests may substitute it. */
+  openSocket?: OpenAudienceSocket
+}
 
 /** What the session routes need from the room monitor. */
 export interface RoomMonitor {
@@ -11,12 +21,149 @@ export interface RoomMonitor {
   unwatch (sessionGameId: number): Promise<void>
   /** Whether a watch for this session game is running now. */
   isWatching (sessionGameId: number): boolean
+  /** The room codes being watched now, by session game id. */
+  watching (): Map<number, string>
+  /** Restarts the watches the database marks as `checking` for `playing` games (on boot). */
+  resume (): Promise<void>
+  /** Stops every watch without touching their stored status, so the next boot resumes them. */
+  stopAll (): Promise<void>
 }
 
-// Placeholder until the room monitor issue (6): accepts the calls and does nothing.
-export default fp<RoomMonitorOptions>(async function roomMonitor (app) {
-  const monitor: RoomMonitor = { async watch () {}, async unwatch () {}, isWatching: () => false }
+interface Entry { watch: RoomWatch, sessionId: number, code: string }
+
+export function createRoomMonitor (app: FastifyInstance, ecast: EcastClient, openSocket: OpenAudienceSocket): RoomMonitor {
+  const log = app.log.child({ plugin: 'room-monitor' })
+  const { ECAST_BASE_URL, ECAST_POLL_INTERVAL_MS, ECAST_ROOM_WAIT_MS } = app.config
+  const entries = new Map<number, Entry>()
+  const byCode = new Map<string, number>()
+  let closing = false
+  // watch/unwatch run one at a time, so "one watch per room code and per session game" holds under concurrent calls.
+  let ops: Promise<unknown> = Promise.resolve()
+  const serial = <T>(op: () => Promise<T>): Promise<T> => {
+    const next = ops.then(op)
+    ops = next.catch(() => {})
+    return next
+  }
+
+  function forget (sessionGameId: number, entry: Entry) {
+    if (entries.get(sessionGameId) !== entry) return
+    entries.delete(sessionGameId)
+    if (byCode.get(entry.code) === sessionGameId) byCode.delete(entry.code)
+  }
+
+  function sinkFor (sessionGameId: number, sessionId: number, roomCode: string, entry: () => Entry): RoomWatchSink {
+    const ids = { sessionId, sessionGameId, roomCode }
+    return {
+      event (type, data) {
+        app.events.publish(type, sessionId, { ...ids, ...data })
+      },
+      async count (playerCount, status) {
+        // Only while this check is the one running: a manual count or a stop since then wins.
+        if (!await updatePlayerCheck(app.db, sessionGameId, { status, playerCount }, 'checking')) return
+        app.events.publish('player-count.updated', sessionId, { ...ids, playerCount, status, source: 'monitor' })
+      },
+      async status (status) {
+        await updatePlayerCheck(app.db, sessionGameId, { status }, 'checking')
+      },
+      finished () { forget(sessionGameId, entry()) }
+    }
+  }
+
+  function begin (sessionGameId: number, sessionId: number, code: string) {
+    const entry: Entry = {
+      sessionId,
+      code,
+      watch: new RoomWatch({
+        code,
+        api: ecast,
+        openSocket,
+        socketUrl: (host) => audienceUrl(ECAST_BASE_URL, host, code),
+        pollIntervalMs: ECAST_POLL_INTERVAL_MS,
+        roomWaitMs: ECAST_ROOM_WAIT_MS,
+        sink: sinkFor(sessionGameId, sessionId, code, () => entry),
+        log: log.child({ sessionGameId })
+      })
+    }
+    entries.set(sessionGameId, entry)
+    byCode.set(code, sessionGameId)
+    entry.watch.start()
+  }
+
+  async function end (sessionGameId: number) {
+    const entry = entries.get(sessionGameId)
+    if (entry) {
+      forget(sessionGameId, entry)
+      const wasLive = entry.watch.connected && !entry.watch.done
+      await entry.watch.stop()
+      if (wasLive) app.events.publish('room.disconnected', entry.sessionId, { sessionId: entry.sessionId, sessionGameId, roomCode: entry.code, reason: 'monitor stopped' })
+    }
+    await updatePlayerCheck(app.db, sessionGameId, { status: 'stopped' }, 'checking')
+  }
+
+  async function start (sessionGameId: number, { resuming }: { resuming: boolean }) {
+    if (closing) return
+    const game = await findMonitoredGame(app.db, sessionGameId)
+    const current = entries.get(sessionGameId)
+    if (current && !current.watch.done && game?.room_code === current.code) return
+    if (current || !game?.room_code) {
+      await end(sessionGameId)
+      if (!game?.room_code) return
+    }
+    const holder = byCode.get(game.room_code)
+    if (holder !== undefined) {
+      log.info({ roomCode: game.room_code, from: holder, to: sessionGameId }, 'room code moved to another session game')
+      await end(holder)
+    }
+    if (!resuming) await updatePlayerCheck(app.db, sessionGameId, { status: 'checking' })
+    begin(sessionGameId, game.session_id, game.room_code)
+  }
+
+  return {
+    watch: (sessionGameId) => serial(() => start(sessionGameId, { resuming: false })),
+    unwatch: (sessionGameId) => serial(() => end(sessionGameId)),
+    isWatching: (sessionGameId) => {
+      const entry = entries.get(sessionGameId)
+      return entry !== undefined && !entry.watch.done
+    },
+    watching: () => new Map([...entries].map(([id, entry]) => [id, entry.code])),
+    resume: () => serial(async () => {
+      const games = await listResumableGames(app.db)
+      for (const game of games) await start(game.id, { resuming: true })
+      if (games.length) log.info({ count: games.length }, 'room watches resumed')
+    }),
+    stopAll: () => {
+      closing = true
+      return serial(async () => {
+        const all = [...entries.values()]
+        entries.clear()
+        byCode.clear()
+        await Promise.all(all.map((entry) => entry.watch.stop()))
+      })
+    }
+  }
+}
+
+export default fp<RoomMonitorOptions>(async function roomMonitor (app, opts) {
+  const ownAgent = opts.dispatcher ? null : new Agent({ keepAliveTimeout: 30_000, connect: { timeout: 5000 } })
+  const ecast = new EcastClient({
+    baseUrl: app.config.ECAST_BASE_URL,
+    dispatcher: opts.dispatcher ?? ownAgent!,
+    // A poll must not hang for much longer than its period; 5 s at most.
+    timeoutMs: Math.min(5000, Math.max(250, 2 * app.config.ECAST_POLL_INTERVAL_MS))
+  })
+  const monitor = createRoomMonitor(app, ecast, opts.openSocket ?? openAudienceSocket)
   app.decorate('roomMonitor', monitor)
+  app.addHook('onReady', async () => {
+    try {
+      await monitor.resume()
+    } catch (err) {
+      app.log.error({ err }, 'could not resume room watches')
+    }
+  })
+  app.addHook('onClose', async () => {
+    await monitor.stopAll()
+    await ownAgent?.close()
+  })
 }, { name: 'room-monitor', dependencies: ['db', 'events'] })
 
 declare module 'fastify' {

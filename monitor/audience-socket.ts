@@ -1,0 +1,138 @@
+import WebSocket from 'ws'
+
+/** One entity as ecast sends it: `object` entities carry `val`/`version`, the audience pn-counter a `count`. */
+export interface EcastEntity {
+  key: string
+  val?: unknown
+  version?: number
+  count?: number
+}
+
+/** The parts of an audience `client/welcome` the monitor uses. */
+export interface Welcome {
+  id: number
+  entities: Record<string, EcastEntity>
+  /** Connected clients by id with their roles; null for audience connections (seed 003). */
+  here: Record<string, { roles?: Record<string, unknown> }> | null
+}
+
+export interface AudienceHandlers {
+  welcome (welcome: Welcome): void
+  /** An entity update (`object`, or a counter such as `audience/pn-counter`). */
+  entity (entity: EcastEntity): void
+  /** The answer to `room/get-audience`: audience connections, the monitor's own included. */
+  audienceCount (connections: number): void
+  /** The socket is gone; `reason` is for the log. Called once. */
+  closed (reason: string): void
+}
+
+export interface AudienceConnection {
+  requestAudienceCount (): void
+  /** Closes gracefully (ecast drops an ungraceful connection only after 30-60 s); resolves once it is closed. */
+  close (): Promise<void>
+}
+
+export type OpenAudienceSocket = (url: string, handlers: AudienceHandlers) => AudienceConnection
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** `wss://{audienceHost}/api/v2/audience/{code}/play`, or `ws://` when the REST base is plain http (a local fake). */
+export function audienceUrl (ecastBaseUrl: string, audienceHost: string, code: string): string {
+  const scheme = ecastBaseUrl.startsWith('http://') ? 'ws' : 'wss'
+  return `${scheme}://${audienceHost}/api/v2/audience/${encodeURIComponent(code)}/play`
+}
+
+function parseEntity (value: unknown): EcastEntity | null {
+  // Welcome entities are [type, data, meta]; updates carry the data object itself.
+  const data = Array.isArray(value) ? value[1] : value
+  if (!isObject(data) || typeof data.key !== 'string') return null
+  return {
+    key: data.key,
+    val: data.val,
+    version: typeof data.version === 'number' ? data.version : undefined,
+    count: typeof data.count === 'number' ? data.count : undefined
+  }
+}
+
+/**
+ * An audience connection to an ecast room: never a player, so it takes no lobby slot. Malformed frames are
+ * ignored; any failure ends in exactly one `closed` call.
+ */
+export const openAudienceSocket: OpenAudienceSocket = (url, handlers) => {
+  let seq = 0
+  let ended = false
+  const pendingAudience = new Set<number>()
+  const ws = new WebSocket(url, ['ecast-v0'], {
+    headers: { Origin: 'https://jackbox.tv' },
+    handshakeTimeout: 10_000,
+    maxPayload: 4 * 1024 * 1024
+  })
+  const end = (reason: string) => {
+    if (ended) return
+    ended = true
+    handlers.closed(reason)
+  }
+  ws.on('message', (raw) => {
+    let msg: unknown
+    try {
+      msg = JSON.parse(raw.toString())
+    } catch {
+      return
+    }
+    if (!isObject(msg) || !isObject(msg.result)) return
+    const result = msg.result
+    switch (msg.opcode) {
+      case 'client/welcome': {
+        const entities: Record<string, EcastEntity> = {}
+        if (isObject(result.entities)) {
+          for (const value of Object.values(result.entities)) {
+            const entity = parseEntity(value)
+            if (entity) entities[entity.key] = entity
+          }
+        }
+        handlers.welcome({
+          id: typeof result.id === 'number' ? result.id : 0,
+          entities,
+          here: isObject(result.here) ? result.here as Welcome['here'] : null
+        })
+        break
+      }
+      case 'ok':
+        if (typeof result.connections === 'number' && (typeof msg.re !== 'number' || pendingAudience.delete(msg.re))) {
+          handlers.audienceCount(result.connections)
+        }
+        break
+      default: {
+        const entity = parseEntity(result)
+        if (entity) handlers.entity(entity)
+      }
+    }
+  })
+  ws.on('error', (err) => end(err.message))
+  ws.on('close', (code, reason) => end(`closed with ${code}${reason.length ? ` ${reason.toString()}` : ''}`))
+  return {
+    requestAudienceCount () {
+      if (ws.readyState !== WebSocket.OPEN) return
+      seq++
+      pendingAudience.add(seq)
+      if (pendingAudience.size > 16) pendingAudience.delete(pendingAudience.values().next().value!)
+      ws.send(JSON.stringify({ seq, opcode: 'room/get-audience', params: {} }))
+    },
+    async close () {
+      ended = true
+      if (ws.readyState === WebSocket.CLOSED) return
+      const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()))
+      if (ws.readyState === WebSocket.OPEN) {
+        ws.close(1000)
+        // A server that never answers the close frame must not hold shutdown for ws's 30 s close timeout.
+        const timer = setTimeout(() => ws.terminate(), 1000)
+        timer.unref()
+        await closed
+        clearTimeout(timer)
+        return
+      }
+      ws.terminate()
+      await closed
+    }
+  }
+}

@@ -1,0 +1,115 @@
+import { request, type Dispatcher } from 'undici'
+
+/** The fields of `GET /api/v2/rooms/{code}` the monitor uses (seed 003). */
+export interface RoomInfo {
+  appTag: string
+  audienceEnabled: boolean
+  code: string
+  host: string
+  audienceHost: string
+  locked: boolean
+  maxPlayers: number
+  minPlayers: number
+}
+
+/** A failed ecast call: unreachable, timed out, a 5xx, or a body that is not the documented JSON. */
+export class EcastError extends Error {
+  readonly statusCode: number | null
+  constructor (message: string, statusCode: number | null = null, options?: ErrorOptions) {
+    super(message, options)
+    this.statusCode = statusCode
+  }
+}
+
+/** What a room watch needs from ecast's REST API; tests substitute their own. */
+export interface EcastApi {
+  /** The room, or null when ecast answers 404 ("no such room"). */
+  getRoom (code: string, signal: AbortSignal): Promise<RoomInfo | null>
+  /** The room's connection count (host, players, audience, shards), or null when the room is gone. */
+  getConnections (code: string, signal: AbortSignal): Promise<number | null>
+}
+
+export interface EcastClientOptions {
+  baseUrl: string
+  dispatcher: Dispatcher
+  timeoutMs: number
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+export class EcastClient implements EcastApi {
+  readonly #base: string
+  readonly #dispatcher: Dispatcher
+  readonly #timeoutMs: number
+
+  constructor ({ baseUrl, dispatcher, timeoutMs }: EcastClientOptions) {
+    this.#base = baseUrl.replace(/\/+$/, '')
+    this.#dispatcher = dispatcher
+    this.#timeoutMs = timeoutMs
+  }
+
+  async getRoom (code: string, signal: AbortSignal): Promise<RoomInfo | null> {
+    const body = await this.#get(`/api/v2/rooms/${encodeURIComponent(code)}`, signal)
+    if (body === null) return null
+    if (!isObject(body) || typeof body.host !== 'string' || typeof body.locked !== 'boolean') {
+      throw new EcastError('ecast room info has an unexpected shape')
+    }
+    return {
+      appTag: typeof body.appTag === 'string' ? body.appTag : '',
+      audienceEnabled: body.audienceEnabled === true,
+      code: typeof body.code === 'string' ? body.code : code,
+      host: body.host,
+      audienceHost: typeof body.audienceHost === 'string' && body.audienceHost ? body.audienceHost : body.host,
+      locked: body.locked,
+      maxPlayers: Number.isInteger(body.maxPlayers) ? body.maxPlayers as number : 0,
+      minPlayers: Number.isInteger(body.minPlayers) ? body.minPlayers as number : 0
+    }
+  }
+
+  async getConnections (code: string, signal: AbortSignal): Promise<number | null> {
+    const body = await this.#get(`/api/v2/rooms/${encodeURIComponent(code)}/connections`, signal)
+    if (body === null) return null
+    if (!isObject(body) || !Number.isInteger(body.connections) || (body.connections as number) < 0) {
+      throw new EcastError('ecast connections has an unexpected shape')
+    }
+    return body.connections as number
+  }
+
+  /** The envelope's `body`, or null for a 404. Every other failure is an EcastError. */
+  async #get (path: string, signal: AbortSignal): Promise<unknown> {
+    const timeout = AbortSignal.timeout(this.#timeoutMs)
+    let res: Dispatcher.ResponseData
+    try {
+      res = await request(this.#base + path, {
+        dispatcher: this.#dispatcher,
+        signal: AbortSignal.any([signal, timeout]),
+        headers: { accept: 'application/json', origin: 'https://jackbox.tv' },
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs
+      })
+    } catch (err) {
+      if (signal.aborted) throw err
+      const why = timeout.aborted ? `timed out after ${this.#timeoutMs} ms` : (err as Error).message
+      throw new EcastError(`ecast GET ${path} failed: ${why}`, null, { cause: err })
+    }
+    let text: string
+    try {
+      text = await res.body.text()
+    } catch (err) {
+      if (signal.aborted) throw err
+      throw new EcastError(`ecast GET ${path} failed while reading: ${(err as Error).message}`, res.statusCode, { cause: err })
+    }
+    if (res.statusCode === 404) return null
+    if (res.statusCode !== 200) throw new EcastError(`ecast GET ${path} answered ${res.statusCode}`, res.statusCode)
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      throw new EcastError(`ecast GET ${path} answered malformed JSON`, res.statusCode)
+    }
+    if (!isObject(json) || json.ok !== true || !('body' in json)) {
+      throw new EcastError(`ecast GET ${path} answered without an ok envelope`, res.statusCode)
+    }
+    return json.body
+  }
+}
