@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# Three stages: compile with every dependency, install production dependencies apart, then a runtime image that
+# holds only compiled JavaScript, the bundled catalog and production node_modules, and runs as the `node` user.
+# .ci/docker-steps.sh repeats these steps outside Docker; keep the two in step.
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+# tsc writes dist/ (.ts imports rewritten to .js); the script also copies db/catalog/*.csv, read at boot.
+RUN npm run build
+
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production \
+    PORT=5000 \
+    HOST=0.0.0.0 \
+    DATA_DIR=/data
+WORKDIR /app
+# The code stays owned by root, so the service cannot rewrite itself; only DATA_DIR (the embedded database, used
+# when DATABASE_URL is unset) is writable. A named volume mounted there starts with this ownership.
+RUN mkdir /data && chown node:node /data
+COPY package.json ./
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+USER node
+EXPOSE 5000
+# Slim images have no curl: node asks the service itself. The start period covers migrations at boot.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 5000) + '/api/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# node runs directly (no npm, no shell) so SIGTERM from `docker stop` reaches server.ts, which drains and exits.
+# Compose adds an init process (init: true) in front of it; with plain `docker run`, pass --init.
+CMD ["node", "dist/server.js"]
