@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { RawData } from 'ws'
 import { Value } from '@sinclair/typebox/value'
 import { LiveQuery, AuthMessage, SubscribeMessage, UnsubscribeMessage } from '../schemas/live.ts'
-import { sessionExists } from '../db/live.ts'
+import { findSession } from '../db/sessions.ts'
 import { isDatabaseDown } from '../plugins/errors.ts'
 import type { LiveClient } from '../plugins/live-events.ts'
 
@@ -46,7 +46,7 @@ const live: FastifyPluginAsyncTypebox = async (app) => {
       case 'subscribe':
         if (!Value.Check(SubscribeMessage, message)) return hub.send(client, { type: 'error', message: 'sessionId must be a positive integer' })
         if (!client.authenticated) return hub.send(client, { type: 'error', message: 'Not authenticated' })
-        if (!await sessionExists(app.db, message.sessionId)) return hub.send(client, { type: 'error', message: 'Session not found' })
+        if (!await findSession(app.db, message.sessionId)) return hub.send(client, { type: 'error', message: 'Session not found' })
         hub.subscribe(client, message.sessionId)
         return hub.send(client, { type: 'subscribed', sessionId: message.sessionId })
       case 'unsubscribe':
