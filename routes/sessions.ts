@@ -1,11 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import type { FastifyRequest } from 'fastify'
 import { NotFound } from '../plugins/errors.ts'
 import { ErrorBody, IdParams } from '../schemas/common.ts'
 import { CloseSession, CreatedSession, NewSession, NoActiveSession, Session, SessionDeleted } from '../schemas/sessions.ts'
 import { closeSession, deleteSession, findActiveSession, findSession, insertSession, listSessions } from '../db/sessions.ts'
 
 const sessions: FastifyPluginAsyncTypebox = async (app) => {
+  // The body of a create or close is optional: a bare `curl -X POST` means `{}`.
+  async function emptyBodyIsObject (request: FastifyRequest) {
+    request.body ??= {}
+  }
+
   app.get('/', {
     schema: {
       tags: ['sessions'],
@@ -42,6 +48,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/', {
     onRequest: app.requireAuth,
+    preValidation: emptyBodyIsObject,
     schema: {
       tags: ['sessions'],
       summary: 'Start a session',
@@ -52,7 +59,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: CreatedSession, 400: ErrorBody, 401: ErrorBody }
     }
   }, async (request, reply) => {
-    const session = await insertSession(app.db, request.body?.notes ?? null)
+    const session = await insertSession(app.db, request.body.notes ?? null)
     app.events.publish('session.started', session.id, { session: { ...session, games_played: 0 } })
     reply.code(201)
     return session
@@ -60,6 +67,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/:id/close', {
     onRequest: app.requireAuth,
+    preValidation: emptyBodyIsObject,
     schema: {
       tags: ['sessions'],
       summary: 'Close a session',
@@ -71,7 +79,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Session, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
     }
   }, async (request) => {
-    const { session, sessionGameIds } = await closeSession(app.db, request.params.id, request.body?.notes)
+    const { session, sessionGameIds } = await closeSession(app.db, request.params.id, request.body.notes)
     app.events.publish('session.ended', session.id, { session })
     for (const id of sessionGameIds) {
       await app.roomMonitor.unwatch(id).catch((err) => request.log.error({ err, sessionGameId: id }, 'room monitor unwatch failed'))
