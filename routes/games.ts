@@ -1,6 +1,185 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { ApiError, NotFound } from '../plugins/errors.ts'
+import { ErrorBody, IdParams } from '../schemas/common.ts'
+import {
+  CsvImportBody, CsvImportResult, DeletedGame, FavorBody, Game, GameFilters, GameList, NewGame, PackList, PackParams,
+  PackToggleBody, PackToggleResult
+} from '../schemas/games.ts'
+import {
+  deleteGame, exportCatalogCsv, findGame, importCatalogCsv, insertGame, listGames, listPacks, toggleGame, updateGame,
+  updatePackEnabled
+} from '../db/games.ts'
 
-// Placeholder: filled in by its own issue.
-const games: FastifyPluginAsyncTypebox = async () => {}
+const tags = ['games']
+const security = [{ bearer: [] }]
+
+function checkPlayerRange (game: NewGame) {
+  if (game.min_players > game.max_players) throw new ApiError(400, 'min_players cannot be greater than max_players')
+}
+
+const games: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/', {
+    schema: {
+      tags,
+      summary: 'List games',
+      description: 'Every filter is optional and they combine. Ordered by pack_name, then title.',
+      querystring: GameFilters,
+      response: { 200: GameList, 400: ErrorBody }
+    }
+  }, async (request) => listGames(app.db, request.query))
+
+  app.get('/packs', {
+    schema: { tags, summary: 'List packs with their game counts', response: { 200: PackList } }
+  }, async () => listPacks(app.db))
+
+  app.patch('/packs/:name/toggle', {
+    onRequest: app.requireAuth,
+    schema: {
+      tags,
+      summary: 'Enable or disable every game of a pack',
+      security,
+      params: PackParams,
+      body: PackToggleBody,
+      response: { 200: PackToggleResult, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
+    }
+  }, async (request) => {
+    const { name } = request.params
+    const { enabled } = request.body
+    const gamesAffected = await updatePackEnabled(app.db, name, enabled)
+    if (!gamesAffected) throw new NotFound('Pack')
+    return { pack: name, enabled, gamesAffected }
+  })
+
+  app.get('/export/csv', {
+    schema: {
+      tags,
+      summary: 'Export the catalog as CSV',
+      description: 'The columns of the bundled catalog (pack_name, title, min_players, max_players, length_minutes, ' +
+        'has_audience, family_friendly, game_type, drawing), one game per line in id order. Re-importing it changes nothing.',
+      response: {
+        200: {
+          description: 'CSV text',
+          content: { 'text/csv': { schema: Type.String({ examples: ['pack_name,title,min_players,max_players,length_minutes,has_audience,family_friendly,game_type,drawing\nThe Jackbox Party Pack 3,Quiplash 2,3,8,15,1,0,Writing,0\n'] }) } }
+        }
+      }
+    }
+  }, async (_request, reply) => {
+    const csv = await exportCatalogCsv(app.db)
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', 'attachment; filename="jackbox-games.csv"')
+      .send(csv)
+  })
+
+  app.post('/import/csv', {
+    onRequest: app.requireAuth,
+    bodyLimit: 6 * 1024 * 1024,
+    schema: {
+      tags,
+      summary: 'Import games from CSV',
+      description: 'Runs in one transaction. Each good line adds a game or, when its pack_name and title exist, ' +
+        'updates that game\'s facts (enabled, favor_bias and the counters are kept). Bad lines are reported in ' +
+        '`errors` with their line number (the header is line 1) and skipped; the good ones are kept. `replace` also ' +
+        'deletes every game the CSV does not name, except games a session has used. A header without the required ' +
+        'columns is a 400.',
+      security,
+      body: CsvImportBody,
+      response: { 200: CsvImportResult, 400: ErrorBody, 401: ErrorBody }
+    }
+  }, async (request) => importCatalogCsv(app.db, request.body.csv, request.body.mode))
+
+  app.get('/:id', {
+    schema: { tags, summary: 'Get a game', params: IdParams, response: { 200: Game, 400: ErrorBody, 404: ErrorBody } }
+  }, async (request) => {
+    const game = await findGame(app.db, request.params.id)
+    if (!game) throw new NotFound('Game')
+    return game
+  })
+
+  app.post('/', {
+    onRequest: app.requireAuth,
+    schema: {
+      tags,
+      summary: 'Add a game',
+      description: 'Optional flags default to 0, enabled to 1, favor_bias to 0.',
+      security,
+      body: NewGame,
+      response: { 201: Game, 400: ErrorBody, 401: ErrorBody, 409: ErrorBody }
+    }
+  }, async (request, reply) => {
+    checkPlayerRange(request.body)
+    const game = await insertGame(app.db, { has_audience: 0, family_friendly: 0, drawing: 0, ...request.body })
+    reply.code(201)
+    return game
+  })
+
+  app.put('/:id', {
+    onRequest: app.requireAuth,
+    schema: {
+      tags,
+      summary: 'Replace a game\'s facts',
+      description: 'pack_name, title, min_players and max_players are required; optional fields left out keep ' +
+        'their current values. The counters (play_count, votes) cannot be written.',
+      security,
+      params: IdParams,
+      body: NewGame,
+      response: { 200: Game, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody }
+    }
+  }, async (request) => {
+    checkPlayerRange(request.body)
+    const game = await updateGame(app.db, request.params.id, request.body)
+    if (!game) throw new NotFound('Game')
+    return game
+  })
+
+  app.delete('/:id', {
+    onRequest: app.requireAuth,
+    schema: {
+      tags,
+      summary: 'Delete a game',
+      description: 'Refused with 409 when the game appears in any session (history is kept): disable it instead.',
+      security,
+      params: IdParams,
+      response: { 200: DeletedGame, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody }
+    }
+  }, async (request) => {
+    const { id } = request.params
+    if (!await deleteGame(app.db, id)) throw new NotFound('Game')
+    return { message: 'Game deleted successfully' as const, gameId: id }
+  })
+
+  app.patch('/:id/toggle', {
+    onRequest: app.requireAuth,
+    schema: {
+      tags,
+      summary: 'Flip a game\'s enabled flag',
+      security,
+      params: IdParams,
+      response: { 200: Game, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
+    }
+  }, async (request) => {
+    const game = await toggleGame(app.db, request.params.id)
+    if (!game) throw new NotFound('Game')
+    return game
+  })
+
+  app.patch('/:id/favor', {
+    onRequest: app.requireAuth,
+    schema: {
+      tags,
+      summary: 'Set how much the picker favors a game',
+      description: 'favor_bias 1 weighs the game 3× in the picker, 0 normally, -1 at 0.2×.',
+      security,
+      params: IdParams,
+      body: FavorBody,
+      response: { 200: Game, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
+    }
+  }, async (request) => {
+    const game = await updateGame(app.db, request.params.id, { favor_bias: request.body.favor_bias })
+    if (!game) throw new NotFound('Game')
+    return game
+  })
+}
 
 export default games

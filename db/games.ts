@@ -1,0 +1,166 @@
+import { sql, type Kysely } from 'kysely'
+import { ApiError } from '../plugins/errors.ts'
+import { CATALOG_COLUMNS, catalogKey, parseImportCsv, toCatalogCsv, type CsvLineError } from './catalog.ts'
+import type { Database, Flag, GameRow, GameUpdate, NewGameRow } from './types.ts'
+
+export interface GameFilters {
+  enabled?: boolean
+  playerCount?: number
+  pack?: string
+  gameType?: string
+  familyFriendly?: boolean
+  drawing?: boolean
+  q?: string
+}
+
+const DUPLICATE = 'A game with this title already exists in this pack'
+const IN_USE = 'Game has been played in a session and cannot be deleted. Disable it instead.'
+
+const flag = (value: boolean): Flag => (value ? 1 : 0)
+const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505'
+const isForeignKeyViolation = (err: unknown) => (err as { code?: string }).code === '23503'
+
+export function listGames (db: Kysely<Database>, filters: GameFilters): Promise<GameRow[]> {
+  let query = db.selectFrom('games').selectAll()
+  if (filters.enabled !== undefined) query = query.where('enabled', '=', flag(filters.enabled))
+  if (filters.playerCount !== undefined) {
+    query = query.where('min_players', '<=', filters.playerCount).where('max_players', '>=', filters.playerCount)
+  }
+  if (filters.pack !== undefined) query = query.where('pack_name', '=', filters.pack)
+  if (filters.gameType !== undefined) query = query.where(sql`lower(game_type)`, '=', filters.gameType.toLowerCase())
+  if (filters.familyFriendly !== undefined) query = query.where('family_friendly', '=', flag(filters.familyFriendly))
+  if (filters.drawing !== undefined) query = query.where('drawing', '=', flag(filters.drawing))
+  // strpos rather than ILIKE: a search for "100%" or "a_b" means those characters, not patterns.
+  if (filters.q) query = query.where(sql`strpos(lower(title), ${filters.q.toLowerCase()})`, '>', 0)
+  return query.orderBy('pack_name').orderBy('title').orderBy('id').execute()
+}
+
+export function findGame (db: Kysely<Database>, id: number): Promise<GameRow | undefined> {
+  return db.selectFrom('games').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
+/** Inserts a game; 409 when its (pack_name, title) is taken. */
+export async function insertGame (db: Kysely<Database>, game: NewGameRow): Promise<GameRow> {
+  try {
+    return await db.insertInto('games').values(game).returningAll().executeTakeFirstOrThrow()
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new ApiError(409, DUPLICATE)
+    throw err
+  }
+}
+
+/** Updates a game's facts; undefined when there is no such game, 409 when the new (pack_name, title) is taken. */
+export async function updateGame (db: Kysely<Database>, id: number, changes: GameUpdate): Promise<GameRow | undefined> {
+  try {
+    return await db.updateTable('games').set(changes).where('id', '=', id).returningAll().executeTakeFirst()
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new ApiError(409, DUPLICATE)
+    throw err
+  }
+}
+
+export function toggleGame (db: Kysely<Database>, id: number): Promise<GameRow | undefined> {
+  return db.updateTable('games')
+    .set({ enabled: sql<Flag>`1 - enabled` })
+    .where('id', '=', id)
+    .returningAll().executeTakeFirst()
+}
+
+/** Deletes a game no session has used; false when there is no such game, 409 when a session has used it. */
+export async function deleteGame (db: Kysely<Database>, id: number): Promise<boolean> {
+  const used = await db.selectFrom('games')
+    .select((eb) => [
+      eb.exists(eb.selectFrom('session_games').select('id').where('game_id', '=', id)).as('in_session'),
+      eb.exists(eb.selectFrom('live_votes').select('id').where('game_id', '=', id)).as('voted')
+    ])
+    .where('id', '=', id)
+    .executeTakeFirst()
+  if (!used) return false
+  if (used.in_session || used.voted) throw new ApiError(409, IN_USE)
+  try {
+    const deleted = await db.deleteFrom('games').where('id', '=', id).executeTakeFirst()
+    return deleted.numDeletedRows > 0n
+  } catch (err) {
+    // A session added the game between the check and the delete: the foreign key refuses it.
+    if (isForeignKeyViolation(err)) throw new ApiError(409, IN_USE)
+    throw err
+  }
+}
+
+export interface PackSummary {
+  name: string
+  total: number
+  enabled: number
+}
+
+export function listPacks (db: Kysely<Database>): Promise<PackSummary[]> {
+  return db.selectFrom('games')
+    .select([
+      'pack_name as name',
+      sql<number>`count(*)::int`.as('total'),
+      sql<number>`sum(enabled)::int`.as('enabled')
+    ])
+    .groupBy('pack_name')
+    .orderBy('pack_name')
+    .execute()
+}
+
+/** Enables or disables every game of a pack; returns how many games the pack has (0: no such pack). */
+export async function updatePackEnabled (db: Kysely<Database>, pack: string, enabled: boolean): Promise<number> {
+  const result = await db.updateTable('games').set({ enabled: flag(enabled) }).where('pack_name', '=', pack).executeTakeFirst()
+  return Number(result.numUpdatedRows)
+}
+
+/** The catalog as CSV, in id order, with the bundled file's columns. */
+export async function exportCatalogCsv (db: Kysely<Database>): Promise<string> {
+  const games = await db.selectFrom('games').select([...CATALOG_COLUMNS]).orderBy('id').execute()
+  return toCatalogCsv(games)
+}
+
+export interface ImportResult {
+  imported: number
+  updated: number
+  errors: CsvLineError[]
+}
+
+const IMPORT_CHUNK = 500
+
+/**
+ * Imports catalog CSV in one transaction. Good lines are inserted, or update the game with the same pack_name and
+ * title; bad lines are reported and skipped. `replace` then deletes the games the CSV does not name, except those a
+ * session or a vote refers to. A game named on a bad line is kept: a typo must not delete a game.
+ */
+export async function importCatalogCsv (db: Kysely<Database>, text: string, mode: 'append' | 'replace'): Promise<ImportResult> {
+  const { games, errors, listed } = parseImportCsv(text)
+  return db.transaction().execute(async (trx) => {
+    const existing = await trx.selectFrom('games').select(['id', 'pack_name', 'title']).execute()
+    const known = new Set(existing.map((g) => catalogKey(g.pack_name, g.title)))
+    let updated = 0
+    for (let i = 0; i < games.length; i += IMPORT_CHUNK) {
+      const chunk = games.slice(i, i + IMPORT_CHUNK).map(({ game }) => game)
+      await trx.insertInto('games').values(chunk)
+        .onConflict((oc) => oc.columns(['pack_name', 'title']).doUpdateSet((eb) => ({
+          min_players: eb.ref('excluded.min_players'),
+          max_players: eb.ref('excluded.max_players'),
+          length_minutes: eb.ref('excluded.length_minutes'),
+          has_audience: eb.ref('excluded.has_audience'),
+          family_friendly: eb.ref('excluded.family_friendly'),
+          game_type: eb.ref('excluded.game_type'),
+          drawing: eb.ref('excluded.drawing')
+        })))
+        .execute()
+      updated += chunk.filter((g) => known.has(catalogKey(g.pack_name, g.title))).length
+    }
+    if (mode === 'replace') {
+      const unlisted = existing.filter((g) => !listed.has(catalogKey(g.pack_name, g.title))).map((g) => g.id)
+      for (let i = 0; i < unlisted.length; i += IMPORT_CHUNK) {
+        await trx.deleteFrom('games')
+          .where('id', 'in', unlisted.slice(i, i + IMPORT_CHUNK))
+          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('session_games').select('id').whereRef('session_games.game_id', '=', 'games.id'))))
+          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('live_votes').select('id').whereRef('live_votes.game_id', '=', 'games.id'))))
+          .execute()
+      }
+    }
+    return { imported: games.length - updated, updated, errors }
+  })
+}

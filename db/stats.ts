@@ -1,0 +1,40 @@
+import { sql, type Kysely } from 'kysely'
+import type { Database, GameRow } from './types.ts'
+
+export interface Stats {
+  games: number
+  gamesEnabled: number
+  packs: number
+  sessions: number
+  activeSessionId: number | null
+  totalGamesPlayed: number
+  mostPlayed: GameRow[]
+  topRated: GameRow[]
+}
+
+const TOP = 5
+
+export async function findStats (db: Kysely<Database>): Promise<Stats> {
+  const counts = await db.selectNoFrom((eb) => [
+    eb.selectFrom('games').select(sql<number>`count(*)::int`.as('n')).as('games'),
+    eb.selectFrom('games').select(sql<number>`count(*)::int`.as('n')).where('enabled', '=', 1).as('gamesEnabled'),
+    eb.selectFrom('games').select(sql<number>`count(distinct pack_name)::int`.as('n')).as('packs'),
+    eb.selectFrom('sessions').select(sql<number>`count(*)::int`.as('n')).as('sessions'),
+    eb.selectFrom('sessions').select('id').where('is_active', '=', 1).limit(1).as('activeSessionId'),
+    eb.selectFrom('session_games').select(sql<number>`count(*)::int`.as('n')).as('totalGamesPlayed')
+  ]).executeTakeFirstOrThrow()
+  const mostPlayed = await db.selectFrom('games').selectAll()
+    .orderBy('play_count', 'desc').orderBy('title').orderBy('id').limit(TOP).execute()
+  const topRated = await db.selectFrom('games').selectAll()
+    .orderBy('popularity_score', 'desc').orderBy('title').orderBy('id').limit(TOP).execute()
+  return {
+    games: Number(counts.games),
+    gamesEnabled: Number(counts.gamesEnabled),
+    packs: Number(counts.packs),
+    sessions: Number(counts.sessions),
+    activeSessionId: counts.activeSessionId ?? null,
+    totalGamesPlayed: Number(counts.totalGamesPlayed),
+    mostPlayed,
+    topRated
+  }
+}
