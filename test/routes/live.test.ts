@@ -207,6 +207,61 @@ t.test('live events WebSocket', async (t) => {
     await anonymous.assertNothingPending(t, 'an unauthenticated client gets nothing')
   })
 
+  t.test('end to end: the HTTP API announces each event with the contract\'s data', async (t) => {
+    const headers = { authorization: `Bearer ${token()}` }
+    const nextEvent = async (client: LiveClient) => {
+      const { timestamp, ...rest } = await client.next()
+      t.match(timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+      return rest
+    }
+    const watcher = await authed()
+    const subscriber = await authed()
+    const anonymous = await connect()
+
+    const created = await app.inject({ method: 'POST', url: '/api/sessions', headers, payload: { notes: 'Friday' } })
+    t.equal(created.statusCode, 201)
+    const session = created.json()
+    for (const client of [watcher, subscriber]) {
+      const started = await client.next()
+      t.match(started, { type: 'session.started', timestamp: String, data: { session } })
+      t.same(Object.keys((started.data as { session: object }).session).sort(), ['closed_at', 'created_at', 'games_played', 'id', 'is_active', 'notes'])
+    }
+    t.same(await subscriber.request({ type: 'subscribe', sessionId: session.id }), { type: 'subscribed', sessionId: session.id })
+
+    const added = await app.inject({ method: 'POST', url: `/api/sessions/${session.id}/games`, headers, payload: { game_id: 1 } })
+    t.equal(added.statusCode, 201)
+    const sessionGame = added.json()
+    t.same(await nextEvent(subscriber), {
+      type: 'game.added',
+      data: { session: { id: session.id, is_active: 1, games_played: 1 }, game: sessionGame }
+    })
+
+    const counted = await app.inject({ method: 'PATCH', url: `/api/sessions/${session.id}/games/${sessionGame.id}/player-count`, headers, payload: { player_count: 6 } })
+    t.equal(counted.statusCode, 200)
+    t.same(await nextEvent(subscriber), {
+      type: 'player-count.updated',
+      data: { sessionId: session.id, sessionGameId: sessionGame.id, roomCode: null, playerCount: 6, status: 'completed', source: 'manual' }
+    })
+
+    const votedAt = new Date(Date.parse(sessionGame.played_at) + 1000).toISOString()
+    const voted = await app.inject({ method: 'POST', url: '/api/votes/live', headers, payload: { username: 'alice', vote: 'up', timestamp: votedAt } })
+    t.equal(voted.statusCode, 200, voted.body)
+    const game = voted.json().game
+    t.same(await nextEvent(subscriber), {
+      type: 'vote.received',
+      data: { sessionId: session.id, game, vote: { username: 'alice', type: 'up', timestamp: votedAt } }
+    })
+    t.same(Object.keys(game).sort(), ['downvotes', 'id', 'popularity_score', 'title', 'upvotes'])
+
+    const closed = await app.inject({ method: 'POST', url: `/api/sessions/${session.id}/close`, headers, payload: {} })
+    t.equal(closed.statusCode, 200)
+    const ended = await nextEvent(subscriber)
+    t.match(ended, { type: 'session.ended', data: { session: { id: session.id, is_active: 0, closed_at: String } } })
+
+    await watcher.assertNothingPending(t, 'an authenticated client not subscribed got only session.started')
+    await anonymous.assertNothingPending(t, 'an unauthenticated client got nothing')
+  })
+
   t.test('a client that disconnects is forgotten', async (t) => {
     const before = app.liveEvents.clientCount
     const session = await insertSession(app)
