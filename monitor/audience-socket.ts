@@ -20,14 +20,16 @@ export interface AudienceHandlers {
   welcome (welcome: Welcome): void
   /** An entity update (`object`, or a counter such as `audience/pn-counter`). */
   entity (entity: EcastEntity): void
-  /** The answer to `room/get-audience`: audience connections, the monitor's own included. */
-  audienceCount (connections: number): void
   /** The socket is gone; `reason` is for the log. Called once. */
   closed (reason: string): void
 }
 
 export interface AudienceConnection {
-  requestAudienceCount (): void
+  /**
+   * Asks `room/get-audience`: the audience connections, the monitor's own included. Null when no answer came
+   * within `timeoutMs` or the socket is not open.
+   */
+  audienceCount (timeoutMs: number): Promise<number | null>
   /** Closes gracefully (ecast drops an ungraceful connection only after 30-60 s); resolves once it is closed. */
   close (): Promise<void>
 }
@@ -61,13 +63,14 @@ function parseEntity (value: unknown): EcastEntity | null {
 export const openAudienceSocket: OpenAudienceSocket = (url, handlers) => {
   let seq = 0
   let ended = false
-  const pendingAudience = new Set<number>()
+  const pending = new Map<number, (connections: number | null) => void>()
   const ws = new WebSocket(url, ['ecast-v0'], {
     headers: { Origin: 'https://jackbox.tv' },
     handshakeTimeout: 10_000,
     maxPayload: 4 * 1024 * 1024
   })
   const end = (reason: string) => {
+    for (const answer of pending.values()) answer(null)
     if (ended) return
     ended = true
     handlers.closed(reason)
@@ -98,8 +101,8 @@ export const openAudienceSocket: OpenAudienceSocket = (url, handlers) => {
         break
       }
       case 'ok':
-        if (typeof result.connections === 'number' && (typeof msg.re !== 'number' || pendingAudience.delete(msg.re))) {
-          handlers.audienceCount(result.connections)
+        if (typeof result.connections === 'number' && Number.isInteger(result.connections) && typeof msg.re === 'number') {
+          pending.get(msg.re)?.(result.connections)
         }
         break
       default: {
@@ -111,12 +114,20 @@ export const openAudienceSocket: OpenAudienceSocket = (url, handlers) => {
   ws.on('error', (err) => end(err.message))
   ws.on('close', (code, reason) => end(`closed with ${code}${reason.length ? ` ${reason.toString()}` : ''}`))
   return {
-    requestAudienceCount () {
-      if (ws.readyState !== WebSocket.OPEN) return
-      seq++
-      pendingAudience.add(seq)
-      if (pendingAudience.size > 16) pendingAudience.delete(pendingAudience.values().next().value!)
-      ws.send(JSON.stringify({ seq, opcode: 'room/get-audience', params: {} }))
+    audienceCount (timeoutMs) {
+      if (ws.readyState !== WebSocket.OPEN) return Promise.resolve(null)
+      const id = ++seq
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => answer(null), timeoutMs)
+        timer.unref()
+        const answer = (connections: number | null) => {
+          clearTimeout(timer)
+          pending.delete(id)
+          resolve(connections)
+        }
+        pending.set(id, answer)
+        ws.send(JSON.stringify({ seq: id, opcode: 'room/get-audience', params: {} }))
+      })
     },
     async close () {
       ended = true

@@ -225,13 +225,23 @@ export class RoomWatch {
     const connections = await this.#rest((signal) => this.#o.api.getConnections(this.code, signal))
     if (this.#halted || connections === undefined) return
     if (connections === null) return this.#end('room closed')
+    await this.#refreshAudience()
+    if (this.#halted) return
     const count = this.#playerCountFrom(connections)
     if (count !== null && count !== this.#playerCount) {
       await this.#o.sink.count(count, 'checking')
       this.#playerCount = count
     }
     await this.#applyFacts()
-    if (this.#state === 'lobby') this.#socket?.requestAudienceCount()
+  }
+
+  // Asked right after /connections, so both counts describe (nearly) the same moment.
+  async #refreshAudience (): Promise<void> {
+    if (!this.#socketLive || !this.#socket) return
+    const connections = await this.#socket.audienceCount(Math.min(2000, Math.max(100, this.#o.pollIntervalMs)))
+    if (connections === null || !this.#socketLive) return
+    this.#audienceConnections = connections
+    this.#otherAudience = Math.max(0, connections - 1)
   }
 
   async #stepStarted (): Promise<void> {
@@ -247,8 +257,10 @@ export class RoomWatch {
   /**
    * Players = connections − host − audience − shards (seed 003, "How to count players").
    * - Audience: `room/get-audience` answers with the live audience connection count, this monitor's own connection
-   *   included, so it is asked on every lobby poll. Until its first answer, the `audience` pn-counter stands in, plus
-   *   one for ourselves: the raw audience welcome shows `count: 0` on the very connection that received it.
+   *   included, so it is asked right after every /connections poll. Without an answer, the `audience` pn-counter
+   *   stands in, plus one for ourselves: the raw audience welcome shows `count: 0` on the very connection that
+   *   received it, so the counter does not include the connection reading it. (/info's numAudience is documented
+   *   as lagging for WebSocket audience, so it is not used.)
    * - Shards: only visible in a welcome's `here` roles, which ecast sends as null to audience connections; when it
    *   is null no shard can be told apart, so none is subtracted.
    * - While the socket is (re)connecting, the server may or may not count our own connection yet: no count then.
@@ -338,12 +350,6 @@ export class RoomWatch {
     const socket: AudienceConnection = this.#o.openSocket(url, {
       welcome: (welcome) => { if (this.#socket === socket) this.#onWelcome(welcome) },
       entity: (entity) => { if (this.#socket === socket) this.#onEntity(entity) },
-      audienceCount: (connections) => {
-        if (this.#socket !== socket || connections === this.#audienceConnections) return
-        this.#audienceConnections = connections
-        this.#otherAudience = Math.max(0, connections - 1)
-        this.#wake()
-      },
       closed: (reason) => { if (this.#socket === socket) this.#onSocketClosed(reason) }
     })
     this.#socket = socket
@@ -359,7 +365,6 @@ export class RoomWatch {
       : 0
     this.#versions.clear()
     for (const entity of Object.values(welcome.entities)) this.#onEntity(entity, true)
-    this.#socket?.requestAudienceCount()
     this.#wake()
   }
 
