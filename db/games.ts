@@ -135,21 +135,21 @@ export async function importCatalogCsv (db: Kysely<Database>, text: string, mode
   return db.transaction().execute(async (trx) => {
     const existing = await trx.selectFrom('games').select(['id', 'pack_name', 'title']).execute()
     const known = new Set(existing.map((g) => catalogKey(g.pack_name, g.title)))
-    let updated = 0
-    for (let i = 0; i < games.length; i += IMPORT_CHUNK) {
-      const chunk = games.slice(i, i + IMPORT_CHUNK).map(({ game }) => game)
-      await trx.insertInto('games').values(chunk)
-        .onConflict((oc) => oc.columns(['pack_name', 'title']).doUpdateSet((eb) => ({
-          min_players: eb.ref('excluded.min_players'),
-          max_players: eb.ref('excluded.max_players'),
-          length_minutes: eb.ref('excluded.length_minutes'),
-          has_audience: eb.ref('excluded.has_audience'),
-          family_friendly: eb.ref('excluded.family_friendly'),
-          game_type: eb.ref('excluded.game_type'),
-          drawing: eb.ref('excluded.drawing')
-        })))
-        .execute()
-      updated += chunk.filter((g) => known.has(catalogKey(g.pack_name, g.title))).length
+    const fresh = games.filter(({ game }) => !known.has(catalogKey(game.pack_name, game.title))).map(({ game }) => game)
+    const changed = games.filter(({ game }) => known.has(catalogKey(game.pack_name, game.title))).map(({ game }) => game)
+    for (let i = 0; i < fresh.length; i += IMPORT_CHUNK) {
+      await trx.insertInto('games').values(fresh.slice(i, i + IMPORT_CHUNK)).execute()
+    }
+    // Existing games are updated rather than upserted: ON CONFLICT would burn an id from the sequence per row.
+    for (let i = 0; i < changed.length; i += IMPORT_CHUNK) {
+      const rows = changed.slice(i, i + IMPORT_CHUNK).map((g) => sql`(${g.pack_name}::text, ${g.title}::text,
+        ${g.min_players}::int, ${g.max_players}::int, ${g.length_minutes}::int, ${g.has_audience}::smallint,
+        ${g.family_friendly}::smallint, ${g.game_type}::text, ${g.drawing}::smallint)`)
+      await sql`update games as g set min_players = v.min_players, max_players = v.max_players,
+          length_minutes = v.length_minutes, has_audience = v.has_audience, family_friendly = v.family_friendly,
+          game_type = v.game_type, drawing = v.drawing
+        from (values ${sql.join(rows)}) as v (${sql.join(CATALOG_COLUMNS.map((c) => sql.ref(c)))})
+        where g.pack_name = v.pack_name and g.title = v.title`.execute(trx)
     }
     if (mode === 'replace') {
       const unlisted = existing.filter((g) => !listed.has(catalogKey(g.pack_name, g.title))).map((g) => g.id)
@@ -161,6 +161,6 @@ export async function importCatalogCsv (db: Kysely<Database>, text: string, mode
           .execute()
       }
     }
-    return { imported: games.length - updated, updated, errors }
+    return { imported: fresh.length, updated: changed.length, errors }
   })
 }

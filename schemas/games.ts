@@ -10,6 +10,8 @@ export const FavorBias = Enum([-1, 0, 1] as const, {
   errorMessage: 'favor_bias must be -1, 0 or 1'
 })
 
+const FlagInput = (field: string) => Enum([0, 1] as const, { errorMessage: `${field} must be 0 or 1` })
+
 const PlayerCount = Type.Integer({ minimum: 1, maximum: 1000 })
 
 export const Game = Type.Object({
@@ -62,11 +64,11 @@ export const NewGame = Type.Object({
   min_players: PlayerCount,
   max_players: PlayerCount,
   length_minutes: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 1440, description: 'null when unknown' }))),
-  has_audience: Type.Optional(Flag),
-  family_friendly: Type.Optional(Flag),
+  has_audience: Type.Optional(FlagInput('has_audience')),
+  family_friendly: Type.Optional(FlagInput('family_friendly')),
   game_type: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 100, examples: ['Writing'] }))),
-  drawing: Type.Optional(Flag),
-  enabled: Type.Optional(Flag),
+  drawing: Type.Optional(FlagInput('drawing')),
+  enabled: Type.Optional(FlagInput('enabled')),
   favor_bias: Type.Optional(FavorBias)
 }, {
   additionalProperties: false,
