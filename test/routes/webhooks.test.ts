@@ -38,7 +38,8 @@ async function receiver (t: Test) {
   return {
     url: `http://127.0.0.1:${port}/hook`,
     received,
-    set respond (fn: typeof respond) { respond = fn },
+    /** Decides each answer from now on. */
+    answerWith (fn: typeof respond) { respond = fn },
     next (): Promise<Received> {
       const index = seen++
       if (received[index]) return Promise.resolve(received[index])
@@ -167,7 +168,7 @@ t.test('webhooks', async (t) => {
 
   t.test('a 500 is retried with the same delivery id, and every attempt is logged', async (t) => {
     const hook = await receiver(t)
-    hook.respond = (_req, res, n) => { res.statusCode = n === 1 ? 500 : 204; res.end() }
+    hook.answerWith((_req, res, n) => { res.statusCode = n === 1 ? 500 : 204; res.end() })
     const webhook = await create({ name: 'Flaky', url: hook.url, events: ['game.added'] })
     const data = { session: { id: 1, is_active: 1, games_played: 1 }, game: { id: 1 } }
     app.events.publish('game.added', 1, data)
@@ -190,7 +191,7 @@ t.test('webhooks', async (t) => {
 
   t.test('three failures in a row give up after the third attempt', async (t) => {
     const hook = await receiver(t)
-    hook.respond = (_req, res) => { res.statusCode = 503; res.end() }
+    hook.answerWith((_req, res) => { res.statusCode = 503; res.end() })
     const webhook = await create({ name: 'Down', url: hook.url, events: ['vote.received'] })
     app.events.publish('vote.received', 1, { sessionId: 1 })
     await settled()
@@ -244,11 +245,11 @@ t.test('webhooks', async (t) => {
     const order: string[] = []
     let release = () => {}
     const released = new Promise<void>((resolve) => { release = resolve })
-    hook.respond = (_req, res) => {
+    hook.answerWith((_req, res) => {
       // Held until the API response is in (or 10 s pass, so a regression fails on the order instead of hanging).
       const timer = setTimeout(release, 10_000)
       released.then(() => { clearTimeout(timer); order.push('receiver answered'); res.end('ok') })
-    }
+    })
     const webhook = await create({ name: 'Slow', url: hook.url, events: ['session.started'] })
     const res = await app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: {} })
     order.push('API responded')

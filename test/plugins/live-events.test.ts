@@ -1,0 +1,36 @@
+import t from 'tap'
+import { once } from 'node:events'
+import Fastify from 'fastify'
+import websocket from '@fastify/websocket'
+import WebSocket from 'ws'
+import errors from '../../plugins/errors.ts'
+import auth from '../../plugins/auth.ts'
+import events from '../../plugins/events.ts'
+import liveEvents from '../../plugins/live-events.ts'
+import { loadConfig } from '../../plugins/config.ts'
+import { TEST_SECRET } from '../helper.ts'
+
+t.test('the heartbeat timer drops a client that stops answering pings', async (t) => {
+  const app = Fastify({ logger: false })
+  app.decorate('config', loadConfig({ LOG_LEVEL: 'silent', JWT_SECRET: TEST_SECRET, ADMIN_KEY: 'k' }))
+  app.register(errors)
+  app.register(websocket)
+  app.register(auth)
+  app.register(events)
+  app.register(liveEvents, { heartbeatMs: 20 })
+  app.register(async (child) => {
+    child.get('/ws', { websocket: true }, (socket) => { child.liveEvents.connect(socket) })
+  })
+  t.teardown(() => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as { port: number }
+
+  const silent = new WebSocket(`ws://127.0.0.1:${port}/ws`, { autoPong: false })
+  t.teardown(() => silent.terminate())
+  await once(silent, 'open')
+  let pings = 0
+  silent.on('ping', () => { pings++ })
+  await once(silent, 'close')
+  t.equal(pings, 2, 'dropped after two unanswered pings')
+  t.equal(app.liveEvents.clientCount, 0)
+})
