@@ -45,7 +45,8 @@ const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Add a game to a session',
       description: 'The new session game is `playing`. In one transaction the session\'s previous `playing` game becomes ' +
         '`played` (skipped games stay skipped) and the game\'s play_count grows by one. With a `room_code` the room ' +
-        'monitor starts. Announces `game.added`.',
+        'monitor starts and the response shows `player_count_check_status: "checking"`. Announces `game.added` (with ' +
+        'the session game as committed, before its monitor starts).',
       security: [{ bearer: [] }],
       params: IdParams,
       body: NewSessionGame,

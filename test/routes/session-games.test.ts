@@ -10,13 +10,18 @@ t.test('session games', async (t) => {
   const auth = authHeaders(app)
   t.beforeEach(() => resetDb(app))
 
-  // Records the room monitor calls the routes make, in order; `watching` answers isWatching.
+  // A stand-in room monitor (no network): records the calls the routes make, in order, and marks a watched game
+  // `checking` as the real one does; `watching` answers isWatching.
   const monitorCalls: string[] = []
   const watching = new Set<number>()
   const original = { ...app.roomMonitor }
-  app.roomMonitor.watch = async (id) => { monitorCalls.push(`watch ${id}`); watching.add(id) }
-  app.roomMonitor.unwatch = async (id) => { monitorCalls.push(`unwatch ${id}`); watching.delete(id) }
-  app.roomMonitor.isWatching = (id) => watching.has(id)
+  const watch = async (id: number) => {
+    monitorCalls.push(`watch ${id}`)
+    watching.add(id)
+    await app.db.updateTable('session_games').set({ player_count_check_status: 'checking' }).where('id', '=', id).execute()
+  }
+  const unwatch = async (id: number) => { monitorCalls.push(`unwatch ${id}`); watching.delete(id) }
+  Object.assign(app.roomMonitor, { watch, unwatch, isWatching: (id: number) => watching.has(id) })
   t.teardown(() => Object.assign(app.roomMonitor, original))
   t.beforeEach(() => { monitorCalls.length = 0; watching.clear() })
 
@@ -45,7 +50,7 @@ t.test('session games', async (t) => {
       room_code: 'ABCD',
       played_at: ISO,
       player_count: null,
-      player_count_check_status: 'not_started',
+      player_count_check_status: 'checking',
       pack_name: catalog.pack_name,
       title: catalog.title,
       game_type: catalog.game_type,
@@ -65,7 +70,7 @@ t.test('session games', async (t) => {
     const sessionId = await startSession()
     const res = await addGame(sessionId, { game_id: 1 })
     t.equal(res.statusCode, 201)
-    t.match(res.json(), { manually_added: 0, room_code: null, status: 'playing' })
+    t.match(res.json(), { manually_added: 0, room_code: null, status: 'playing', player_count_check_status: 'not_started' })
     t.same(monitorCalls, [])
     const flagged = await addGame(sessionId, { game_id: 2, manually_added: 1, room_code: null })
     t.equal(flagged.statusCode, 201)
@@ -222,7 +227,7 @@ t.test('session games', async (t) => {
       t.equal(res.statusCode, 400, JSON.stringify(payload))
       t.same(res.json(), { error: 'Invalid status. Must be playing, played, or skipped' })
     }
-    for (const path of [`${sessionId}/games/99/status`, `${other}/games/1/status`, `999/games/1/status`]) {
+    for (const path of [`${sessionId}/games/99/status`, `${other}/games/1/status`, '999/games/1/status']) {
       const res = await patch(path, { status: 'played' })
       t.equal(res.statusCode, 404, path)
       t.same(res.json(), { error: 'Session game not found' })
@@ -279,9 +284,9 @@ t.test('session games', async (t) => {
     const missing = await patch(`${sessionId}/games/1/room-code`, {})
     t.equal(missing.statusCode, 400)
     t.same(missing.json(), { error: 'room_code is required' })
-    for (const room_code of ['abcd', 'ABC', 'ABCDE', 'AB-D', 1234, null, ' ABC']) {
-      const res = await patch(`${sessionId}/games/1/room-code`, { room_code })
-      t.equal(res.statusCode, 400, String(room_code))
+    for (const code of ['abcd', 'ABC', 'ABCDE', 'AB-D', 1234, null, ' ABC']) {
+      const res = await patch(`${sessionId}/games/1/room-code`, { room_code: code })
+      t.equal(res.statusCode, 400, String(code))
       t.same(res.json(), { error: 'room_code must be exactly 4 alphanumeric characters (A-Z, 0-9)' })
     }
     const unknown = await patch(`${sessionId}/games/2/room-code`, { room_code: 'XY9Z' })
@@ -318,16 +323,16 @@ t.test('session games', async (t) => {
     const missing = await patch(`${sessionId}/games/1/player-count`, {})
     t.equal(missing.statusCode, 400)
     t.same(missing.json(), { error: 'player_count is required' })
-    for (const player_count of [-1, 'six', '6', 2.5, null, true, 2147483648]) {
-      const res = await patch(`${sessionId}/games/1/player-count`, { player_count })
-      t.equal(res.statusCode, 400, String(player_count))
+    for (const count of [-1, 'six', '6', 2.5, null, true, 2147483648]) {
+      const res = await patch(`${sessionId}/games/1/player-count`, { player_count: count })
+      t.equal(res.statusCode, 400, String(count))
       t.same(res.json(), { error: 'player_count must be a positive number' })
     }
     const unknown = await patch(`${sessionId}/games/3/player-count`, { player_count: 4 })
     t.equal(unknown.statusCode, 404)
     t.same(unknown.json(), { error: 'Session game not found' })
     t.equal((await patch(`${sessionId}/games/1/player-count`, { player_count: 4 }, {})).statusCode, 401)
-    t.equal((await patch(`0/games/1/player-count`, { player_count: 4 })).statusCode, 400)
+    t.equal((await patch('0/games/1/player-count', { player_count: 4 })).statusCode, 400)
     const [row] = await rows()
     t.equal(row.player_count, null)
     t.equal(row.player_count_check_status, 'not_started')
@@ -338,10 +343,7 @@ t.test('session games', async (t) => {
     const sessionId = await startSession()
     app.roomMonitor.watch = async () => { throw new Error('monitor down') }
     app.roomMonitor.unwatch = async () => { throw new Error('monitor down') }
-    t.teardown(() => {
-      app.roomMonitor.watch = async (id) => { monitorCalls.push(`watch ${id}`); watching.add(id) }
-      app.roomMonitor.unwatch = async (id) => { monitorCalls.push(`unwatch ${id}`); watching.delete(id) }
-    })
+    t.teardown(() => Object.assign(app.roomMonitor, { watch, unwatch }))
     t.equal((await addGame(sessionId, { game_id: 1, room_code: 'ABCD' })).statusCode, 201)
     t.equal((await patch(`${sessionId}/games/1/status`, { status: 'skipped' })).statusCode, 200)
     t.equal((await patch(`${sessionId}/games/1/player-count`, { player_count: 3 })).statusCode, 200)

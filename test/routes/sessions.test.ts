@@ -17,11 +17,11 @@ t.test('sessions', async (t) => {
     app.inject({ method: 'POST', url: `/api/sessions/${id}/close`, headers: auth, ...(payload ? { payload } : {}) })
   const countSessions = async () => Number((await app.db.selectFrom('sessions').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)
 
-  // Records the room monitor calls the routes make, in order.
+  // A stand-in room monitor (no network) that records the calls the routes make, in order.
   const monitorCalls: string[] = []
   const original = { ...app.roomMonitor }
-  app.roomMonitor.watch = async (id) => { monitorCalls.push(`watch ${id}`) }
-  app.roomMonitor.unwatch = async (id) => { monitorCalls.push(`unwatch ${id}`) }
+  const unwatch = async (id: number) => { monitorCalls.push(`unwatch ${id}`) }
+  Object.assign(app.roomMonitor, { watch: async (id: number) => { monitorCalls.push(`watch ${id}`) }, unwatch, isWatching: () => false })
   t.teardown(() => Object.assign(app.roomMonitor, original))
   t.beforeEach(() => { monitorCalls.length = 0 })
 
@@ -252,7 +252,7 @@ t.test('sessions', async (t) => {
     await create()
     await addGame(1, { game_id: 1, room_code: 'ABCD' })
     app.roomMonitor.unwatch = async () => { throw new Error('monitor down') }
-    t.teardown(() => { app.roomMonitor.unwatch = async (id) => { monitorCalls.push(`unwatch ${id}`) } })
+    t.teardown(() => Object.assign(app.roomMonitor, { unwatch }))
     const res = await close(1)
     t.equal(res.statusCode, 200)
     t.equal(res.json().is_active, 0)

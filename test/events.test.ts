@@ -1,0 +1,111 @@
+import t from 'tap'
+import { build, resetDb, authHeaders } from './helper.ts'
+import type { DomainEvent } from '../plugins/events.ts'
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+
+t.test('domain events from sessions and session games', async (t) => {
+  const app = await build(t)
+  const auth = authHeaders(app)
+  const events: DomainEvent[] = []
+  // A stand-in room monitor (no network) that marks a watched game `checking`, as the real one does.
+  const original = { ...app.roomMonitor }
+  Object.assign(app.roomMonitor, {
+    watch: async (id: number) => {
+      await app.db.updateTable('session_games').set({ player_count_check_status: 'checking' }).where('id', '=', id).execute()
+    },
+    unwatch: async () => {},
+    isWatching: () => false
+  })
+  t.teardown(() => Object.assign(app.roomMonitor, original))
+  t.teardown(app.events.subscribe((event) => { events.push(event) }))
+  t.beforeEach(async () => {
+    await resetDb(app)
+    events.length = 0
+  })
+
+  const post = (url: string, payload: object = {}) => app.inject({ method: 'POST', url, headers: auth, payload })
+  // Events carry Dates where the wire has strings: compare them as the wire would.
+  const wire = (value: unknown) => JSON.parse(JSON.stringify(value))
+
+  t.test('session.started carries the new Session (games_played 0), for every client', async (t) => {
+    const res = await post('/api/sessions', { notes: 'Friday game night' })
+    t.equal(events.length, 1)
+    const [event] = events
+    t.equal(event.type, 'session.started')
+    t.equal(event.sessionId, 1)
+    t.match(event.timestamp, ISO)
+    t.same(wire(event.data), { session: { ...res.json(), games_played: 0 } })
+  })
+
+  t.test('game.added carries the session summary and the SessionGame as committed, before its monitor starts', async (t) => {
+    await post('/api/sessions')
+    events.length = 0
+    const first = await post('/api/sessions/1/games', { game_id: 1 })
+    t.same(events.map((e) => [e.type, wire(e.data)]), [['game.added', { session: { id: 1, is_active: 1, games_played: 1 }, game: first.json() }]])
+    events.length = 0
+    const res = await post('/api/sessions/1/games', { game_id: 42, manually_added: true, room_code: 'ABCD' })
+    t.equal(events.length, 1)
+    const [event] = events
+    t.equal(event.type, 'game.added')
+    t.equal(event.sessionId, 1)
+    t.same(wire(event.data), {
+      session: { id: 1, is_active: 1, games_played: 2 },
+      game: { ...res.json(), player_count_check_status: 'not_started' }
+    })
+    t.equal(res.json().player_count_check_status, 'checking')
+  })
+
+  t.test('session.ended carries the closed Session with games_played', async (t) => {
+    await post('/api/sessions')
+    await post('/api/sessions/1/games', { game_id: 3 })
+    events.length = 0
+    const res = await post('/api/sessions/1/close', { notes: 'Great session!' })
+    t.equal(events.length, 1)
+    const [event] = events
+    t.equal(event.type, 'session.ended')
+    t.equal(event.sessionId, 1)
+    t.same(wire(event.data), { session: res.json() })
+    t.match(res.json(), { is_active: 0, games_played: 1, notes: 'Great session!' })
+  })
+
+  t.test('player-count.updated on a manual count, with source "manual" and status completed', async (t) => {
+    await post('/api/sessions')
+    await post('/api/sessions/1/games', { game_id: 3, room_code: 'XY9Z' })
+    events.length = 0
+    await app.inject({ method: 'PATCH', url: '/api/sessions/1/games/1/player-count', headers: auth, payload: { player_count: 6 } })
+    t.equal(events.length, 1)
+    const [event] = events
+    t.equal(event.type, 'player-count.updated')
+    t.equal(event.sessionId, 1)
+    t.same(event.data, { sessionId: 1, sessionGameId: 1, roomCode: 'XY9Z', playerCount: 6, status: 'completed', source: 'manual' })
+  })
+
+  t.test('failed requests announce nothing', async (t) => {
+    await post('/api/sessions')
+    events.length = 0
+    await post('/api/sessions')
+    await post('/api/sessions/1/games', { game_id: 9999 })
+    await post('/api/sessions/1/games', {})
+    await app.inject({ method: 'PATCH', url: '/api/sessions/1/games/5/player-count', headers: auth, payload: { player_count: 6 } })
+    await post('/api/sessions/2/close')
+    await post('/api/sessions/1/close')
+    events.length = 0
+    await post('/api/sessions/1/close')
+    await post('/api/sessions/1/games', { game_id: 1 })
+    t.same(events, [])
+  })
+
+  t.test('events fire after the commit: a listener can read what they announce', async (t) => {
+    const seen: unknown[] = []
+    const off = app.events.subscribe((event) => {
+      if (event.type !== 'game.added') return
+      const { game } = event.data as { game: { id: number } }
+      seen.push(app.db.selectFrom('session_games').select(['id', 'status']).where('id', '=', game.id).executeTakeFirst())
+    })
+    t.teardown(off)
+    await post('/api/sessions')
+    await post('/api/sessions/1/games', { game_id: 2 })
+    t.same(await Promise.all(seen), [{ id: 1, status: 'playing' }])
+  })
+})
