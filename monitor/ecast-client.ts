@@ -17,6 +17,7 @@ export class EcastError extends Error {
   readonly statusCode: number | null
   constructor (message: string, statusCode: number | null = null, options?: ErrorOptions) {
     super(message, options)
+    this.name = 'EcastError'
     this.statusCode = statusCode
   }
 }

@@ -375,8 +375,10 @@ export class RoomWatch {
       this.#versions.set(entity.key, entity.version)
     }
     if (entity.key === 'audience' && entity.count !== undefined) {
+      // The newest audience fact wins until the next get-audience answer.
       this.#audienceCounter = entity.count
-      if (this.#audienceConnections === null) this.#otherAudience = entity.count
+      this.#audienceConnections = null
+      this.#otherAudience = entity.count
       return
     }
     if (!isObject(entity.val)) return
