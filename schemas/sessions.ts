@@ -12,7 +12,9 @@ export const Session = Type.Object({
 export type Session = Static<typeof Session>
 
 // The seed's 201 for a new session carries no games_played.
-export const CreatedSession = Type.Omit(Session, ['games_played'])
+export const CreatedSession = Type.Omit(Session, ['games_played'], {
+  examples: [{ id: 5, notes: 'Friday game night', is_active: 1, created_at: '2026-03-15T19:00:00.000Z', closed_at: null }]
+})
 export type CreatedSession = Static<typeof CreatedSession>
 
 export const NoActiveSession = Type.Object({

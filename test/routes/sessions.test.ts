@@ -75,6 +75,20 @@ t.test('sessions', async (t) => {
     t.equal(active.json().id, winner)
   })
 
+  t.test('fifty simultaneous creates over real HTTP connections: exactly one 201', async (t) => {
+    const address = await app.listen({ port: 0, host: '127.0.0.1' })
+    const results = await Promise.all(Array.from({ length: 50 }, async () => {
+      const res = await fetch(`${address}/api/sessions`, {
+        method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}'
+      })
+      return { status: res.status, body: await res.json() }
+    }))
+    t.equal(results.filter((r) => r.status === 201).length, 1)
+    const winner = results.find((r) => r.status === 201)!.body.id
+    t.same(results.filter((r) => r.status !== 201), Array(49).fill({ status: 400, body: { error: ACTIVE_EXISTS, activeSessionId: winner } }))
+    t.equal(await countSessions(), 1)
+  })
+
   t.test('POST needs a token', async (t) => {
     const res = await app.inject({ method: 'POST', url: '/api/sessions', payload: {} })
     t.equal(res.statusCode, 401)
