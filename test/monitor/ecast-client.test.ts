@@ -5,6 +5,7 @@ import WebSocket from 'ws'
 import { EcastClient, EcastError } from '../../monitor/ecast-client.ts'
 import { audienceUrl, openAudienceSocket, type Welcome } from '../../monitor/audience-socket.ts'
 import { FakeEcast } from '../fixtures/fake-ecast.ts'
+import { until } from '../fixtures/event-log.ts'
 
 t.test('ecast REST client and audience socket against the fake ecast', async (t) => {
   const fake = await FakeEcast.start()
@@ -20,8 +21,14 @@ t.test('ecast REST client and audience socket against the fake ecast', async (t)
     fake.createRoom('ABCD', { maxPlayers: 10, audience: 2 })
     fake.addPlayer('ABCD', 'alice')
     t.same(await client.getRoom('ABCD', signal), {
-      appTag: 'drawful2international', audienceEnabled: true, code: 'ABCD', host: fake.host, audienceHost: fake.host,
-      locked: false, maxPlayers: 10, minPlayers: 0
+      appTag: 'drawful2international',
+      audienceEnabled: true,
+      code: 'ABCD',
+      host: fake.host,
+      audienceHost: fake.host,
+      locked: false,
+      maxPlayers: 10,
+      minPlayers: 0
     })
     t.equal(await client.getConnections('ABCD', signal), 4, 'host + player + 2 audience')
     t.equal(await client.getRoom('ZZZZ', signal), null)
@@ -62,7 +69,8 @@ t.test('ecast REST client and audience socket against the fake ecast', async (t)
       entity: (e) => entities.push(e.key),
       closed: (reason) => closed.push(reason)
     })
-    while (!welcome) await new Promise((resolve) => setTimeout(resolve, 10))
+    await until('the welcome', () => welcome !== undefined)
+    if (!welcome) throw new Error('no welcome')
     t.ok(welcome.id > 4_000_000_000, 'an audience id')
     t.equal(welcome.here, null)
     t.same(Object.keys(welcome.entities).sort(), ['audience', 'audiencePlayer', 'room', 'textDescriptions'])
@@ -70,7 +78,7 @@ t.test('ecast REST client and audience socket against the fake ecast', async (t)
     t.equal(await socket.audienceCount(2000), 4)
     fake.addPlayer('SOCK', 'alice')
     fake.addPlayer('SOCK', 'bob')
-    while (entities.length < 3) await new Promise((resolve) => setTimeout(resolve, 10))
+    await until('three updates', () => entities.length >= 3)
     t.same(entities, ['textDescriptions', 'textDescriptions', 'room'], 'two joins, then the lobby state they changed')
     t.equal(fake.connections('SOCK'), 1 + 2 + 3 + 1)
     await socket.close()
@@ -96,9 +104,9 @@ t.test('ecast REST client and audience socket against the fake ecast', async (t)
       entity: () => {},
       closed: (reason) => closed.push(reason)
     })
-    while (!welcomed) await new Promise((resolve) => setTimeout(resolve, 10))
+    await until('the welcome', () => welcomed)
     fake.dropSockets('DROP')
-    while (!closed.length) await new Promise((resolve) => setTimeout(resolve, 10))
+    await until('the close', () => closed.length > 0)
     await new Promise((resolve) => setTimeout(resolve, 20))
     t.equal(closed.length, 1)
     t.match(closed[0], /^closed with 1006/)

@@ -6,8 +6,14 @@ import type { AudienceHandlers, EcastEntity, Welcome } from '../../monitor/audie
 // RoomWatch driven tick by tick, with a scripted ecast, an in-memory socket and a hand-moved clock: no sleeping.
 
 const ROOM: RoomInfo = {
-  appTag: 'drawful2international', audienceEnabled: true, code: 'ABCD', host: 'ecast.test', audienceHost: 'audience.test',
-  locked: false, maxPlayers: 8, minPlayers: 0
+  appTag: 'drawful2international',
+  audienceEnabled: true,
+  code: 'ABCD',
+  host: 'ecast.test',
+  audienceHost: 'audience.test',
+  locked: false,
+  maxPlayers: 8,
+  minPlayers: 0
 }
 
 type Answer<T> = T | Error | ((signal: AbortSignal) => Promise<T>)
