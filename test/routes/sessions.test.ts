@@ -81,7 +81,7 @@ t.test('sessions', async (t) => {
       const res = await fetch(`${address}/api/sessions`, {
         method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}'
       })
-      return { status: res.status, body: await res.json() }
+      return { status: res.status, body: await res.json() as { id?: number } }
     }))
     t.equal(results.filter((r) => r.status === 201).length, 1)
     const winner = results.find((r) => r.status === 201)!.body.id
