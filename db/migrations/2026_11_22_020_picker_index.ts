@@ -1,0 +1,12 @@
+import { sql, type Kysely } from 'kysely'
+
+// The picker reads only enabled games, filtered mostly by length and player count: a partial covering index lets it
+// count and choose from them with index-only scans instead of reading the whole table per pick.
+export async function up (db: Kysely<any>): Promise<void> {
+  await sql`create index games_pick on games (length_minutes, min_players, max_players)
+    include (id, favor_bias, drawing, family_friendly) where enabled = 1`.execute(db)
+}
+
+export async function down (db: Kysely<any>): Promise<void> {
+  await db.schema.dropIndex('games_pick').execute()
+}
