@@ -55,7 +55,7 @@ t.test('webhooks', async (t) => {
 
   const create = async (payload: Record<string, unknown>) => {
     const res = await app.inject({ method: 'POST', url: '/api/webhooks', headers: auth, payload })
-    t.equal(res.statusCode, 201, res.body)
+    t.equal(res.statusCode, 201, `created ${String(payload.name)}`)
     return res.json()
   }
 
