@@ -1,0 +1,119 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import type { Test } from 'tap'
+import { freePort } from '../bench/lib/server.ts'
+
+export const PROCESS_ADMIN_KEY = 'process-admin-key-6f1c2a9e'
+export const PROCESS_JWT_SECRET = 'process-jwt-secret-0b7d4e1f9a2c6e8d3f5a7b9c'
+
+export interface ServerProcess {
+  url: string
+  port: number
+  pid: number
+  /** Every line the process wrote so far, stdout and stderr. */
+  lines (): string[]
+  /** Resolves with the first line (already written or to come) that passes the test. */
+  waitForLine (test: (line: string) => boolean): Promise<string>
+  /** Resolves when the process has exited. */
+  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+}
+
+/** A database of its own: on the TEST_DATABASE_URL server when set, else PGlite in a temporary DATA_DIR. */
+async function database (t: Test): Promise<Record<string, string>> {
+  const serverUrl = process.env.TEST_DATABASE_URL
+  if (!serverUrl) {
+    const dir = mkdtempSync(join(tmpdir(), 'server-process-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    return { DATA_DIR: join(dir, 'data') }
+  }
+  const name = `process_${process.pid}_${randomBytes(4).toString('hex')}`
+  const admin = new pg.Client({ connectionString: serverUrl })
+  await admin.connect()
+  await admin.query(`create database ${name}`)
+  await admin.end()
+  t.teardown(async () => {
+    const cleanup = new pg.Client({ connectionString: serverUrl })
+    await cleanup.connect()
+    await cleanup.query(`drop database if exists ${name} with (force)`)
+    await cleanup.end()
+  })
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  return { DATABASE_URL: url.toString() }
+}
+
+/**
+ * Runs the real entry point, `node --import tsx server.ts`, with its output piped (so it logs JSON, as under Docker)
+ * and resolves once /api/health answers 200. Killed at the end of the test if still running.
+ */
+export async function startServer (t: Test, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const port = await freePort()
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
+    cwd: new URL('..', import.meta.url).pathname,
+    env: {
+      PATH: process.env.PATH,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      ADMIN_KEY: PROCESS_ADMIN_KEY,
+      JWT_SECRET: PROCESS_JWT_SECRET,
+      ...await database(t),
+      ...env
+    },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  const exited = once(child, 'exit').then(([code, signal]) => ({ code, signal }))
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL')
+      await exited
+    }
+  })
+
+  const lines: string[] = []
+  const waiters: { test: (line: string) => boolean, resolve: (line: string) => void }[] = []
+  const collect = (stream: NodeJS.ReadableStream) => {
+    let rest = ''
+    stream.setEncoding('utf8')
+    stream.on('data', (chunk: string) => {
+      const parts = (rest + chunk).split('\n')
+      rest = parts.pop()!
+      for (const line of parts) {
+        lines.push(line)
+        for (const waiter of [...waiters]) {
+          if (waiter.test(line)) {
+            waiters.splice(waiters.indexOf(waiter), 1)
+            waiter.resolve(line)
+          }
+        }
+      }
+    })
+  }
+  collect(child.stdout)
+  collect(child.stderr)
+
+  const url = `http://127.0.0.1:${port}`
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server.ts exited with ${child.exitCode} during boot:\n${lines.join('\n')}`)
+    const status = await fetch(`${url}/api/health`).then((res) => res.status, () => 0)
+    if (status === 200) break
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+
+  return {
+    url,
+    port,
+    pid: child.pid!,
+    lines: () => [...lines],
+    waitForLine (test) {
+      const found = lines.find(test)
+      if (found !== undefined) return Promise.resolve(found)
+      return new Promise((resolve) => waiters.push({ test, resolve }))
+    },
+    exited
+  }
+}

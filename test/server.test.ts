@@ -1,0 +1,93 @@
+import t from 'tap'
+import { request, Agent } from 'node:http'
+import { once } from 'node:events'
+import WebSocket from 'ws'
+import { startServer, PROCESS_ADMIN_KEY } from './server-process.ts'
+
+const json = (line: string) => {
+  try {
+    return JSON.parse(line)
+  } catch {
+    return {}
+  }
+}
+
+/**
+ * Connects to the live WebSocket and proves the route answers (a ping gets its pong). Resolves with the open socket,
+ * or with why there is no live route: the upgrade refused, or the socket closed unanswered (no WebSocket handler).
+ */
+function connectLive (url: string, token: string): Promise<{ socket: WebSocket } | { missing: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`${url.replace('http', 'ws')}/api/sessions/live?token=${token}`)
+    socket.once('open', () => socket.send(JSON.stringify({ type: 'ping' })))
+    socket.on('message', (data) => {
+      if (JSON.parse(String(data)).type === 'pong') resolve({ socket })
+    })
+    socket.once('close', (code) => resolve({ missing: `the socket closed (${code}) without answering a ping` }))
+    socket.once('unexpected-response', (_req, res) => {
+      res.resume()
+      resolve({ missing: `the upgrade was refused with ${res.statusCode}` })
+    })
+    socket.once('error', reject)
+  })
+}
+
+t.test('SIGTERM drains: the in-flight request completes, live sockets get a close frame, exit 0', async (t) => {
+  const server = await startServer(t, { LOG_LEVEL: 'info' })
+
+  const login = await fetch(`${server.url}/api/auth/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: PROCESS_ADMIN_KEY })
+  })
+  const { token } = await login.json() as { token: string }
+
+  const live = await connectLive(server.url, token)
+  let closed: Promise<[number, Buffer]> | undefined
+  if ('socket' in live) {
+    closed = once(live.socket, 'close') as Promise<[number, Buffer]>
+  } else {
+    t.comment(`GET /api/sessions/live: ${live.missing}; no live route, so the close frame is not checked`)
+  }
+
+  // A slow client: the headers and half the body now, the rest only after SIGTERM has been handled.
+  // A keep-alive agent, as browsers and bots use, must not hold the drain open either.
+  const body = JSON.stringify({ key: PROCESS_ADMIN_KEY })
+  const slow = request({
+    host: '127.0.0.1',
+    port: server.port,
+    method: 'POST',
+    path: '/api/auth/login',
+    agent: new Agent({ keepAlive: true }),
+    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': 'slow-request' }
+  })
+  const answered = once(slow, 'response').then(async ([res]) => {
+    let text = ''
+    for await (const chunk of res) text += chunk
+    return { status: res.statusCode as number, body: JSON.parse(text) }
+  })
+  slow.write(body.slice(0, 8))
+  await server.waitForLine((line) => json(line).reqId === 'slow-request' && json(line).msg === 'incoming request')
+
+  process.kill(server.pid, 'SIGTERM')
+  const exitedInTime = Promise.race([
+    server.exited,
+    new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 10_000).unref())
+  ])
+  await server.waitForLine((line) => json(line).msg === 'shutting down')
+  slow.end(body.slice(8))
+
+  const response = await answered
+  t.equal(response.status, 200, 'the slow request gets its normal answer')
+  t.match(response.body, { token: String, expiresIn: '24h' })
+
+  if (closed) {
+    const [code] = await closed
+    t.not(code, 1006, `a close frame arrived (code ${code}), not a dropped connection`)
+  }
+
+  const exit = await exitedInTime
+  t.not(exit, 'timeout', 'the process exits within 10 s of SIGTERM')
+  t.same(exit, { code: 0, signal: null }, 'with exit code 0')
+  const messages = server.lines().map((line) => json(line).msg)
+  t.ok(messages.includes('shut down'), 'after a complete close')
+  t.notOk(messages.includes('shutdown took longer than 8 s; exiting anyway'), 'without the watchdog')
+})
