@@ -78,27 +78,32 @@ export class EcastClient implements EcastApi {
 
   /** The envelope's `body`, or null for a 404. Every other failure is an EcastError. */
   async #get (path: string, signal: AbortSignal): Promise<unknown> {
-    const timeout = AbortSignal.timeout(this.#timeoutMs)
+    // One controller per request rather than AbortSignal.any/timeout: polls run hundreds of times a second, and
+    // composite signals tied to the watch's long-lived one are costly on Node 20.
+    const controller = new AbortController()
+    let timedOut = false
+    const onAbort = () => controller.abort(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    const timer = setTimeout(() => {
+      timedOut = true
+      controller.abort()
+    }, this.#timeoutMs)
     let res: Dispatcher.ResponseData
+    let text: string
     try {
       res = await request(this.#base + path, {
         dispatcher: this.#dispatcher,
-        signal: AbortSignal.any([signal, timeout]),
-        headers: { accept: 'application/json', origin: 'https://jackbox.tv' },
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: this.#timeoutMs
+        signal: controller.signal,
+        headers: { accept: 'application/json', origin: 'https://jackbox.tv' }
       })
-    } catch (err) {
-      if (signal.aborted) throw err
-      const why = timeout.aborted ? `timed out after ${this.#timeoutMs} ms` : (err as Error).message
-      throw new EcastError(`ecast GET ${path} failed: ${why}`, null, { cause: err })
-    }
-    let text: string
-    try {
       text = await res.body.text()
     } catch (err) {
       if (signal.aborted) throw err
-      throw new EcastError(`ecast GET ${path} failed while reading: ${(err as Error).message}`, res.statusCode, { cause: err })
+      const why = timedOut ? `timed out after ${this.#timeoutMs} ms` : (err as Error).message
+      throw new EcastError(`ecast GET ${path} failed: ${why}`, null, { cause: err })
+    } finally {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', onAbort)
     }
     if (res.statusCode === 404) return null
     if (res.statusCode !== 200) throw new EcastError(`ecast GET ${path} answered ${res.statusCode}`, res.statusCode)

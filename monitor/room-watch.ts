@@ -67,6 +67,8 @@ export class RoomWatch {
   #room: RoomInfo | null = null
   #playerCount: number | null = null
   #restFailures = 0
+  #roomCheckedAt = -Infinity
+  #lastConnections: number | null = null
   #stepFailures = 0
   #startAnnounced = false
 
@@ -217,16 +219,23 @@ export class RoomWatch {
 
   async #stepLobby (): Promise<void> {
     this.#ensureSocket()
-    const room = await this.#rest((signal) => this.#o.api.getRoom(this.code, signal))
-    if (this.#halted || room === undefined) return
-    if (room === null) return this.#end('room closed')
-    this.#room = room
-    if (room.locked) return this.#enterStarted()
+    // Room info is only needed for `locked` (a vanished room also shows in /connections). With a live socket, the
+    // start arrives as room.state Gameplay at once, so `locked` is checked every other period to halve the requests.
+    if (!this.#socketLive || this.#now() - this.#roomCheckedAt >= 1.5 * this.#o.pollIntervalMs) {
+      const room = await this.#rest((signal) => this.#o.api.getRoom(this.code, signal))
+      if (this.#halted || room === undefined) return
+      if (room === null) return this.#end('room closed')
+      this.#room = room
+      this.#roomCheckedAt = this.#now()
+      if (room.locked) return this.#enterStarted()
+    }
     const connections = await this.#rest((signal) => this.#o.api.getConnections(this.code, signal))
     if (this.#halted || connections === undefined) return
     if (connections === null) return this.#end('room closed')
-    await this.#refreshAudience()
+    // The audience is asked again only when the total moved or the counter changed, not on every poll.
+    if (connections !== this.#lastConnections || this.#audienceConnections === null) await this.#refreshAudience()
     if (this.#halted) return
+    this.#lastConnections = connections
     const count = this.#playerCountFrom(connections)
     if (count !== null && count !== this.#playerCount) {
       await this.#o.sink.count(count, 'checking')

@@ -195,7 +195,10 @@ t.test('locked: the count is final (completed) and game.started; gameFinished th
   await h.watch.tick()
   h.reports.length = 0
   h.room = { ...ROOM, locked: true }
+  await h.watch.tick()
+  t.equal(h.watch.state, 'lobby', 'with a live socket, room info is read every other period')
   h.connections = 7
+  h.now += 2000
   await h.watch.tick()
   t.equal(h.watch.state, 'started')
   t.same(h.reports, [{ count: 3, status: 'completed' }, { type: 'game.started', playerCount: 3 }])
@@ -209,6 +212,15 @@ t.test('locked: the count is final (completed) and game.started; gameFinished th
   t.equal(h.watch.state, 'ended')
   t.same(h.reports, [{ type: 'game.ended', playerCount: 3 }, { finished: 'ended' }])
   t.ok(h.sockets[0].closed)
+})
+
+t.test('a vanished room also shows in /connections', async (t) => {
+  const h = harness()
+  await inLobby(h)
+  h.connections = null
+  await h.watch.tick()
+  t.equal(h.watch.state, 'ended')
+  t.match(h.reports, [{ status: 'completed' }, { type: 'game.ended' }, { type: 'room.disconnected', reason: 'room closed' }, { finished: 'ended' }])
 })
 
 t.test('Gameplay over the socket starts the game', async (t) => {
@@ -249,6 +261,7 @@ t.test('404 after the room existed: game.ended and room.disconnected', async (t)
   await h.watch.tick()
   h.reports.length = 0
   h.room = null
+  h.now += 2000
   await h.watch.tick()
   t.same(h.reports, [
     { status: 'completed' },
