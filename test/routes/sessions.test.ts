@@ -109,6 +109,12 @@ t.test('sessions', async (t) => {
       t.type(res.json().error, 'string', name)
       if (error) t.equal(res.json().error, error, name)
     }
+    const longNotes = await create({ notes: 'x'.repeat(10001) })
+    t.equal(longNotes.statusCode, 400)
+    t.same(longNotes.json(), { error: 'notes must NOT have more than 10000 characters' })
+    const oversized = await create({ notes: 'x'.repeat(2 * 1024 * 1024) })
+    t.equal(oversized.statusCode, 413)
+    t.type(oversized.json().error, 'string')
     t.equal(await countSessions(), 0)
   })
 
