@@ -277,18 +277,18 @@ t.test('live events WebSocket', async (t) => {
     const dead = await connect('', { autoPong: false })
     const alive = await authed()
     const deadClosed = once(dead.ws, 'close')
-    for (let beat = 1; beat <= 2; beat++) {
+    // (How many beats a silent client survives is test/plugins/live-events.test.ts's concern: here the app's own
+    // 30 s timer may add a beat of its own.)
+    for (let beat = 1; beat <= 3; beat++) {
       const pinged = once(alive.ws, 'ping')
       app.liveEvents.heartbeat()
       await pinged
       // The automatic pong left before this message, so the server has it before it answers.
       await alive.assertNothingPending(t, `alive after beat ${beat}`)
-      t.equal(dead.ws.readyState, WebSocket.OPEN, `the silent client survives beat ${beat}`)
     }
-    app.liveEvents.heartbeat()
     await deadClosed
-    t.pass('the silent client was dropped at the third beat')
-    await alive.assertNothingPending(t, 'the answering client is still there')
+    t.pass('the silent client was dropped')
+    t.equal(alive.ws.readyState, WebSocket.OPEN, 'the answering client is still connected')
   })
 
   t.test('a client whose token expires is signed out by the heartbeat and loses its subscriptions', async (t) => {
