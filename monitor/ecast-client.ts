@@ -78,32 +78,24 @@ export class EcastClient implements EcastApi {
 
   /** The envelope's `body`, or null for a 404. Every other failure is an EcastError. */
   async #get (path: string, signal: AbortSignal): Promise<unknown> {
-    // One controller per request rather than AbortSignal.any/timeout: polls run hundreds of times a second, and
-    // composite signals tied to the watch's long-lived one are costly on Node 20.
-    const controller = new AbortController()
-    let timedOut = false
-    const onAbort = () => controller.abort(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    const timer = setTimeout(() => {
-      timedOut = true
-      controller.abort()
-    }, this.#timeoutMs)
+    // undici's own header and body timeouts rather than an AbortController per request: polls run hundreds of
+    // times a second, and composite signals (AbortSignal.any) tied to the watch's long-lived one leak on Node 20.
     let res: Dispatcher.ResponseData
     let text: string
     try {
       res = await request(this.#base + path, {
         dispatcher: this.#dispatcher,
-        signal: controller.signal,
-        headers: { accept: 'application/json', origin: 'https://jackbox.tv' }
+        signal,
+        headers: { accept: 'application/json', origin: 'https://jackbox.tv' },
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs
       })
       text = await res.body.text()
     } catch (err) {
       if (signal.aborted) throw err
-      const why = timedOut ? `timed out after ${this.#timeoutMs} ms` : (err as Error).message
+      const code = (err as { code?: string }).code
+      const why = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ? `timed out after ${this.#timeoutMs} ms` : (err as Error).message
       throw new EcastError(`ecast GET ${path} failed: ${why}`, null, { cause: err })
-    } finally {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', onAbort)
     }
     if (res.statusCode === 404) return null
     if (res.statusCode !== 200) throw new EcastError(`ecast GET ${path} answered ${res.statusCode}`, res.statusCode)
