@@ -16,39 +16,48 @@ export type LiveVoteOutcome =
   }
 
 /**
- * Records one live vote: the active session's game at `at` (the shared timeline rule), the live_votes row and the
- * game's counters in one transaction. A per-username advisory lock makes the one-second duplicate check hold when
- * the same user's votes arrive at once; different users never wait for each other here.
+ * Records one live vote for the active session's game at `at` (the shared timeline rule).
+ *
+ * The one-second duplicate check holds under concurrency through a session-level advisory lock per username,
+ * taken on this request's own connection: the same user's votes take turns, different users never wait for each
+ * other. The live_votes row and the game's counters then change in ONE statement (so in one transaction) whose
+ * snapshot starts after the lock is held, so it sees the previous holder's vote. Because that statement commits on
+ * its own, the game's row lock is held only while the server runs it, never across a round trip to this process:
+ * votes for the game being played all update the same row.
  */
 export function recordLiveVote (db: Kysely<Database>, username: string, voteType: VoteType, at: Date): Promise<LiveVoteOutcome> {
-  return db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(hashtext(${username}))`.execute(trx)
-    const session = await trx.selectFrom('sessions').select('id').where('is_active', '=', 1).executeTakeFirst()
-    if (!session) return { status: 'no-session' }
-    const entry = await findSessionGameAt(trx, session.id, at)
-    if (!entry) return { status: 'no-game' }
-    const duplicate = await trx.selectFrom('live_votes').select('id')
-      .where('username', '=', username)
-      .where('timestamp', '>', new Date(at.getTime() - DUPLICATE_WINDOW_MS))
-      .where('timestamp', '<', new Date(at.getTime() + DUPLICATE_WINDOW_MS))
-      .limit(1).executeTakeFirst()
-    if (duplicate) return { status: 'duplicate' }
-    await trx.insertInto('live_votes').values({
-      session_id: session.id,
-      session_game_id: entry.id,
-      game_id: entry.game_id,
-      username,
-      vote_type: voteType,
-      timestamp: at
-    }).execute()
-    const game = await trx.updateTable('games')
-      .set((eb) => voteType === 'up' ? { upvotes: eb('upvotes', '+', 1) } : { downvotes: eb('downvotes', '+', 1) })
-      .where('id', '=', entry.game_id)
-      .returning(['id', 'title', 'upvotes', 'downvotes', 'popularity_score'])
-      .executeTakeFirstOrThrow()
-    const { count } = await trx.selectFrom('session_games').select((eb) => eb.fn.countAll<number>().as('count'))
-      .where('session_id', '=', session.id).executeTakeFirstOrThrow()
-    return { status: 'counted', session: { id: session.id, games_played: Number(count) }, game }
+  return db.connection().execute(async (conn) => {
+    // The lock comes first, in the same round trip as the session: every statement from here on sees the votes
+    // of whoever held it before.
+    const { rows: [session] } = await sql<{ id: number | null, games_played: number }>`
+      select pg_advisory_lock(hashtext(${username}::text)),
+        (select id from sessions where is_active = 1) as id,
+        (select count(*)::int from session_games where session_id = (select id from sessions where is_active = 1)) as games_played`
+      .execute(conn)
+    try {
+      if (session.id === null) return { status: 'no-session' }
+      const entry = await findSessionGameAt(conn, session.id, at)
+      if (!entry) return { status: 'no-game' }
+      const { rows: [game] } = await sql<{ id: number, title: string, upvotes: number, downvotes: number, popularity_score: number }>`
+        with vote as (
+          insert into live_votes (session_id, session_game_id, game_id, username, vote_type, timestamp)
+          select ${session.id}::int, ${entry.id}::int, ${entry.game_id}::int, ${username}::text, ${voteType}::text, ${at}::timestamptz
+          where not exists (
+            select 1 from live_votes where username = ${username}::text
+              and timestamp > ${new Date(at.getTime() - DUPLICATE_WINDOW_MS)}::timestamptz
+              and timestamp < ${new Date(at.getTime() + DUPLICATE_WINDOW_MS)}::timestamptz)
+          returning game_id, vote_type
+        )
+        update games set
+          upvotes = games.upvotes + (vote.vote_type = 'up')::int,
+          downvotes = games.downvotes + (vote.vote_type = 'down')::int
+        from vote where games.id = vote.game_id
+        returning games.id, games.title, games.upvotes, games.downvotes, games.popularity_score`.execute(conn)
+      if (!game) return { status: 'duplicate' }
+      return { status: 'counted', session: { id: session.id, games_played: session.games_played }, game }
+    } finally {
+      await sql`select pg_advisory_unlock(hashtext(${username}::text))`.execute(conn)
+    }
   })
 }
 

@@ -1,0 +1,129 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { startPostgres } from './lib/postgres.ts'
+import { median, startService } from './lib/server.ts'
+import { messageHash, voteTypeOf } from '../db/chat-logs.ts'
+
+// A 100,000-message chat log (5% votes, 300 users, six games) imported through the HTTP endpoint of the real
+// service on PostgreSQL 15, then imported again (all duplicates). The floor is the database alone: the same rows,
+// precomputed, COPYed into a staging table and merged into chat_logs with INSERT ... ON CONFLICT DO NOTHING.
+
+const MESSAGES = 100_000
+const USERS = 300
+const GAMES = 6
+const RUNS = Number(process.env.RUNS ?? 3)
+const START = Date.parse('2026-03-15T20:00:00.000Z')
+const GAME_MS = 30 * 60_000
+const GAP_MS = (GAMES * GAME_MS) / MESSAGES
+
+interface Row { username: string, message: string, timestamp: string }
+
+function chatLog (): Row[] {
+  const rows: Row[] = []
+  for (let i = 0; i < MESSAGES; i++) {
+    const vote = i % 20 === 0 // 5%
+    rows.push({
+      username: `viewer${(i * 7919) % USERS}`,
+      message: vote ? (i % 60 === 0 ? 'thisgame-- meh' : 'THISGAME++ love it') : `chat message number ${i} about the game`,
+      timestamp: new Date(START + Math.floor(i * GAP_MS)).toISOString()
+    })
+  }
+  return rows
+}
+
+async function setUp (client: pg.Client): Promise<{ sessionId: number, playedAt: number[] }> {
+  const { rows: [session] } = await client.query<{ id: number }>('insert into sessions (notes, is_active) values ($1, 0) returning id', ['bench'])
+  const playedAt = Array.from({ length: GAMES }, (_, k) => START + k * GAME_MS)
+  for (let k = 0; k < GAMES; k++) {
+    await client.query('insert into session_games (session_id, game_id, status, played_at) values ($1, $2, $3, $4)',
+      [session.id, k + 1, 'played', new Date(playedAt[k])])
+  }
+  return { sessionId: session.id, playedAt }
+}
+
+async function timedImport (url: string, token: string, sessionId: number, body: string) {
+  const started = performance.now()
+  const res = await fetch(`${url}/api/sessions/${sessionId}/chat-import`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body
+  })
+  const result = await res.json() as Record<string, unknown>
+  const seconds = (performance.now() - started) / 1000
+  if (res.status !== 200) throw new Error(`import answered ${res.status}: ${JSON.stringify(result)}`)
+  return { seconds, result }
+}
+
+const csvField = (value: string | number | null) => value === null ? '' : `"${String(value).replace(/"/g, '""')}"`
+
+/** The database's own cost for the same rows: COPY into a staging table, then one merge into chat_logs. */
+async function floor (client: pg.Client, dir: string, sessionId: number, playedAt: number[], rows: Row[], sessionGameIds: number[]) {
+  const lines: string[] = []
+  for (const row of rows) {
+    const t = Date.parse(row.timestamp)
+    let k = -1
+    while (k + 1 < playedAt.length && playedAt[k + 1] <= t) k++
+    lines.push([sessionId, k < 0 ? null : sessionGameIds[k], row.username, row.message, row.timestamp,
+      voteTypeOf(row.message), messageHash(row.username, row.message, new Date(t))].map(csvField).join(','))
+  }
+  const file = join(dir, 'chat.csv')
+  writeFileSync(file, lines.join('\n') + '\n')
+  chmodSync(file, 0o644)
+  await client.query('drop table if exists staging')
+  await client.query(`create unlogged table staging (session_id int, session_game_id int, username text, message text,
+    "timestamp" timestamptz(3), vote_type text, message_hash text)`)
+  const started = performance.now()
+  await client.query(`copy staging from '${file}' with (format csv)`)
+  const merged = await client.query(`insert into chat_logs (session_id, session_game_id, username, message, "timestamp", vote_type, message_hash)
+    select session_id, session_game_id, username, message, "timestamp", vote_type, message_hash from staging
+    on conflict (session_id, message_hash) do nothing`)
+  const seconds = (performance.now() - started) / 1000
+  if (merged.rowCount !== rows.length) throw new Error(`floor merged ${merged.rowCount} rows`)
+  return seconds
+}
+
+const postgres = startPostgres()
+const dir = mkdtempSync(join(tmpdir(), 'bench-chat-'))
+chmodSync(dir, 0o755)
+try {
+  const rows = chatLog()
+  const body = JSON.stringify({ chatData: rows })
+  console.log(`chat log: ${MESSAGES} messages, ${rows.filter((r) => voteTypeOf(r.message)).length} votes, ${USERS} users, ${GAMES} games, ${(body.length / 1e6).toFixed(1)} MB of JSON; ${RUNS} runs`)
+  const results: Array<{ first: number, again: number, floor: number, rss: number }> = []
+  for (let run = 1; run <= RUNS; run++) {
+    const databaseUrl = await postgres.createDatabase(`chat_import_${run}`)
+    const service = await startService({ DATABASE_URL: databaseUrl })
+    const client = new pg.Client({ connectionString: databaseUrl })
+    await client.connect()
+    try {
+      const { sessionId } = await setUp(client)
+      const first = await timedImport(service.url, service.token, sessionId, body)
+      if (first.result.messagesImported !== MESSAGES) throw new Error(`imported ${String(first.result.messagesImported)}`)
+      const again = await timedImport(service.url, service.token, sessionId, body)
+      if (again.result.duplicatesSkipped !== MESSAGES) throw new Error(`re-import skipped ${String(again.result.duplicatesSkipped)}`)
+      const rss = service.peakRssMb()
+      // The floor writes the same rows for a second session with the same games, into the same table and indexes.
+      const { sessionId: floorSession, playedAt: floorPlayedAt } = await setUp(client)
+      const { rows: games } = await client.query<{ id: number }>('select id from session_games where session_id = $1 order by played_at, id', [floorSession])
+      const floorSeconds = await floor(client, dir, floorSession, floorPlayedAt, rows, games.map((g) => g.id))
+      results.push({ first: first.seconds, again: again.seconds, floor: floorSeconds, rss })
+      console.log(`run ${run}: import ${first.seconds.toFixed(2)} s, re-import ${again.seconds.toFixed(2)} s, floor (COPY + merge) ${floorSeconds.toFixed(2)} s, ` +
+        `ratios ${(first.seconds / floorSeconds).toFixed(2)} / ${(again.seconds / floorSeconds).toFixed(2)}, service peak RSS ${rss.toFixed(0)} MB`)
+    } finally {
+      await client.end()
+      await service.stop()
+    }
+  }
+  const m = (key: keyof typeof results[number]) => median(results.map((r) => r[key]))
+  const firstRatio = median(results.map((r) => r.first / r.floor))
+  const againRatio = median(results.map((r) => r.again / r.floor))
+  console.log(`median of ${RUNS}: import ${m('first').toFixed(2)} s (ratio to floor ${firstRatio.toFixed(2)}), ` +
+    `re-import ${m('again').toFixed(2)} s (ratio ${againRatio.toFixed(2)}), floor ${m('floor').toFixed(2)} s, peak RSS ${m('rss').toFixed(0)} MB`)
+  const ok = firstRatio <= 2 && againRatio <= 2 && m('rss') < 400
+  console.log(`targets (both ratios <= 2, peak RSS < 400 MB): ${ok ? 'met' : 'NOT met'}`)
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+  postgres.stop()
+}
