@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely'
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely'
 import { NotFound } from '../plugins/errors.ts'
 import type { Database, GameRow } from './types.ts'
 
@@ -19,63 +19,72 @@ export interface Pick {
   totalEnabled: number
 }
 
-// favor_bias 1 / 0 / -1 weigh 3 / 1 / 0.2; scaled by 5 to stay integers, so every database sums them alike.
-const WEIGHT = sql<number>`case favor_bias when 1 then 15 when 0 then 5 else 1 end`
+// favor_bias 1 / 0 / -1 weigh 3 / 1 / 0.2; scaled by 5 to stay integers, so the choice has no rounding to vary.
+const WEIGHTS = [[1, 15], [0, 5], [-1, 1]] as const
 
-/**
- * Picks one enabled game matching the filters, weighted by favor_bias, entirely in SQL: the candidates are summed
- * cumulatively in id order and the first whose running weight passes `r` × the total weight wins. `r` in [0, 1)
- * decides the choice, so one `r` on one catalog always gives the same game. Undefined when no game matches;
- * 404 for an unknown session.
- */
-export async function pickGame (db: Kysely<Database>, filters: PickFilters, r: number): Promise<Pick | undefined> {
-  const { sessionId } = filters
-  if (sessionId !== undefined) {
-    const session = await db.selectFrom('sessions').select('id').where('id', '=', sessionId).executeTakeFirst()
-    if (!session) throw new NotFound('Session')
-  }
-  let pool = db.selectFrom('games').select(['id', WEIGHT.as('w')]).where('enabled', '=', 1)
+type GamesQuery<O> = SelectQueryBuilder<Database, 'games', O>
+
+/** The candidate games: enabled and matching every filter given. */
+function candidates<O> (query: GamesQuery<O>, filters: PickFilters): GamesQuery<O> {
+  query = query.where('enabled', '=', 1)
   if (filters.playerCount !== undefined) {
-    pool = pool.where('min_players', '<=', filters.playerCount).where('max_players', '>=', filters.playerCount)
+    query = query.where('min_players', '<=', filters.playerCount).where('max_players', '>=', filters.playerCount)
   }
-  if (filters.drawing) pool = pool.where('drawing', '=', filters.drawing === 'only' ? 1 : 0)
+  if (filters.drawing) query = query.where('drawing', '=', filters.drawing === 'only' ? 1 : 0)
   // A game of unknown length (null) matches no length filter.
-  if (filters.length === 'short') pool = pool.where('length_minutes', '<=', 15)
-  if (filters.length === 'medium') pool = pool.where('length_minutes', '>=', 16).where('length_minutes', '<=', 25)
-  if (filters.length === 'long') pool = pool.where('length_minutes', '>', 25)
-  if (filters.familyFriendly !== undefined) pool = pool.where('family_friendly', '=', filters.familyFriendly ? 1 : 0)
-  if (filters.gameType !== undefined) pool = pool.where(sql`lower(game_type)`, '=', filters.gameType.toLowerCase())
-  if (filters.packs?.length) pool = pool.where('pack_name', 'in', filters.packs)
-  if (filters.excludeIds?.length) pool = pool.where('id', 'not in', filters.excludeIds)
-  if (sessionId !== undefined) {
+  if (filters.length === 'short') query = query.where('length_minutes', '<=', 15)
+  if (filters.length === 'medium') query = query.where('length_minutes', '>=', 16).where('length_minutes', '<=', 25)
+  if (filters.length === 'long') query = query.where('length_minutes', '>', 25)
+  if (filters.familyFriendly !== undefined) query = query.where('family_friendly', '=', filters.familyFriendly ? 1 : 0)
+  if (filters.gameType !== undefined) query = query.where(sql`lower(game_type)`, '=', filters.gameType.toLowerCase())
+  if (filters.packs?.length) query = query.where('pack_name', 'in', filters.packs)
+  if (filters.excludeIds?.length) query = query.where('id', 'not in', filters.excludeIds)
+  if (filters.sessionId !== undefined) {
     // Repeat avoidance: the games of the session's two most recently added session games.
-    pool = pool.where('id', 'not in', db.selectFrom('session_games').select('game_id')
-      .where('session_id', '=', sessionId)
+    query = query.where('games.id', 'not in', (eb) => eb.selectFrom('session_games').select('game_id')
+      .where('session_id', '=', filters.sessionId!)
       .orderBy('played_at', 'desc').orderBy('id', 'desc')
       .limit(2))
   }
-  const row = await db
-    .with('pool', () => pool)
-    .with('ranked', (qb) => qb.selectFrom('pool').select([
-      'id',
-      sql<number>`(sum(w) over (order by id))::int`.as('running'),
-      sql<number>`(sum(w) over ())::int`.as('total'),
-      sql<number>`(count(*) over ())::int`.as('pool_size')
-    ]))
-    .selectFrom('ranked')
-    .innerJoin('games', 'games.id', 'ranked.id')
-    .selectAll('games')
-    .select([
-      'ranked.pool_size',
-      (eb) => eb.selectFrom('games').select(sql<number>`count(*)::int`.as('n')).where('enabled', '=', 1).as('total_enabled')
-    ])
-    .where('ranked.running', '>', sql<number>`floor(${r}::float8 * ranked.total)`)
-    .orderBy('ranked.id')
-    .limit(1)
-    .executeTakeFirst()
-  if (!row) return undefined
-  const { pool_size: poolSize, total_enabled: totalEnabled, ...game } = row
-  return { game, poolSize, totalEnabled: Number(totalEnabled) }
+  return query
+}
+
+/**
+ * Picks one enabled game matching the filters, weighted by favor_bias, in two small queries and without reading the
+ * catalog into memory: count the candidates per favor_bias, let `r` in [0, 1) choose a favor_bias class by its total
+ * weight and a position within it, then fetch the candidate at that position in id order. Every game thus has
+ * probability weight / total weight, and one `r` on one catalog always gives the same game. Undefined when no game
+ * matches; 404 for an unknown session.
+ */
+export async function pickGame (db: Kysely<Database>, filters: PickFilters, r: number): Promise<Pick | undefined> {
+  if (filters.sessionId !== undefined) {
+    const session = await db.selectFrom('sessions').select('id').where('id', '=', filters.sessionId).executeTakeFirst()
+    if (!session) throw new NotFound('Session')
+  }
+  // The catalog may change between the two queries; the retry makes a vanished candidate a non-event.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const classes = await candidates(db.selectFrom('games'), filters)
+      .select(['favor_bias', sql<number>`count(*)::int`.as('n')])
+      .select((eb) => eb.selectFrom('games').select(sql<number>`count(*)::int`.as('n')).where('enabled', '=', 1).as('total_enabled'))
+      .groupBy('favor_bias')
+      .execute()
+    if (!classes.length) return undefined
+    const count = (bias: number) => classes.find((c) => c.favor_bias === bias)?.n ?? 0
+    let ticket = Math.floor(r * WEIGHTS.reduce((sum, [bias, weight]) => sum + count(bias) * weight, 0))
+    const [bias, weight] = WEIGHTS.find(([bias, weight]) => {
+      if (ticket < count(bias) * weight) return true
+      ticket -= count(bias) * weight
+      return false
+    })!
+    const game = await db.selectFrom('games').selectAll()
+      .where('id', '=', (eb) => candidates(eb.selectFrom('games'), filters)
+        .select('games.id').where('favor_bias', '=', bias).orderBy('games.id').offset(Math.floor(ticket / weight)).limit(1))
+      .executeTakeFirst()
+    if (game) {
+      return { game, poolSize: classes.reduce((sum, c) => sum + c.n, 0), totalEnabled: Number(classes[0].total_enabled) }
+    }
+  }
+  return undefined
 }
 
 /** A small seeded PRNG (mulberry32): the same seed yields the same sequence on every platform. */

@@ -17,7 +17,7 @@ interface Game {
 
 const PACK_3 = 'The Jackbox Party Pack 3'
 
-t.test('picker', async (t) => {
+t.test('picker', { timeout: 300_000 }, async (t) => {
   const app = await build(t)
   const auth = authHeaders(app)
   t.beforeEach(() => resetDb(app))
