@@ -79,6 +79,7 @@ try {
     }
   })().catch((err) => { observeError = err })
 
+  const requests0 = fake.totalRequests()
   const cpu0 = service.cpuSeconds()
   const rss0 = service.rssMb()
   const wall0 = Date.now()
@@ -91,6 +92,7 @@ try {
     await sleep(-Math.log(1 - Math.random()) * 1000 / JOINS_PER_SECOND)
   }
   const wall = (Date.now() - wall0) / 1000
+  const requests = fake.totalRequests() - requests0
   const cpuShare = (service.cpuSeconds() - cpu0) / wall
   const rssEnd = service.rssMb()
   run.active = false
@@ -100,7 +102,7 @@ try {
   const p99 = percentile(lags, 99)
   const growth = rssEnd - rssBoot
   console.log(`joins: ${joins} over ${wall.toFixed(1)} s; observed ${lags.length}, never observed ${pending.length}`)
-  console.log(`ecast REST requests during the run: ${fake.totalRequests()} in total since start`)
+  console.log(`ecast REST requests: ${(requests / wall).toFixed(0)}/s (${(requests / wall / ROOMS).toFixed(2)} per room per second)`)
   console.log(`service CPU: ${(cpuShare * 100).toFixed(1)}% of one core (target < ${TARGETS.cpuShare * 100}%)`)
   console.log(`service RSS: ${rssBoot.toFixed(0)} MB before the watches, ${rss0.toFixed(0)} MB with ${ROOMS} watches, ` +
     `${rssEnd.toFixed(0)} MB at the end, peak ${service.peakRssMb().toFixed(0)} MB; growth ${growth.toFixed(0)} MB (target < ${TARGETS.rssGrowthMb} MB)`)
