@@ -55,7 +55,10 @@ export function buildApp (config: Config, options: AppOptions = {}) {
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     // Let the runtime finish in-flight requests on close, but refuse new ones with a clear 503.
-    return503OnClosing: true
+    return503OnClosing: true,
+    // A new embedded database runs initdb and the migrations before the app is ready: seconds on an idle machine,
+    // far more on a loaded one. Fastify's 10 s default would abort that boot.
+    pluginTimeout: 120_000
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)
