@@ -399,15 +399,19 @@ export class RoomWatch {
       if (typeof val.gameCanStart === 'boolean') facts.gameCanStart = val.gameCanStart
       if (typeof val.gameFinished === 'boolean') facts.gameFinished = val.gameFinished
       if (val.gameFinished !== true) this.#finishedSeenFalse = true
+      const before = this.#facts
       this.#facts = facts
-      if (!initial) this.#wake()
+      // During gameplay the room entity changes all the time: only a fact the watch acts on is worth a poll.
+      const relevant = (facts.gameFinished === true && before.gameFinished !== true) || (this.#state === 'lobby' &&
+        (facts.state !== before.state || facts.lobbyState !== before.lobbyState || facts.gameCanStart !== before.gameCanStart))
+      if (!initial && relevant) this.#wake()
     } else if (entity.key === 'textDescriptions') {
       const latest = Array.isArray(entity.val.latestDescriptions) ? entity.val.latestDescriptions : []
       let maxId = this.#lastDescriptionId ?? -Infinity
       for (const description of latest) {
         if (!isObject(description) || typeof description.id !== 'number') continue
         // Descriptions already there when we connected are joins from before: no event for them.
-        if (!initial && this.#lastDescriptionId !== null && description.id > this.#lastDescriptionId &&
+        if (!initial && this.#state === 'lobby' && this.#lastDescriptionId !== null && description.id > this.#lastDescriptionId &&
           typeof description.category === 'string' && JOINED.has(description.category)) {
           const name = typeof description.text === 'string' ? description.text.replace(/ joined.*$/s, '').trim() : ''
           if (name) this.#joins.push(name)
