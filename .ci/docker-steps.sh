@@ -107,8 +107,8 @@ cp "$work/context/package.json" "$work/context/package-lock.json" "$work/deps/"
 step "runtime stage"
 mkdir "$work/app" "$work/data"
 cp "$work/context/package.json" "$work/app/"
-cp -a "$work/deps/node_modules" "$work/app/node_modules"
-cp -a "$work/build/dist" "$work/app/dist"
+mv "$work/deps/node_modules" "$work/app/node_modules"
+mv "$work/build/dist" "$work/app/dist"
 for dev in typescript tap eslint @types/node; do
   [ -e "$work/app/node_modules/$dev" ] && fail "dev dependency $dev is in the runtime node_modules"
 done
