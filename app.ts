@@ -1,4 +1,5 @@
-import Fastify, { type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyLoggerOptions } from 'fastify'
+import type { DestinationStream, LoggerOptions as PinoLoggerOptions } from 'pino'
 import websocket from '@fastify/websocket'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Dispatcher } from 'undici'
@@ -27,8 +28,8 @@ import webhooksRoutes from './routes/webhooks.ts'
 import liveRoutes from './routes/live.ts'
 
 export interface AppOptions {
-  /** A pino logger config or instance; defaults to pino at config.LOG_LEVEL. */
-  logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance']
+  /** pino options laid over the defaults (level from config, redaction, request serializer): e.g. a transport or a stream. */
+  logger?: Omit<FastifyLoggerOptions & PinoLoggerOptions, 'level'> & { stream?: DestinationStream }
   /** Outbound HTTP for webhook deliveries (tests pass a MockAgent or a local Agent). */
   webhookDispatcher?: Dispatcher
   /** Outbound HTTP for the ecast REST client. */
@@ -42,12 +43,13 @@ const redactUrl = (url: string) => url.replace(/([?&]token=)[^&]*/g, '$1[redacte
 
 export function buildApp (config: Config, options: AppOptions = {}) {
   const app = Fastify({
-    logger: (options.logger as FastifyServerOptions['logger']) ?? {
+    logger: {
       level: config.LOG_LEVEL,
       redact: ['req.headers.authorization', 'req.headers.cookie'],
       serializers: {
         req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip })
-      }
+      },
+      ...options.logger
     },
     ajv,
     schemaController,

@@ -10,20 +10,10 @@ try {
 }
 
 // Readable lines at a terminal, JSON (one object per line) everywhere else: `docker logs`, files, pipes.
-// buildApp replaces its whole default logger config with the one given, so the pretty config repeats its redaction:
-// the authorization header and a `?token=` in the URL (the live WebSocket) never reach a log line.
+// buildApp keeps its redaction and request serializer under either.
 const pretty = process.stdout.isTTY && process.env.NODE_ENV !== 'production'
 const app = buildApp(config, pretty
-  ? {
-      logger: {
-        level: config.LOG_LEVEL,
-        redact: ['req.headers.authorization', 'req.headers.cookie'],
-        serializers: {
-          req: (req) => ({ method: req.method, url: req.url.replace(/([?&]token=)[^&]*/g, '$1[redacted]'), remoteAddress: req.ip })
-        },
-        transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } }
-      }
-    }
+  ? { logger: { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } } }
   : {})
 
 let closing = false
