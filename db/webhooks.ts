@@ -47,11 +47,10 @@ export function findWebhookTarget (db: Kysely<Database>, id: number): Promise<We
   return db.selectFrom('webhooks').select(['id', 'url', 'secret']).where('id', '=', id).executeTakeFirst()
 }
 
-/** The enabled webhooks subscribed to an event. */
-export function listWebhookTargets (db: Kysely<Database>, event: string): Promise<WebhookTarget[]> {
-  return db.selectFrom('webhooks').select(['id', 'url', 'secret'])
+/** Every enabled webhook with the events it subscribes to, secret included: the dispatcher's routing table. */
+export function listEnabledWebhookTargets (db: Kysely<Database>): Promise<(WebhookTarget & { events: string[] })[]> {
+  return db.selectFrom('webhooks').select(['id', 'url', 'secret', 'events'])
     .where('enabled', '=', 1)
-    .where(sql<boolean>`${event} = any(events)`)
     .orderBy('id')
     .execute()
 }

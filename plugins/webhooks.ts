@@ -7,7 +7,7 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../db/types.ts'
 import type { DomainEvent } from './events.ts'
 import { WEBHOOK_EVENTS } from '../schemas/events.ts'
-import { insertWebhookLog, listWebhookTargets, type WebhookTarget } from '../db/webhooks.ts'
+import { insertWebhookLog, listEnabledWebhookTargets, type WebhookTarget } from '../db/webhooks.ts'
 
 export interface WebhooksOptions {
   /** Outbound HTTP; defaults to an Agent the plugin owns and closes. */
@@ -36,6 +36,9 @@ export class WebhookDispatcher {
   readonly #timeoutMs: number
   readonly #pending = new Set<Promise<unknown>>()
   readonly #shutdown = new AbortController()
+  // The enabled webhooks, read once and kept until a webhook route changes them: votes and player counts publish
+  // often, and most installs have few or no webhooks, so a query per event would be wasted work.
+  #targets: ReturnType<typeof listEnabledWebhookTargets> | undefined
 
   constructor (db: Kysely<Database>, log: FastifyBaseLogger, dispatcher: Dispatcher, opts: WebhooksOptions) {
     this.#db = db
@@ -51,9 +54,24 @@ export class WebhookDispatcher {
   handle (event: DomainEvent): void {
     if (!WEBHOOK_EVENT_SET.has(event.type) || this.#shutdown.signal.aborted) return
     this.#track((async () => {
-      const targets = await listWebhookTargets(this.#db, event.type)
+      const targets = (await this.#enabledTargets()).filter((target) => target.events.includes(event.type))
       await Promise.all(targets.map((target) => this.deliver(target, event.type, event.timestamp, event.data)))
     })())
+  }
+
+  /** Called after a webhook is created, changed or deleted (after its write commits). */
+  invalidateTargets (): void {
+    this.#targets = undefined
+  }
+
+  #enabledTargets () {
+    if (!this.#targets) {
+      const loading = listEnabledWebhookTargets(this.#db)
+      // A failed read is not cached: the next event tries again.
+      loading.catch(() => { if (this.#targets === loading) this.#targets = undefined })
+      this.#targets = loading
+    }
+    return this.#targets
   }
 
   /** One `webhook.test` delivery, a single attempt, answered with its log entry. */
@@ -92,19 +110,21 @@ export class WebhookDispatcher {
     const started = performance.now()
     let statusCode: number | null = null
     let error: string | null = null
+    // One controller per attempt for both the timeout and shutdown (AbortSignal.any keeps its inputs alive on Node 20).
+    const abort = new AbortController()
+    const timer = setTimeout(() => abort.abort(new DOMException('timed out', 'TimeoutError')), this.#timeoutMs)
+    const onShutdown = () => abort.abort(this.#shutdown.signal.reason)
+    this.#shutdown.signal.addEventListener('abort', onShutdown, { once: true })
     try {
-      const res = await request(target.url, {
-        method: 'POST',
-        headers,
-        body,
-        dispatcher: this.#dispatcher,
-        signal: AbortSignal.any([this.#shutdown.signal, AbortSignal.timeout(this.#timeoutMs)])
-      })
+      const res = await request(target.url, { method: 'POST', headers, body, dispatcher: this.#dispatcher, signal: abort.signal })
       statusCode = res.statusCode
       await res.body.dump()
       if (statusCode < 200 || statusCode >= 300) error = `The receiver answered ${statusCode}`
     } catch (err) {
       error = this.#describe(err)
+    } finally {
+      clearTimeout(timer)
+      this.#shutdown.signal.removeEventListener('abort', onShutdown)
     }
     const durationMs = Math.round(performance.now() - started)
     const success = error === null

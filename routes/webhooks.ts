@@ -32,8 +32,10 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: Webhook, 400: ErrorBody, 401: ErrorBody }
     }
   }, async (request, reply) => {
+    const webhook = await insertWebhook(app.db, request.body)
+    app.webhooks.invalidateTargets()
     reply.code(201)
-    return insertWebhook(app.db, request.body)
+    return webhook
   })
 
   app.get('/:id', {
@@ -57,6 +59,7 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const webhook = await updateWebhook(app.db, request.params.id, request.body)
     if (!webhook) throw new NotFound('Webhook')
+    app.webhooks.invalidateTargets()
     return webhook
   })
 
@@ -70,6 +73,7 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     if (!await deleteWebhook(app.db, request.params.id)) throw new NotFound('Webhook')
+    app.webhooks.invalidateTargets()
     return { message: 'Webhook deleted successfully', webhookId: request.params.id }
   })
 

@@ -228,6 +228,25 @@ t.test('webhooks', async (t) => {
     t.same((await logs(2)), [], 'the disabled webhook logged nothing')
   })
 
+  t.test('a change through the routes applies to the very next event', async (t) => {
+    const hook = await receiver(t)
+    const { id } = await create({ name: 'Votes', url: hook.url, events: ['vote.received'] })
+    const publishVote = async (n: number) => {
+      app.events.publish('vote.received', 1, { n })
+      await settled()
+    }
+    await publishVote(1)
+    await app.inject({ method: 'PATCH', url: `/api/webhooks/${id}`, headers: auth, payload: { enabled: 0 } })
+    await publishVote(2)
+    await app.inject({ method: 'PATCH', url: `/api/webhooks/${id}`, headers: auth, payload: { enabled: 1, events: ['session.ended'] } })
+    await publishVote(3)
+    await app.inject({ method: 'PATCH', url: `/api/webhooks/${id}`, headers: auth, payload: { events: ['vote.received'] } })
+    await publishVote(4)
+    await app.inject({ method: 'DELETE', url: `/api/webhooks/${id}`, headers: auth })
+    await publishVote(5)
+    t.same(hook.received.map((r) => r.body.data), [{ n: 1 }, { n: 4 }])
+  })
+
   t.test('the test route sends webhook.test now and returns its log entry', async (t) => {
     const hook = await receiver(t)
     const webhook = await create({ name: 'Tested', url: hook.url, events: ['session.started'], secret: 'k', enabled: 0 })
