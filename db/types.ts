@@ -98,6 +98,12 @@ export interface WebhookLogsTable {
   created_at: CreatedAt
 }
 
+/** One row; `version` moves whenever a picker-relevant part of the catalog changes (a trigger on games). */
+export interface CatalogVersionTable {
+  only_row: Generated<boolean>
+  version: ColumnType<string, never, never>
+}
+
 export interface Database {
   games: GamesTable
   sessions: SessionsTable
@@ -106,6 +112,7 @@ export interface Database {
   live_votes: LiveVotesTable
   webhooks: WebhooksTable
   webhook_logs: WebhookLogsTable
+  catalog_version: CatalogVersionTable
 }
 
 export type GameRow = Selectable<GamesTable>

@@ -2,9 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ApiError } from '../plugins/errors.ts'
 import { ErrorBody } from '../schemas/common.ts'
 import { PickBody, PickResult } from '../schemas/picker.ts'
-import { mulberry32, pickGame } from '../db/picker.ts'
+import { CandidatePools, mulberry32, pickGame } from '../db/picker.ts'
 
 const picker: FastifyPluginAsyncTypebox = async (app) => {
+  const pools = new CandidatePools()
+
   app.post('/', {
     schema: {
       tags: ['picker'],
@@ -20,7 +22,7 @@ const picker: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { seed, ...filters } = request.body
     const r = seed === undefined ? Math.random() : mulberry32(seed)()
-    const pick = await pickGame(app.db, filters, r)
+    const pick = await pickGame(app.db, pools, filters, r)
     if (!pick) throw new ApiError(404, 'No games match the current filters')
     return pick
   })

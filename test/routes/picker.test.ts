@@ -155,6 +155,37 @@ t.test('picker', { timeout: 300_000 }, async (t) => {
     t.ok(disfavoredRatio > 0.12 && disfavoredRatio < 0.28, `disfavored ≈ 0.2× neutral (got ${disfavoredRatio.toFixed(3)})`)
   })
 
+  t.test('a catalog change reaches the very next pick, however it is made; vote counters do not reset the pools', async (t) => {
+    const only = { packs: [PACK_3], gameType: 'Trivia', playerCount: 2 }
+    const poolIds = async () => {
+      const ids = new Set<number>()
+      for (let seed = 1; seed <= 40; seed++) {
+        const res = await pick({ ...only, seed })
+        if (res.statusCode === 200) ids.add(res.json().game.id)
+      }
+      return [...ids].sort((a, b) => a - b)
+    }
+    const trivia = (await catalog()).filter((g) => g.pack_name === PACK_3 && g.game_type === 'Trivia')
+      .map((g) => g.id).sort((a, b) => a - b)
+    t.same(await poolIds(), trivia, 'every matching game is picked by some seed')
+    const version = async () => (await app.db.selectFrom('catalog_version').select('version').executeTakeFirstOrThrow()).version
+
+    const [first, ...rest] = trivia
+    await app.inject({ method: 'PATCH', url: `/api/games/${first}/toggle`, headers: auth })
+    t.same(await poolIds(), rest, 'a game disabled through the API leaves the pool at once')
+
+    await app.db.updateTable('games').set({ enabled: 1 }).where('id', '=', first).execute()
+    t.same(await poolIds(), trivia, 'a change made straight in the database is seen too (the trigger moves the version)')
+
+    const before = await version()
+    await app.db.updateTable('games').set((eb) => ({ upvotes: eb('upvotes', '+', 1), play_count: eb('play_count', '+', 1) }))
+      .where('id', '=', first).execute()
+    t.equal(await version(), before, 'counters do not move the version')
+    const picked = (await pick({ ...only, excludeIds: rest, seed: 1 })).json().game
+    t.equal(picked.upvotes, 1, 'the picked game is read fresh, counters included')
+    t.equal(picked.play_count, 1)
+  })
+
   t.test('bad input is a 400 naming the field', async (t) => {
     const cases: [unknown, string][] = [
       [{ playerCount: '5' }, 'playerCount must be integer'],
