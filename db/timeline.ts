@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import type { Kysely, RawBuilder } from 'kysely'
 import type { Database } from './types.ts'
 
 // The one rule for which game a vote belongs to, shared by chat import and live votes: the session game with the
@@ -37,8 +37,11 @@ export function entryAt (timeline: readonly TimelineEntry[], at: Date): Timeline
   return lo > 0 ? timeline[lo - 1] : undefined
 }
 
-/** The same rule for a single vote, answered by the database. */
-export function findSessionGameAt (db: Kysely<Database>, sessionId: number, at: Date): Promise<TimelineEntry | undefined> {
+/**
+ * The same rule for a single vote, answered by the database: the session may be an id or a reference to an outer
+ * query's column, so a caller can fold the lookup into a larger statement.
+ */
+export function sessionGameAt (db: Kysely<Database>, sessionId: number | RawBuilder<number>, at: Date) {
   return db.selectFrom('session_games as sg')
     .innerJoin('games as g', 'g.id', 'sg.game_id')
     .select(['sg.id', 'sg.game_id', 'g.title', 'sg.played_at'])
@@ -46,5 +49,4 @@ export function findSessionGameAt (db: Kysely<Database>, sessionId: number, at: 
     .where('sg.played_at', '<=', at)
     .orderBy('sg.played_at', 'desc').orderBy('sg.id', 'desc')
     .limit(1)
-    .executeTakeFirst()
 }

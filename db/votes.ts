@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { Database, VoteType } from './types.ts'
-import { findSessionGameAt } from './timeline.ts'
+import { sessionGameAt } from './timeline.ts'
 
 /** Votes from the same username closer than this (either way) are one vote counted twice: the second is refused. */
 export const DUPLICATE_WINDOW_MS = 1000
@@ -27,21 +27,26 @@ export type LiveVoteOutcome =
  */
 export function recordLiveVote (db: Kysely<Database>, username: string, voteType: VoteType, at: Date): Promise<LiveVoteOutcome> {
   return db.connection().execute(async (conn) => {
-    // The lock comes first, in the same round trip as the session: every statement from here on sees the votes
-    // of whoever held it before.
-    const { rows: [session] } = await sql<{ id: number | null, games_played: number }>`
-      select pg_advisory_lock(hashtext(${username}::text)),
-        (select id from sessions where is_active = 1) as id,
-        (select count(*)::int from session_games where session_id = (select id from sessions where is_active = 1)) as games_played`
+    // The lock comes first, in the same round trip as the active session and its game at `at`: every statement
+    // from here on sees the votes of whoever held it before.
+    const entry = sessionGameAt(conn, sql.ref<number>('s.id'), at)
+    const { rows: [found] } = await sql<{ session_id: number | null, games_played: number, entry_id: number | null, game_id: number }>`
+      select pg_advisory_lock(hashtext(${username}::text)), s.id as session_id,
+        (select count(*)::int from session_games where session_id = s.id) as games_played,
+        e.id as entry_id, e.game_id
+      from (select 1) as one
+        left join sessions s on s.is_active = 1
+        left join lateral (${entry}) e on true`
       .execute(conn)
     try {
-      if (session.id === null) return { status: 'no-session' }
-      const entry = await findSessionGameAt(conn, session.id, at)
-      if (!entry) return { status: 'no-game' }
+      if (found.session_id === null) return { status: 'no-session' }
+      if (found.entry_id === null) return { status: 'no-game' }
+      const session = { id: found.session_id, games_played: found.games_played }
+      const sessionGame = { id: found.entry_id, game_id: found.game_id }
       const { rows: [game] } = await sql<{ id: number, title: string, upvotes: number, downvotes: number, popularity_score: number }>`
         with vote as (
           insert into live_votes (session_id, session_game_id, game_id, username, vote_type, timestamp)
-          select ${session.id}::int, ${entry.id}::int, ${entry.game_id}::int, ${username}::text, ${voteType}::text, ${at}::timestamptz
+          select ${session.id}::int, ${sessionGame.id}::int, ${sessionGame.game_id}::int, ${username}::text, ${voteType}::text, ${at}::timestamptz
           where not exists (
             select 1 from live_votes where username = ${username}::text
               and timestamp > ${new Date(at.getTime() - DUPLICATE_WINDOW_MS)}::timestamptz
@@ -54,7 +59,7 @@ export function recordLiveVote (db: Kysely<Database>, username: string, voteType
         from vote where games.id = vote.game_id
         returning games.id, games.title, games.upvotes, games.downvotes, games.popularity_score`.execute(conn)
       if (!game) return { status: 'duplicate' }
-      return { status: 'counted', session: { id: session.id, games_played: session.games_played }, game }
+      return { status: 'counted', session, game }
     } finally {
       await sql`select pg_advisory_unlock(hashtext(${username}::text))`.execute(conn)
     }
