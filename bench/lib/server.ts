@@ -36,7 +36,9 @@ function procStatus (pid: number, field: string): number {
 /** Starts the real service (server.ts) as its own process, so its memory and CPU are measured apart from the load. */
 export async function startService (env: Record<string, string>): Promise<ServiceProcess> {
   const port = await freePort()
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
+  // SERVICE_NODE_ARGS passes flags to the service's node only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
+  const nodeArgs = process.env.SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? []
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server.ts'], {
     cwd: new URL('../..', import.meta.url).pathname,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ADMIN_KEY: BENCH_ADMIN_KEY, JWT_SECRET: BENCH_JWT_SECRET, ...env },
     stdio: ['ignore', 'ignore', 'inherit']
