@@ -16,52 +16,81 @@ export type LiveVoteOutcome =
   }
 
 /**
- * Records one live vote for the active session's game at `at` (the shared timeline rule).
- *
- * The one-second duplicate check holds under concurrency through a session-level advisory lock per username,
- * taken on this request's own connection: the same user's votes take turns, different users never wait for each
- * other. The live_votes row and the game's counters then change in ONE statement (so in one transaction) whose
- * snapshot starts after the lock is held, so it sees the previous holder's vote. Because that statement commits on
- * its own, the game's row lock is held only while the server runs it, never across a round trip to this process:
- * votes for the game being played all update the same row.
+ * Runs tasks one at a time per key, in arrival order; tasks under different keys never wait for each other.
+ * The service is one process (its room monitors, live sockets and webhook routing live in memory too), so this is
+ * where "one vote per user per second" is serialized.
  */
-export function recordLiveVote (db: Kysely<Database>, username: string, voteType: VoteType, at: Date): Promise<LiveVoteOutcome> {
-  return db.connection().execute(async (conn) => {
-    // The lock comes first, in the same round trip as the active session and its game at `at`: every statement
-    // from here on sees the votes of whoever held it before.
-    const entry = sessionGameAt(conn, sql.ref<number>('s.id'), at)
-    const { rows: [found] } = await sql<{ session_id: number | null, games_played: number, entry_id: number | null, game_id: number }>`
-      select pg_advisory_lock(hashtext(${username}::text)), s.id as session_id,
-        (select count(*)::int from session_games where session_id = s.id) as games_played,
-        e.id as entry_id, e.game_id
-      from (select 1) as one
-        left join sessions s on s.is_active = 1
-        left join lateral (${entry}) e on true`
-      .execute(conn)
-    try {
-      if (found.session_id === null) return { status: 'no-session' }
-      if (found.entry_id === null) return { status: 'no-game' }
-      const session = { id: found.session_id, games_played: found.games_played }
-      const sessionGame = { id: found.entry_id, game_id: found.game_id }
-      const { rows: [game] } = await sql<{ id: number, title: string, upvotes: number, downvotes: number, popularity_score: number }>`
-        with vote as (
-          insert into live_votes (session_id, session_game_id, game_id, username, vote_type, timestamp)
-          select ${session.id}::int, ${sessionGame.id}::int, ${sessionGame.game_id}::int, ${username}::text, ${voteType}::text, ${at}::timestamptz
-          where not exists (
-            select 1 from live_votes where username = ${username}::text
-              and timestamp > ${new Date(at.getTime() - DUPLICATE_WINDOW_MS)}::timestamptz
-              and timestamp < ${new Date(at.getTime() + DUPLICATE_WINDOW_MS)}::timestamptz)
-          returning game_id, vote_type
-        )
+export class KeyedLock {
+  readonly #tails = new Map<string, Promise<unknown>>()
+
+  run<T> (key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(key) ?? Promise.resolve()
+    const result = previous.then(task, task)
+    const tail = result.catch(() => {})
+    this.#tails.set(key, tail)
+    // The last task under a key removes it, so the map holds only users with a vote in flight.
+    tail.then(() => { if (this.#tails.get(key) === tail) this.#tails.delete(key) })
+    return result
+  }
+}
+
+/** What the vote statement answers: the session (null: none active), whether a game was on, and the counted game. */
+interface RecordedVote {
+  session_id: number | null
+  games_played: number
+  has_game: boolean
+  id: number | null
+  title: string
+  upvotes: number
+  downvotes: number
+  popularity_score: number
+}
+
+/**
+ * Records one live vote for the active session's game at `at` (the shared timeline rule), in ONE statement: the
+ * lookups, the one-second duplicate check, the live_votes row and the game's counters commit together, and the
+ * game's row lock is held only while the server runs it. `votesByUser` makes one user's votes take turns, so each
+ * statement starts after the previous one committed and its duplicate check sees that vote; different users never
+ * wait for each other.
+ */
+export function recordLiveVote (db: Kysely<Database>, votesByUser: KeyedLock, username: string, voteType: VoteType, at: Date): Promise<LiveVoteOutcome> {
+  return votesByUser.run(username, async () => {
+    const entry = sessionGameAt(db, sql<number>`(select id from active)`, at)
+    const { rows: [found] } = await sql<RecordedVote>`
+      with active as (select id from sessions where is_active = 1),
+      entry as (${entry}),
+      vote as (
+        insert into live_votes (session_id, session_game_id, game_id, username, vote_type, timestamp)
+        select active.id, entry.id, entry.game_id, ${username}::text, ${voteType}::text, ${at}::timestamptz
+        from active cross join entry
+        where not exists (
+          select 1 from live_votes where username = ${username}::text
+            and timestamp > ${new Date(at.getTime() - DUPLICATE_WINDOW_MS)}::timestamptz
+            and timestamp < ${new Date(at.getTime() + DUPLICATE_WINDOW_MS)}::timestamptz)
+        returning game_id, vote_type
+      ),
+      counted as (
         update games set
           upvotes = games.upvotes + (vote.vote_type = 'up')::int,
           downvotes = games.downvotes + (vote.vote_type = 'down')::int
         from vote where games.id = vote.game_id
-        returning games.id, games.title, games.upvotes, games.downvotes, games.popularity_score`.execute(conn)
-      if (!game) return { status: 'duplicate' }
-      return { status: 'counted', session, game }
-    } finally {
-      await sql`select pg_advisory_unlock(hashtext(${username}::text))`.execute(conn)
+        returning games.id, games.title, games.upvotes, games.downvotes, games.popularity_score
+      )
+      select active.id as session_id,
+        (select count(*)::int from session_games where session_id = active.id) as games_played,
+        exists (select 1 from entry) as has_game,
+        counted.*
+      from (select 1) as one
+        left join active on true
+        left join counted on true`.execute(db)
+    if (found.session_id === null) return { status: 'no-session' }
+    if (!found.has_game) return { status: 'no-game' }
+    if (found.id === null) return { status: 'duplicate' }
+    const { id, title, upvotes, downvotes, popularity_score: popularityScore } = found
+    return {
+      status: 'counted',
+      session: { id: found.session_id, games_played: found.games_played },
+      game: { id, title, upvotes, downvotes, popularity_score: popularityScore }
     }
   })
 }

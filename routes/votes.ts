@@ -2,9 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ApiError, NotFound } from '../plugins/errors.ts'
 import { ErrorBody, IdParams } from '../schemas/common.ts'
 import { LiveVoteBody, LiveVoteResult, SessionVotes, VoteList, VotesQuery } from '../schemas/votes.ts'
-import { DUPLICATE_WINDOW_MS, listSessionVoteTallies, listVotes, recordLiveVote, sessionExists } from '../db/votes.ts'
+import { DUPLICATE_WINDOW_MS, KeyedLock, listSessionVoteTallies, listVotes, recordLiveVote, sessionExists } from '../db/votes.ts'
 
 const votes: FastifyPluginAsyncTypebox = async (app) => {
+  const votesByUser = new KeyedLock()
+
   app.post('/votes/live', {
     onRequest: app.requireAuth,
     schema: {
@@ -21,7 +23,7 @@ const votes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { username, vote, timestamp } = request.body
     const at = new Date(timestamp)
-    const outcome = await recordLiveVote(app.db, username, vote, at)
+    const outcome = await recordLiveVote(app.db, votesByUser, username, vote, at)
     if (outcome.status === 'no-session') throw new ApiError(404, 'No active session')
     if (outcome.status === 'no-game') throw new ApiError(404, 'No game is being played at that time')
     if (outcome.status === 'duplicate') throw new ApiError(409, 'Duplicate vote: this username already voted within the last second')
