@@ -227,8 +227,8 @@ export class RoomWatch {
   async #stepLobby (): Promise<void> {
     this.#ensureSocket()
     // Room info is only needed for `locked` (a vanished room also shows in /connections). With a live socket, the
-    // start arrives as room.state Gameplay at once, so `locked` is checked every other period to halve the requests.
-    if (!this.#socketLive || this.#now() - this.#roomCheckedAt >= 1.5 * this.#o.pollIntervalMs) {
+    // start arrives as room.state Gameplay at once, so `locked` is only a fallback, checked every fourth period.
+    if (!this.#socketLive || this.#now() - this.#roomCheckedAt >= 3.5 * this.#o.pollIntervalMs) {
       const room = await this.#rest((signal) => this.#o.api.getRoom(this.code, signal))
       if (this.#halted || room === undefined) return
       if (room === null) return this.#end('room closed')

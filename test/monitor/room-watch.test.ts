@@ -196,7 +196,10 @@ t.test('locked: the count is final (completed) and game.started; gameFinished th
   h.reports.length = 0
   h.room = { ...ROOM, locked: true }
   await h.watch.tick()
-  t.equal(h.watch.state, 'lobby', 'with a live socket, room info is read every other period')
+  t.equal(h.watch.state, 'lobby', 'with a live socket, room info is read every fourth period')
+  h.now += 2000
+  await h.watch.tick()
+  t.equal(h.watch.state, 'lobby', 'not yet after two periods')
   h.connections = 7
   h.now += 2000
   await h.watch.tick()
@@ -261,7 +264,7 @@ t.test('404 after the room existed: game.ended and room.disconnected', async (t)
   await h.watch.tick()
   h.reports.length = 0
   h.room = null
-  h.now += 2000
+  h.now += 4000
   await h.watch.tick()
   t.same(h.reports, [
     { status: 'completed' },
