@@ -15,9 +15,20 @@ export interface ThrowawayPostgres {
 }
 
 /** Starts a throwaway PostgreSQL 15 on loopback exactly as .ci/run does (it installs it from Debian if missing). */
-export function startPostgres (port = 54500 + Math.floor(Math.random() * 400)): ThrowawayPostgres {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-pg-'))
-  const url = execFileSync('bash', [SCRIPT, 'start', dir, String(port)], { encoding: 'utf8' }).trim()
+export function startPostgres (): ThrowawayPostgres {
+  let dir = ''
+  let url = ''
+  // A random loopback port can be taken (ports in this range are also handed out to outgoing connections): try another.
+  for (let attempt = 1; !url; attempt++) {
+    const port = 54500 + Math.floor(Math.random() * 400)
+    dir = mkdtempSync(join(tmpdir(), 'bench-pg-'))
+    try {
+      url = execFileSync('bash', [SCRIPT, 'start', dir, String(port)], { encoding: 'utf8' }).trim()
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true })
+      if (attempt === 5) throw err
+    }
+  }
   let stopped = false
   const stop = () => {
     if (stopped) return
