@@ -1,30 +1,14 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createRequire } from 'node:module'
 import pg from 'pg'
 import { startPostgres } from './lib/postgres.ts'
+import { autocannon } from './lib/autocannon.ts'
 import { readFileSync } from 'node:fs'
 import { freePort, median, startService } from './lib/server.ts'
 
 // 50 concurrent clients post live votes for 10 s to the real service on PostgreSQL 15; beside it, in the same run,
 // a baseline server (bench/live-votes-baseline.ts) that only inserts a row and bumps a counter in a transaction.
 // Every vote has its own username and timestamp, so none is a one-second duplicate (409).
-
-interface AutocannonRequest { method?: string, path?: string, headers?: Record<string, string>, body?: string }
-interface AutocannonResult {
-  requests: { average: number, total: number }
-  latency: { p99: number, average: number }
-  non2xx: number
-  errors: number
-  timeouts: number
-}
-type Autocannon = (opts: {
-  url: string
-  connections: number
-  duration: number
-  requests: Array<AutocannonRequest & { setupRequest?: (req: AutocannonRequest) => AutocannonRequest }>
-}) => Promise<AutocannonResult>
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
 
 const CONNECTIONS = 50
 const DURATION = Number(process.env.DURATION ?? 10)

@@ -1,29 +1,14 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createRequire } from 'node:module'
 import pg from 'pg'
 import { startPostgres } from './lib/postgres.ts'
+import { autocannon, type AutocannonResult } from './lib/autocannon.ts'
 import { freePort, startService } from './lib/server.ts'
 
 // A 10,000-game catalog on PostgreSQL 15: 50 concurrent clients call POST /api/pick with a player-count and length
 // filter for 10 s on the real service; beside it, in the same run on the same database, a baseline server
 // (bench/pick-baseline.ts) that only selects 10 games by id through Kysely.
 // Target: at least half the baseline's throughput, at most twice its p99 latency.
-
-interface AutocannonResult {
-  requests: { average: number, total: number }
-  latency: { p99: number, average: number }
-  non2xx: number
-  errors: number
-  timeouts: number
-}
-type Autocannon = (opts: {
-  url: string
-  connections: number
-  duration: number
-  requests: Array<{ method?: string, path?: string, headers?: Record<string, string>, body?: string }>
-}) => Promise<AutocannonResult>
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
 
 const GAMES = 10_000
 const CONNECTIONS = 50

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import pg from 'pg'
 import { sql } from 'kysely'
 import type { Test } from 'tap'
@@ -11,11 +14,18 @@ export const ADMIN_KEY = 'test-admin-key'
 
 /**
  * A throwaway database for one test file. With TEST_DATABASE_URL (a Postgres server, as .ci/run sets) each file
- * gets its own database on that server, so files can run in parallel; otherwise an in-memory PGlite.
+ * gets its own database on that server, so files can run in parallel; otherwise PGlite, in memory or (`onDisk`) in a
+ * temporary directory.
  */
-export async function testDatabase (t: Test): Promise<Record<string, string>> {
+export async function testDatabase (t: Test, { onDisk = false } = {}): Promise<Record<string, string>> {
   const serverUrl = process.env.TEST_DATABASE_URL
-  if (!serverUrl) return { DATA_DIR: 'memory://' }
+  if (!serverUrl) {
+    if (!onDisk) return { DATA_DIR: 'memory://' }
+    // On disk, so that a second app or process can open the same embedded database.
+    const dir = mkdtempSync(join(tmpdir(), 'test-pglite-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    return { DATA_DIR: join(dir, 'data') }
+  }
   const name = `test_${process.pid}_${randomBytes(4).toString('hex')}`
   const admin = new pg.Client({ connectionString: serverUrl })
   await admin.connect()

@@ -1,12 +1,8 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
-import pg from 'pg'
 import type { Test } from 'tap'
 import { freePort } from '../bench/lib/server.ts'
+import { testDatabase } from './helper.ts'
 
 export const PROCESS_ADMIN_KEY = 'process-admin-key-6f1c2a9e'
 export const PROCESS_JWT_SECRET = 'process-jwt-secret-0b7d4e1f9a2c6e8d3f5a7b9c'
@@ -23,30 +19,6 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
 }
 
-/** A database of its own: on the TEST_DATABASE_URL server when set, else PGlite in a temporary DATA_DIR. */
-async function database (t: Test): Promise<Record<string, string>> {
-  const serverUrl = process.env.TEST_DATABASE_URL
-  if (!serverUrl) {
-    const dir = mkdtempSync(join(tmpdir(), 'server-process-'))
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-    return { DATA_DIR: join(dir, 'data') }
-  }
-  const name = `process_${process.pid}_${randomBytes(4).toString('hex')}`
-  const admin = new pg.Client({ connectionString: serverUrl })
-  await admin.connect()
-  await admin.query(`create database ${name}`)
-  await admin.end()
-  t.teardown(async () => {
-    const cleanup = new pg.Client({ connectionString: serverUrl })
-    await cleanup.connect()
-    await cleanup.query(`drop database if exists ${name} with (force)`)
-    await cleanup.end()
-  })
-  const url = new URL(serverUrl)
-  url.pathname = `/${name}`
-  return { DATABASE_URL: url.toString() }
-}
-
 /**
  * Runs the real entry point, `node --import tsx server.ts`, with its output piped (so it logs JSON, as under Docker)
  * and resolves once /api/health answers 200. Killed at the end of the test if still running.
@@ -61,7 +33,7 @@ export async function startServer (t: Test, env: Record<string, string> = {}): P
       PORT: String(port),
       ADMIN_KEY: PROCESS_ADMIN_KEY,
       JWT_SECRET: PROCESS_JWT_SECRET,
-      ...await database(t),
+      ...await testDatabase(t, { onDisk: true }),
       ...env
     },
     stdio: ['ignore', 'pipe', 'pipe']

@@ -1,44 +1,16 @@
-import t, { type Test } from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
-import pg from 'pg'
+import t from 'tap'
 import { buildApp, type App } from '../../app.ts'
 import { loadConfig } from '../../plugins/config.ts'
-import { ADMIN_KEY, TEST_SECRET, authHeaders } from '../helper.ts'
+import { ADMIN_KEY, TEST_SECRET, authHeaders, testDatabase } from '../helper.ts'
 import { FakeEcast } from '../fixtures/fake-ecast.ts'
 import { until } from '../fixtures/event-log.ts'
 
 // Two apps in turn on one database (a PGlite directory, or a database on TEST_DATABASE_URL's server): the first is
 // shut down mid-watch, the second must resume the watch the database still marks as `checking`.
-async function sharedDatabase (t: Test): Promise<Record<string, string>> {
-  const serverUrl = process.env.TEST_DATABASE_URL
-  if (!serverUrl) {
-    const dir = mkdtempSync(join(tmpdir(), 'monitor-lifecycle-'))
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-    return { DATA_DIR: dir }
-  }
-  const name = `test_lifecycle_${process.pid}_${randomBytes(4).toString('hex')}`
-  const admin = new pg.Client({ connectionString: serverUrl })
-  await admin.connect()
-  await admin.query(`create database ${name}`)
-  await admin.end()
-  t.teardown(async () => {
-    const cleanup = new pg.Client({ connectionString: serverUrl })
-    await cleanup.connect()
-    await cleanup.query(`drop database if exists ${name} with (force)`)
-    await cleanup.end()
-  })
-  const url = new URL(serverUrl)
-  url.pathname = `/${name}`
-  return { DATABASE_URL: url.toString() }
-}
-
 t.test('shutdown closes every socket; a restart resumes checking games', async (t) => {
   const fake = await FakeEcast.start()
   t.teardown(() => fake.close())
-  const dbEnv = await sharedDatabase(t)
+  const dbEnv = await testDatabase(t, { onDisk: true })
   const boot = async () => {
     const app = buildApp(loadConfig({
       LOG_LEVEL: 'silent', JWT_SECRET: TEST_SECRET, ADMIN_KEY, ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '40', ...dbEnv
