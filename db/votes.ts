@@ -146,7 +146,3 @@ export function listSessionVoteTallies (db: Kysely<Database>, sessionId: number)
     .orderBy('net_score', 'desc').orderBy('total_votes', 'desc').orderBy('v.game_id')
     .execute()
 }
-
-export function sessionExists (db: Kysely<Database>, id: number) {
-  return db.selectFrom('sessions').select('id').where('id', '=', id).executeTakeFirst().then(Boolean)
-}

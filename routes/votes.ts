@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ApiError, NotFound } from '../plugins/errors.ts'
 import { ErrorBody, IdParams } from '../schemas/common.ts'
 import { LiveVoteBody, LiveVoteResult, SessionVotes, VoteList, VotesQuery } from '../schemas/votes.ts'
-import { DUPLICATE_WINDOW_MS, KeyedLock, listSessionVoteTallies, listVotes, recordLiveVote, sessionExists } from '../db/votes.ts'
+import { DUPLICATE_WINDOW_MS, KeyedLock, listSessionVoteTallies, listVotes, recordLiveVote } from '../db/votes.ts'
+import { findSession } from '../db/sessions.ts'
 
 const votes: FastifyPluginAsyncTypebox = async (app) => {
   const votesByUser = new KeyedLock()
@@ -61,8 +62,8 @@ const votes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { id } = request.params
-    const [exists, tallies] = await Promise.all([sessionExists(app.db, id), listSessionVoteTallies(app.db, id)])
-    if (!exists) throw new NotFound('Session')
+    const [session, tallies] = await Promise.all([findSession(app.db, id), listSessionVoteTallies(app.db, id)])
+    if (!session) throw new NotFound('Session')
     return { session_id: id, votes: tallies }
   })
 }
