@@ -16,13 +16,6 @@ export class NotFound extends ApiError {
   constructor (what: string) { super(404, `${what} not found`) }
 }
 
-export class DatabaseUnavailable extends ApiError {
-  constructor (cause?: unknown) {
-    super(503, 'Database unavailable')
-    this.cause = cause
-  }
-}
-
 // Errors that mean "cannot reach the database", from pg (socket errors, admin shutdown, connection failures).
 const DB_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
   '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006'])

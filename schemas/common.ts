@@ -26,8 +26,6 @@ export const ErrorBody = Type.Object({
 }, { $id: 'ErrorBody', additionalProperties: true })
 export type ErrorBody = Static<typeof ErrorBody>
 
-export const MessageBody = Type.Object({ message: Type.String() })
-
 export const RoomCode = Type.String({
   pattern: '^[A-Z0-9]{4}$',
   errorMessage: 'room_code must be exactly 4 alphanumeric characters (A-Z, 0-9)',
