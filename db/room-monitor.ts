@@ -9,15 +9,6 @@ export function findMonitoredGame (db: Kysely<Database>, sessionGameId: number) 
     .executeTakeFirst()
 }
 
-/** Same, but only when it belongs to that session (the routes' `Session game not found`). */
-export function findSessionGameInSession (db: Kysely<Database>, sessionId: number, sessionGameId: number) {
-  return db.selectFrom('session_games')
-    .select(['id', 'session_id', 'room_code', 'player_count_check_status'])
-    .where('id', '=', sessionGameId)
-    .where('session_id', '=', sessionId)
-    .executeTakeFirst()
-}
-
 /** Sets the player-check status, and the player count when given; `onlyFrom` makes it conditional. */
 export async function updatePlayerCheck (db: Kysely<Database>, sessionGameId: number,
   change: { status: PlayerCheckStatus, playerCount?: number }, onlyFrom?: PlayerCheckStatus): Promise<boolean> {

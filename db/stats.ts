@@ -15,18 +15,20 @@ export interface Stats {
 const TOP = 5
 
 export async function findStats (db: Kysely<Database>): Promise<Stats> {
-  const counts = await db.selectNoFrom((eb) => [
-    eb.selectFrom('games').select(sql<number>`count(*)::int`.as('n')).as('games'),
-    eb.selectFrom('games').select(sql<number>`count(*)::int`.as('n')).where('enabled', '=', 1).as('gamesEnabled'),
-    eb.selectFrom('games').select(sql<number>`count(distinct pack_name)::int`.as('n')).as('packs'),
-    eb.selectFrom('sessions').select(sql<number>`count(*)::int`.as('n')).as('sessions'),
-    eb.selectFrom('sessions').select('id').where('is_active', '=', 1).limit(1).as('activeSessionId'),
-    eb.selectFrom('session_games').select(sql<number>`count(*)::int`.as('n')).as('totalGamesPlayed')
-  ]).executeTakeFirstOrThrow()
-  const mostPlayed = await db.selectFrom('games').selectAll()
-    .orderBy('play_count', 'desc').orderBy('title').orderBy('id').limit(TOP).execute()
-  const topRated = await db.selectFrom('games').selectAll()
-    .orderBy('popularity_score', 'desc').orderBy('title').orderBy('id').limit(TOP).execute()
+  const topBy = (column: 'play_count' | 'popularity_score') => db.selectFrom('games').selectAll()
+    .orderBy(column, 'desc').orderBy('title').orderBy('id').limit(TOP).execute()
+  const [counts, mostPlayed, topRated] = await Promise.all([
+    db.selectNoFrom((eb) => [
+      eb.selectFrom('games').select(sql<number>`count(*)::int`.as('n')).as('games'),
+      eb.selectFrom('games').select(sql<number>`count(*)::int`.as('n')).where('enabled', '=', 1).as('gamesEnabled'),
+      eb.selectFrom('games').select(sql<number>`count(distinct pack_name)::int`.as('n')).as('packs'),
+      eb.selectFrom('sessions').select(sql<number>`count(*)::int`.as('n')).as('sessions'),
+      eb.selectFrom('sessions').select('id').where('is_active', '=', 1).limit(1).as('activeSessionId'),
+      eb.selectFrom('session_games').select(sql<number>`count(*)::int`.as('n')).as('totalGamesPlayed')
+    ]).executeTakeFirstOrThrow(),
+    topBy('play_count'),
+    topBy('popularity_score')
+  ])
   return {
     games: Number(counts.games),
     gamesEnabled: Number(counts.gamesEnabled),

@@ -22,6 +22,7 @@ export default fp(async function openapi (app) {
         { name: 'picker', description: 'Pick what to play next' },
         { name: 'sessions', description: 'Game nights' },
         { name: 'session-games', description: 'Games played in a session' },
+        { name: 'room monitor', description: 'Watching a session game\'s live Jackbox room' },
         { name: 'votes', description: 'Audience votes' },
         { name: 'stats', description: 'Totals and rankings' },
         { name: 'webhooks', description: 'Outbound event deliveries' },

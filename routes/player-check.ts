@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { ApiError, NotFound } from '../plugins/errors.ts'
+import { ApiError } from '../plugins/errors.ts'
 import { ErrorBody, SessionGameParams } from '../schemas/common.ts'
-import { findSessionGameInSession } from '../db/room-monitor.ts'
+import { findSessionGameOrThrow } from '../db/session-games.ts'
 
 const MonitorStarted = Type.Object({
   message: Type.Literal('Room monitor started'),
@@ -31,8 +31,7 @@ const playerCheck: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { sessionId, sessionGameId } = request.params
-    const game = await findSessionGameInSession(app.db, sessionId, sessionGameId)
-    if (!game) throw new NotFound('Session game')
+    const game = await findSessionGameOrThrow(app.db, sessionId, sessionGameId)
     if (!game.room_code) throw new ApiError(400, 'Game does not have a room code')
     await app.roomMonitor.watch(sessionGameId)
     return { message: 'Room monitor started' as const, status: 'monitoring' as const }
@@ -49,8 +48,7 @@ const playerCheck: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { sessionId, sessionGameId } = request.params
-    const game = await findSessionGameInSession(app.db, sessionId, sessionGameId)
-    if (!game) throw new NotFound('Session game')
+    await findSessionGameOrThrow(app.db, sessionId, sessionGameId)
     await app.roomMonitor.unwatch(sessionGameId)
     return { message: 'Room monitor and player count check stopped' as const, status: 'stopped' as const }
   })
