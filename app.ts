@@ -10,6 +10,7 @@ import db from './plugins/db.ts'
 import swagger from './plugins/swagger.ts'
 import auth from './plugins/auth.ts'
 import events from './plugins/events.ts'
+import eventLog from './plugins/event-log.ts'
 import liveEvents from './plugins/live-events.ts'
 import webhooks from './plugins/webhooks.ts'
 import roomMonitor from './monitor/index.ts'
@@ -34,6 +35,8 @@ export interface AppOptions {
   webhookDispatcher?: Dispatcher
   /** Outbound HTTP for the ecast REST client. */
   ecastDispatcher?: Dispatcher
+  /** How often each process reads the event log without a notification (default 1 s). */
+  eventLogPollMs?: number
   /** Postgres pool size when DATABASE_URL is set. */
   dbPoolSize?: number
 }
@@ -71,6 +74,7 @@ export function buildApp (config: Config, options: AppOptions = {}) {
   app.register(swagger)
   app.register(websocket, { options: { maxPayload: 64 * 1024 } })
   app.register(auth)
+  app.register(eventLog, { pollMs: options.eventLogPollMs })
   app.register(events)
   app.register(liveEvents)
   app.register(webhooks, { dispatcher: options.webhookDispatcher })

@@ -104,6 +104,16 @@ export interface CatalogVersionTable {
   version: ColumnType<string, never, never>
 }
 
+/** The event log: one row per domain event, ids increasing in commit order (assigned by a trigger). */
+export interface EventsTable {
+  id: Generated<number>
+  session_id: number | null
+  type: string
+  // jsonb: written as JSON text, read back parsed.
+  data: ColumnType<unknown, string, never>
+  created_at: Generated<Date>
+}
+
 export interface Database {
   games: GamesTable
   sessions: SessionsTable
@@ -113,6 +123,7 @@ export interface Database {
   webhooks: WebhooksTable
   webhook_logs: WebhookLogsTable
   catalog_version: CatalogVersionTable
+  events: EventsTable
 }
 
 export type GameRow = Selectable<GamesTable>
@@ -124,3 +135,5 @@ export type ChatLogRow = Selectable<ChatLogsTable>
 export type LiveVoteRow = Selectable<LiveVotesTable>
 export type WebhookRow = Selectable<WebhooksTable>
 export type WebhookLogRow = Selectable<WebhookLogsTable>
+export type EventRow = Selectable<EventsTable>
+export type NewEventRow = Insertable<EventsTable>

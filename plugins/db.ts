@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import type { FastifyBaseLogger } from 'fastify'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import { PGliteDialect } from 'kysely-pglite-dialect'
 import { PGlite } from '@electric-sql/pglite'
@@ -19,6 +20,7 @@ export interface DbOptions {
 export default fp<DbOptions>(async function db (app, opts) {
   const { DATABASE_URL, DATA_DIR } = app.config
   let dialect
+  let listen: Listen
   if (DATABASE_URL) {
     const pool = new pg.Pool({ connectionString: DATABASE_URL, max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000 })
     // A client losing its server emits 'error': the pool listens only while the client is idle, so one that dies
@@ -26,8 +28,14 @@ export default fp<DbOptions>(async function db (app, opts) {
     pool.on('connect', (client) => client.on('error', (err) => app.log.warn(`database connection lost: ${err.message}`)))
     pool.on('error', () => {}) // idle clients: already logged by the listener above
     dialect = new PostgresDialect({ pool })
+    listen = (channel, onNotify) => listenOnServer(DATABASE_URL, channel, onNotify, app.log)
   } else {
-    dialect = new PGliteDialect(new PGlite(DATA_DIR)) // tests use 'memory://'
+    const pglite = new PGlite(DATA_DIR) // tests use 'memory://'
+    dialect = new PGliteDialect(pglite)
+    listen = async (channel, onNotify) => {
+      const unlisten = await pglite.listen(channel, () => onNotify())
+      return async () => { if (!pglite.closed) await unlisten() }
+    }
   }
   const kysely = new Kysely<Database>({ dialect })
   app.addHook('onClose', () => kysely.destroy())
@@ -36,6 +44,7 @@ export default fp<DbOptions>(async function db (app, opts) {
   if (seeded) app.log.info({ games: seeded }, 'loaded the bundled game catalog')
 
   app.decorate('db', kysely)
+  app.decorate('dbListen', listen)
   app.decorate('pingDb', async () => {
     try {
       await sql`select 1`.execute(kysely)
@@ -47,9 +56,60 @@ export default fp<DbOptions>(async function db (app, opts) {
   })
 }, { name: 'db', dependencies: ['errors'] })
 
+/**
+ * LISTENs on a channel and calls `onNotify` for each notification, and once more after every reconnect (a
+ * notification sent while disconnected is lost, so a listener must then catch up by reading). Resolves once
+ * listening; the returned function stops.
+ */
+export type Listen = (channel: string, onNotify: () => void) => Promise<() => Promise<void>>
+
+// LISTEN needs a connection of its own, outside the pool; it is re-opened with backoff when it drops.
+async function listenOnServer (url: string, channel: string, onNotify: () => void, log: FastifyBaseLogger) {
+  let client: pg.Client | undefined
+  let stopped = false
+  let retry: NodeJS.Timeout | undefined
+  let delay = 250
+  const connect = async () => {
+    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 })
+    c.on('notification', () => onNotify())
+    c.on('error', (err) => {
+      log.warn(`database listener lost: ${err.message}`)
+      reconnect(c)
+    })
+    c.on('end', () => reconnect(c))
+    await c.connect()
+    await c.query(`listen ${pg.escapeIdentifier(channel)}`)
+    if (stopped) { await c.end(); return }
+    client = c
+    delay = 250
+  }
+  const reconnect = (c: pg.Client) => {
+    if (stopped || client !== c || retry) return
+    client = undefined
+    c.end().catch(() => {})
+    const attempt = () => {
+      retry = undefined
+      connect().then(onNotify, () => {
+        if (stopped) return
+        delay = Math.min(delay * 2, 5000)
+        retry = setTimeout(attempt, delay).unref()
+      })
+    }
+    retry = setTimeout(attempt, delay).unref()
+  }
+  await connect()
+  return async () => {
+    stopped = true
+    clearTimeout(retry)
+    await client?.end().catch(() => {})
+  }
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     db: Kysely<Database>
+    /** LISTEN on a Postgres channel (a dedicated connection on a server, the embedded instance's own on PGlite). */
+    dbListen: Listen
     /** true when the database answers a trivial query; false when it cannot be reached. */
     pingDb: () => Promise<boolean>
   }

@@ -1,0 +1,39 @@
+import type { Kysely } from 'kysely'
+import type { Database, EventRow } from './types.ts'
+
+/** Appends one event; its id and timestamp are assigned by the database (see the event-log migration). */
+export function insertEvent (db: Kysely<Database>, type: string, sessionId: number | null, data: unknown): Promise<EventRow> {
+  return db.insertInto('events')
+    .values({ type, session_id: sessionId, data: JSON.stringify(data) })
+    .returningAll()
+    .executeTakeFirstOrThrow()
+}
+
+/** Events with an id above `afterId`, oldest first: what a reader of the whole log has not seen yet. */
+export function listEventsAfter (db: Kysely<Database>, afterId: number, limit: number): Promise<EventRow[]> {
+  return db.selectFrom('events').selectAll()
+    .where('id', '>', afterId)
+    .orderBy('id').limit(limit)
+    .execute()
+}
+
+/** One session's events with an id above `afterId`, oldest first (live resume and the timeline). */
+export function listSessionEvents (db: Kysely<Database>, sessionId: number, afterId: number, limit: number): Promise<EventRow[]> {
+  return db.selectFrom('events').selectAll()
+    .where('session_id', '=', sessionId)
+    .where('id', '>', afterId)
+    .orderBy('id').limit(limit)
+    .execute()
+}
+
+/** The newest event id, 0 for an empty log. */
+export async function findLastEventId (db: Kysely<Database>): Promise<number> {
+  const row = await db.selectFrom('events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst()
+  return Number(row?.id ?? 0)
+}
+
+/** Deletes the events older than `before`; returns how many. */
+export async function deleteEventsBefore (db: Kysely<Database>, before: Date): Promise<number> {
+  const result = await db.deleteFrom('events').where('created_at', '<', before).executeTakeFirst()
+  return Number(result.numDeletedRows)
+}

@@ -1,0 +1,132 @@
+import fp from 'fastify-plugin'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Kysely } from 'kysely'
+import { findLastEventId, listEventsAfter } from '../db/events.ts'
+import type { Database, EventRow } from '../db/types.ts'
+import type { Listen } from './db.ts'
+
+/** An event as read back from the log: the shape every consumer (live hub, webhooks, room monitor) sees. */
+export interface LoggedEvent {
+  id: number
+  type: string
+  /** ISO-8601 with milliseconds: when the event was recorded. */
+  timestamp: string
+  sessionId: number | null
+  data: unknown
+}
+
+export type LoggedEventListener = (event: LoggedEvent) => void | Promise<void>
+
+export interface EventLogOptions {
+  /** How often the log is read even without a notification (a safety net; NOTIFY normally wakes readers at once). */
+  pollMs?: number
+  /** How many events one read takes. */
+  batchSize?: number
+}
+
+export const toLoggedEvent = (row: EventRow): LoggedEvent =>
+  ({ id: Number(row.id), type: row.type, timestamp: row.created_at.toISOString(), sessionId: row.session_id, data: row.data })
+
+/**
+ * Follows the event log from the newest id at start: on every NOTIFY (and every `pollMs`) it reads the events past
+ * its cursor, in id order, and hands each to every listener before moving on. Each process runs one, so every process
+ * sees every event in the same order whichever process recorded it. A listener that throws or rejects is logged and
+ * never stops the others; listeners are awaited, so a slow one delays the reader (keep them quick, queue real work).
+ */
+export class EventLogReader {
+  readonly #db: Kysely<Database>
+  readonly #listen: Listen
+  readonly #log: FastifyBaseLogger
+  readonly #pollMs: number
+  readonly #batchSize: number
+  readonly #listeners = new Set<LoggedEventListener>()
+  #cursor = 0
+  #running: Promise<void> | undefined
+  #again = false
+  #timer: NodeJS.Timeout | undefined
+  #unlisten: (() => Promise<void>) | undefined
+  #stopped = false
+
+  constructor (db: Kysely<Database>, listen: Listen, log: FastifyBaseLogger, opts: EventLogOptions = {}) {
+    this.#db = db
+    this.#listen = listen
+    this.#log = log
+    this.#pollMs = opts.pollMs ?? 1000
+    this.#batchSize = opts.batchSize ?? 500
+  }
+
+  /** The id of the last event handed to the listeners. */
+  get cursor (): number { return this.#cursor }
+
+  /** Returns the function that unsubscribes. */
+  subscribe (listener: LoggedEventListener): () => void {
+    this.#listeners.add(listener)
+    return () => { this.#listeners.delete(listener) }
+  }
+
+  async start (): Promise<void> {
+    this.#cursor = await findLastEventId(this.#db)
+    this.#unlisten = await this.#listen('events', () => { this.poll() })
+    this.#schedule()
+  }
+
+  /** Reads what is new now; resolves when every event recorded before the call has reached the listeners. */
+  poll (): Promise<void> {
+    if (this.#running) {
+      this.#again = true
+      return this.#running
+    }
+    this.#running = this.#drain().finally(() => { this.#running = undefined })
+    return this.#running
+  }
+
+  async stop (): Promise<void> {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    await this.#unlisten?.()
+    await this.#running
+  }
+
+  #schedule () {
+    if (this.#stopped) return
+    this.#timer = setTimeout(() => { this.poll().finally(() => this.#schedule()) }, this.#pollMs).unref()
+  }
+
+  async #drain (): Promise<void> {
+    do {
+      this.#again = false
+      let rows: EventRow[]
+      try {
+        rows = await listEventsAfter(this.#db, this.#cursor, this.#batchSize)
+      } catch (err) {
+        if (!this.#stopped) this.#log.warn(`event log read failed: ${(err as Error).message}`)
+        return
+      }
+      for (const row of rows) {
+        const event = toLoggedEvent(row)
+        for (const listener of this.#listeners) {
+          try {
+            await listener(event)
+          } catch (err) {
+            this.#log.error({ err, event: event.type, eventId: event.id }, 'event listener failed')
+          }
+        }
+        this.#cursor = event.id
+      }
+      if (rows.length === this.#batchSize) this.#again = true
+    } while (this.#again && !this.#stopped)
+  }
+}
+
+export default fp<EventLogOptions>(async function eventLog (app, opts) {
+  const reader = new EventLogReader(app.db, app.dbListen, app.log.child({ plugin: 'event-log' }), opts)
+  app.decorate('eventLog', reader)
+  app.addHook('onReady', () => reader.start())
+  app.addHook('onClose', () => reader.stop())
+}, { name: 'event-log', dependencies: ['db'] })
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    eventLog: EventLogReader
+  }
+}
