@@ -1,32 +1,38 @@
 import t from 'tap'
 import { build, resetDb, authHeaders } from './helper.ts'
+import { FakeEcast } from './fixtures/fake-ecast.ts'
 import type { DomainEvent } from '../plugins/events.ts'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 t.test('domain events from sessions and session games', async (t) => {
-  const app = await build(t)
+  // The real room monitor against a fake ecast on loopback. A room code the fake does not know stays `waiting` for
+  // the default minutes, so only a game whose room exists produces room events.
+  const fake = await FakeEcast.start()
+  t.teardown(() => fake.close())
+  const app = await build(t, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '40' })
   const auth = authHeaders(app)
   const events: DomainEvent[] = []
-  // A stand-in room monitor (no network) that marks a watched game `checking`, as the real one does.
-  const original = { ...app.roomMonitor }
-  Object.assign(app.roomMonitor, {
-    watch: async (id: number) => {
-      await app.db.updateTable('session_games').set({ player_count_check_status: 'checking' }).where('id', '=', id).execute()
-    },
-    unwatch: async () => {},
-    isWatching: () => false
-  })
-  t.teardown(() => Object.assign(app.roomMonitor, original))
   t.teardown(app.events.subscribe((event) => { events.push(event) }))
   t.beforeEach(async () => {
     await resetDb(app)
     events.length = 0
   })
+  t.afterEach(async () => {
+    for (const id of app.roomMonitor.watching().keys()) await app.roomMonitor.unwatch(id)
+    fake.rooms.clear()
+  })
 
   const post = (url: string, payload: object = {}) => app.inject({ method: 'POST', url, headers: auth, payload })
   // Events carry Dates where the wire has strings: compare them as the wire would.
   const wire = (value: unknown) => JSON.parse(JSON.stringify(value))
+  async function until (condition: () => boolean, timeoutMs = 15_000) {
+    const deadline = Date.now() + timeoutMs
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error(`timed out; saw ${JSON.stringify(events.map((e) => e.type))}`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
 
   t.test('session.started carries the new Session (games_played 0), for every client', async (t) => {
     const res = await post('/api/sessions', { notes: 'Friday game night' })
@@ -44,16 +50,22 @@ t.test('domain events from sessions and session games', async (t) => {
     const first = await post('/api/sessions/1/games', { game_id: 1 })
     t.same(events.map((e) => [e.type, wire(e.data)]), [['game.added', { session: { id: 1, is_active: 1, games_played: 1 }, game: first.json() }]])
     events.length = 0
+    fake.createRoom('ABCD')
     const res = await post('/api/sessions/1/games', { game_id: 42, manually_added: true, room_code: 'ABCD' })
-    t.equal(events.length, 1)
-    const [event] = events
+    t.equal(res.statusCode, 201)
+    t.equal(res.json().player_count_check_status, 'checking', 'the real monitor marked the game checking')
+    t.ok(app.roomMonitor.isWatching(2), 'and is watching it')
+    // The monitor reaches the room after the announcement, never before it.
+    await until(() => events.some((e) => e.type === 'room.connected'))
+    const [event, next] = events
     t.equal(event.type, 'game.added')
     t.equal(event.sessionId, 1)
+    t.match(event.timestamp, ISO)
     t.same(wire(event.data), {
       session: { id: 1, is_active: 1, games_played: 2 },
       game: { ...res.json(), player_count_check_status: 'not_started' }
     })
-    t.equal(res.json().player_count_check_status, 'checking')
+    t.same([next.type, next.data], ['room.connected', { sessionId: 1, sessionGameId: 2, roomCode: 'ABCD', appTag: 'drawful2international', maxPlayers: 8 }])
   })
 
   t.test('session.ended carries the closed Session with games_played', async (t) => {
@@ -84,16 +96,24 @@ t.test('domain events from sessions and session games', async (t) => {
   t.test('failed requests announce nothing', async (t) => {
     await post('/api/sessions')
     events.length = 0
-    await post('/api/sessions')
-    await post('/api/sessions/1/games', { game_id: 9999 })
-    await post('/api/sessions/1/games', {})
-    await app.inject({ method: 'PATCH', url: '/api/sessions/1/games/5/player-count', headers: auth, payload: { player_count: 6 } })
-    await post('/api/sessions/2/close')
-    await post('/api/sessions/1/close')
+    const failures = [
+      await post('/api/sessions'),
+      await post('/api/sessions/1/games', { game_id: 9999 }),
+      await post('/api/sessions/1/games', {}),
+      await app.inject({ method: 'PATCH', url: '/api/sessions/1/games/5/player-count', headers: auth, payload: { player_count: 6 } }),
+      await post('/api/sessions/2/close')
+    ]
+    t.same(failures.map((res) => res.statusCode), [400, 404, 400, 404, 404], 'each request fails')
+    t.same(events, [], 'and none announced anything')
+
+    const closed = await post('/api/sessions/1/close')
+    t.equal(closed.statusCode, 200)
+    t.same(events.map((e) => e.type), ['session.ended'], 'the close that succeeds announces itself, once')
     events.length = 0
-    await post('/api/sessions/1/close')
-    await post('/api/sessions/1/games', { game_id: 1 })
-    t.same(events, [])
+
+    const afterClose = [await post('/api/sessions/1/close'), await post('/api/sessions/1/games', { game_id: 1 })]
+    t.same(afterClose.map((res) => res.statusCode), [400, 400], 'a closed session takes neither a close nor a game')
+    t.same(events, [], 'and these announce nothing either')
   })
 
   t.test('events fire after the commit: a listener can read what they announce', async (t) => {
