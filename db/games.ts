@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import { ApiError } from '../plugins/errors.ts'
-import { CATALOG_COLUMNS, catalogKey, parseImportCsv, toCatalogCsv, type CsvLineError } from './catalog.ts'
+import { CATALOG_COLUMNS, type CatalogGame } from './catalog.ts'
 import type { Database, Flag, GameRow, GameUpdate, NewGameRow } from './types.ts'
 
 export interface GameFilters {
@@ -111,56 +111,46 @@ export async function updatePackEnabled (db: Kysely<Database>, pack: string, ena
   return Number(result.numUpdatedRows)
 }
 
-/** The catalog as CSV, in id order, with the bundled file's columns. */
-export async function exportCatalogCsv (db: Kysely<Database>): Promise<string> {
-  const games = await db.selectFrom('games').select([...CATALOG_COLUMNS]).orderBy('id').execute()
-  return toCatalogCsv(games)
+/** The catalog's CSV columns of every game, in id order. */
+export function listCatalogGames (db: Kysely<Database>): Promise<CatalogGame[]> {
+  return db.selectFrom('games').select([...CATALOG_COLUMNS]).orderBy('id').execute()
 }
 
-export interface ImportResult {
-  imported: number
-  updated: number
-  errors: CsvLineError[]
+/** Every game's id and catalog key. */
+export function listGameKeys (db: Kysely<Database>) {
+  return db.selectFrom('games').select(['id', 'pack_name', 'title']).execute()
 }
 
-const IMPORT_CHUNK = 500
+const CHUNK = 500
 
-/**
- * Imports catalog CSV in one transaction. Good lines are inserted, or update the game with the same pack_name and
- * title; bad lines are reported and skipped. `replace` then deletes the games the CSV does not name, except those a
- * session or a vote refers to. A game named on a bad line is kept: a typo must not delete a game.
- */
-export async function importCatalogCsv (db: Kysely<Database>, text: string, mode: 'append' | 'replace'): Promise<ImportResult> {
-  const { games, errors, listed } = parseImportCsv(text)
-  return db.transaction().execute(async (trx) => {
-    const existing = await trx.selectFrom('games').select(['id', 'pack_name', 'title']).execute()
-    const known = new Set(existing.map((g) => catalogKey(g.pack_name, g.title)))
-    const fresh = games.filter(({ game }) => !known.has(catalogKey(game.pack_name, game.title))).map(({ game }) => game)
-    const changed = games.filter(({ game }) => known.has(catalogKey(game.pack_name, game.title))).map(({ game }) => game)
-    for (let i = 0; i < fresh.length; i += IMPORT_CHUNK) {
-      await trx.insertInto('games').values(fresh.slice(i, i + IMPORT_CHUNK)).execute()
-    }
-    // Existing games are updated rather than upserted: ON CONFLICT would burn an id from the sequence per row.
-    for (let i = 0; i < changed.length; i += IMPORT_CHUNK) {
-      const rows = changed.slice(i, i + IMPORT_CHUNK).map((g) => sql`(${g.pack_name}::text, ${g.title}::text,
-        ${g.min_players}::int, ${g.max_players}::int, ${g.length_minutes}::int, ${g.has_audience}::smallint,
-        ${g.family_friendly}::smallint, ${g.game_type}::text, ${g.drawing}::smallint)`)
-      await sql`update games as g set min_players = v.min_players, max_players = v.max_players,
-          length_minutes = v.length_minutes, has_audience = v.has_audience, family_friendly = v.family_friendly,
-          game_type = v.game_type, drawing = v.drawing
-        from (values ${sql.join(rows)}) as v (${sql.join(CATALOG_COLUMNS.map((c) => sql.ref(c)))})
-        where g.pack_name = v.pack_name and g.title = v.title`.execute(trx)
-    }
-    if (mode === 'replace') {
-      const unlisted = existing.filter((g) => !listed.has(catalogKey(g.pack_name, g.title))).map((g) => g.id)
-      for (let i = 0; i < unlisted.length; i += IMPORT_CHUNK) {
-        await trx.deleteFrom('games')
-          .where('id', 'in', unlisted.slice(i, i + IMPORT_CHUNK))
-          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('session_games').select('id').whereRef('session_games.game_id', '=', 'games.id'))))
-          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('live_votes').select('id').whereRef('live_votes.game_id', '=', 'games.id'))))
-          .execute()
-      }
-    }
-    return { imported: fresh.length, updated: changed.length, errors }
-  })
+export async function insertGames (db: Kysely<Database>, games: CatalogGame[]): Promise<void> {
+  for (let i = 0; i < games.length; i += CHUNK) {
+    await db.insertInto('games').values(games.slice(i, i + CHUNK)).execute()
+  }
+}
+
+/** Updates the catalog facts of the games with the same (pack_name, title). */
+export async function updateGamesByKey (db: Kysely<Database>, games: CatalogGame[]): Promise<void> {
+  // Updated rather than upserted: ON CONFLICT would burn an id from the sequence per row.
+  for (let i = 0; i < games.length; i += CHUNK) {
+    const rows = games.slice(i, i + CHUNK).map((g) => sql`(${g.pack_name}::text, ${g.title}::text,
+      ${g.min_players}::int, ${g.max_players}::int, ${g.length_minutes}::int, ${g.has_audience}::smallint,
+      ${g.family_friendly}::smallint, ${g.game_type}::text, ${g.drawing}::smallint)`)
+    await sql`update games as g set min_players = v.min_players, max_players = v.max_players,
+        length_minutes = v.length_minutes, has_audience = v.has_audience, family_friendly = v.family_friendly,
+        game_type = v.game_type, drawing = v.drawing
+      from (values ${sql.join(rows)}) as v (${sql.join(CATALOG_COLUMNS.map((c) => sql.ref(c)))})
+      where g.pack_name = v.pack_name and g.title = v.title`.execute(db)
+  }
+}
+
+/** Deletes these games, except those a session or a vote refers to. */
+export async function deleteUnusedGames (db: Kysely<Database>, ids: number[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    await db.deleteFrom('games')
+      .where('id', 'in', ids.slice(i, i + CHUNK))
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('session_games').select('id').whereRef('session_games.game_id', '=', 'games.id'))))
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('live_votes').select('id').whereRef('live_votes.game_id', '=', 'games.id'))))
+      .execute()
+  }
 }

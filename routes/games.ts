@@ -6,10 +6,8 @@ import {
   CsvImportBody, CsvImportResult, DeletedGame, FavorBody, Game, GameFilters, GameList, NewGame, PackList, PackParams,
   PackToggleBody, PackToggleResult
 } from '../schemas/games.ts'
-import {
-  deleteGame, exportCatalogCsv, findGame, importCatalogCsv, insertGame, listGames, listPacks, toggleGame, updateGame,
-  updatePackEnabled
-} from '../db/games.ts'
+import { deleteGame, findGame, insertGame, listGames, listPacks, toggleGame, updateGame, updatePackEnabled } from '../db/games.ts'
+import { CSV_ERROR_LIMIT, exportCatalogCsv, importCatalogCsv } from '../domain/catalog-csv.ts'
 
 const tags = ['games']
 const security = [{ bearer: [] }]
@@ -56,7 +54,9 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: 'Export the catalog as CSV',
       description: 'The columns of the bundled catalog (pack_name, title, min_players, max_players, length_minutes, ' +
-        'has_audience, family_friendly, game_type, drawing), one game per line in id order. Re-importing it changes nothing.',
+        'has_audience, family_friendly, game_type, drawing), one game per line in id order. A cell starting with `=`, `+`, ' +
+        '`-`, `@`, a tab or a carriage return gets a `\'` in front, so a spreadsheet shows it as text instead of running ' +
+        'it; the import removes that prefix again, so re-importing the export changes nothing.',
       response: {
         200: {
           description: 'CSV text',
@@ -80,7 +80,9 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Import games from CSV',
       description: 'Runs in one transaction. Each good line adds a game or, when its pack_name and title exist, ' +
         'updates that game\'s facts (enabled, favor_bias and the counters are kept). Bad lines are reported in ' +
-        '`errors` with their line number (the header is line 1) and skipped; the good ones are kept. `replace` also ' +
+        '`errors` with their line number (the header is line 1) and skipped; the good ones are kept. `errors` lists the ' +
+        `first ${CSV_ERROR_LIMIT}; \`errorCount\` counts them all. A cell starting with \`'\` before \`=\`, \`+\`, \`-\`, \`@\`, ` +
+        'a tab or a carriage return loses that `\'` (the export\'s formula escape). `replace` also ' +
         'deletes every game the CSV does not name, except games a session has used. A header without the required ' +
         'columns is a 400.',
       security,

@@ -152,6 +152,7 @@ export const CsvImportResult = Type.Object({
   errors: Type.Array(Type.Object({
     line: Type.Integer({ description: 'Line of the CSV text, the header being line 1' }),
     error: Type.String()
-  }), { description: 'Lines that were skipped, and why' })
-}, { examples: [{ imported: 3, updated: 1, errors: [{ line: 5, error: 'min_players must be a positive integer' }] }] })
+  }), { description: 'The first 100 lines that were skipped, and why, in line order' }),
+  errorCount: Type.Integer({ minimum: 0, description: 'How many lines were skipped in all' })
+}, { examples: [{ imported: 3, updated: 1, errors: [{ line: 5, error: 'min_players must be a positive integer' }], errorCount: 1 }] })
 export type CsvImportResult = Static<typeof CsvImportResult>

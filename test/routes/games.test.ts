@@ -332,7 +332,8 @@ t.test('games catalog', async (t) => {
         { line: 10, error: 'pack_name is required' },
         { line: 11, error: 'length_minutes must be a positive integer' },
         { line: 12, error: 'Same pack_name and title as line 2' }
-      ]
+      ],
+      errorCount: 6
     })
     t.equal(await count(), 70)
     const imported = await list('?pack=Test%20Pack')
@@ -352,13 +353,13 @@ t.test('games catalog', async (t) => {
     const csv = keep + '\nTest Pack,New One,2,4,10,0,1,Word,0\n' + `${PACK_3},Quiplash 2,3,x\n`
     const res = await app.inject({ method: 'POST', url: '/api/games/import/csv', headers: auth, payload: { csv, mode: 'replace' } })
     t.equal(res.statusCode, 200)
-    t.same(res.json(), { imported: 1, updated: 10, errors: [{ line: 13, error: 'Expected 9 fields, found 4' }] })
+    t.same(res.json(), { imported: 1, updated: 10, errors: [{ line: 13, error: 'Expected 9 fields, found 4' }], errorCount: 1 })
     const ids = (await list()).map((g) => g.id).sort((a, b) => a - b)
     t.same(ids, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 68], 'the first ten, game 11 named on a bad line, and the new one')
 
     await addSessionGame(2)
     const again = await app.inject({ method: 'POST', url: '/api/games/import/csv', headers: auth, payload: { csv: HEADER + '\n', mode: 'replace' } })
-    t.same(again.json(), { imported: 0, updated: 0, errors: [] })
+    t.same(again.json(), { imported: 0, updated: 0, errors: [], errorCount: 0 })
     t.same((await list()).map((g) => g.id).sort((a, b) => a - b), [1, 2], 'only the games sessions used remain')
   })
 
@@ -390,12 +391,12 @@ t.test('games catalog', async (t) => {
     const csv = (await app.inject({ url: '/api/games/export/csv' })).body
 
     const same = await app.inject({ method: 'POST', url: '/api/games/import/csv', headers: auth, payload: { csv, mode: 'replace' } })
-    t.same(same.json(), { imported: 0, updated: 69, errors: [] })
+    t.same(same.json(), { imported: 0, updated: 69, errors: [], errorCount: 0 })
     t.same(await list(), before, 'importing the export into the same catalog changes nothing')
 
     await resetDb(app, { catalog: false })
     const fresh = await app.inject({ method: 'POST', url: '/api/games/import/csv', headers: auth, payload: { csv, mode: 'append' } })
-    t.same(fresh.json(), { imported: 69, updated: 0, errors: [] })
+    t.same(fresh.json(), { imported: 69, updated: 0, errors: [], errorCount: 0 })
     t.equal((await app.inject({ url: '/api/games/export/csv' })).body, csv, 'an empty catalog filled from the export exports the same CSV')
     const strip = ({ id, created_at: _c, enabled: _e, ...facts }: Game) => ({ id, ...facts })
     t.same((await list()).map(strip), before.map(strip))
