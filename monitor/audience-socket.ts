@@ -1,4 +1,5 @@
 import WebSocket from 'ws'
+import { parseEntity, parseWelcome } from './room-state.ts'
 
 /** One entity as ecast sends it: `object` entities carry `val`/`version`, the audience pn-counter a `count`. */
 export interface EcastEntity {
@@ -44,18 +45,6 @@ export function audienceUrl (ecastBaseUrl: string, audienceHost: string, code: s
   return `${scheme}://${audienceHost}/api/v2/audience/${encodeURIComponent(code)}/play`
 }
 
-function parseEntity (value: unknown): EcastEntity | null {
-  // Welcome entities are [type, data, meta]; updates carry the data object itself.
-  const data = Array.isArray(value) ? value[1] : value
-  if (!isObject(data) || typeof data.key !== 'string') return null
-  return {
-    key: data.key,
-    val: data.val,
-    version: typeof data.version === 'number' ? data.version : undefined,
-    count: typeof data.count === 'number' ? data.count : undefined
-  }
-}
-
 /**
  * An audience connection to an ecast room: never a player, so it takes no lobby slot. Malformed frames are
  * ignored; any failure ends in exactly one `closed` call.
@@ -85,21 +74,9 @@ export const openAudienceSocket: OpenAudienceSocket = (url, handlers) => {
     if (!isObject(msg) || !isObject(msg.result)) return
     const result = msg.result
     switch (msg.opcode) {
-      case 'client/welcome': {
-        const entities: Record<string, EcastEntity> = {}
-        if (isObject(result.entities)) {
-          for (const value of Object.values(result.entities)) {
-            const entity = parseEntity(value)
-            if (entity) entities[entity.key] = entity
-          }
-        }
-        handlers.welcome({
-          id: typeof result.id === 'number' ? result.id : 0,
-          entities,
-          here: isObject(result.here) ? result.here as Welcome['here'] : null
-        })
+      case 'client/welcome':
+        handlers.welcome(parseWelcome(result))
         break
-      }
       case 'ok':
         if (typeof result.connections === 'number' && Number.isInteger(result.connections) && typeof msg.re === 'number') {
           pending.get(msg.re)?.(result.connections)
