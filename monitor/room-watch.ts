@@ -39,6 +39,19 @@ export interface RoomWatchOptions {
   log: WatchLogger
   now?: () => number
   random?: () => number
+  /** Sets and clears the poll timer; default: unref'd Node timers. */
+  timers?: WatchTimers
+}
+
+export interface WatchTimers {
+  /** Calls `fn` once after `delayMs`; the timer must not keep the process alive. */
+  set (fn: () => void, delayMs: number): unknown
+  clear (timer: unknown): void
+}
+
+const nodeTimers: WatchTimers = {
+  set: (fn, delayMs) => setTimeout(fn, delayMs).unref(),
+  clear: (timer) => clearTimeout(timer as NodeJS.Timeout)
 }
 
 /**
@@ -53,10 +66,11 @@ export class RoomWatch {
   readonly #o: RoomWatchOptions
   readonly #now: () => number
   readonly #random: () => number
+  readonly #timers: WatchTimers
   readonly #abort = new AbortController()
   #state: WatchState = 'waiting'
   /** The poll loop: started or not, the next poll's timer, the tick in progress, an early poll asked during it. */
-  readonly #loop: { scheduling: boolean, startedAt: number, timer: NodeJS.Timeout | null, running: Promise<void> | null, wakeAgain: boolean }
+  readonly #loop: { scheduling: boolean, startedAt: number, timer: unknown, running: Promise<void> | null, wakeAgain: boolean }
   /** Failures in a row: of REST calls (ecast unreachable) and of whole steps (the sink failed). */
   readonly #failures = { rest: 0, step: 0 }
   /** What REST said last: the room (null until found), when it was read, the /connections total. */
@@ -72,6 +86,7 @@ export class RoomWatch {
     this.code = options.code
     this.#now = options.now ?? Date.now
     this.#random = options.random ?? Math.random
+    this.#timers = options.timers ?? nodeTimers
     this.#loop = { scheduling: false, startedAt: this.#now(), timer: null, running: null, wakeAgain: false }
   }
 
@@ -118,7 +133,7 @@ export class RoomWatch {
   }
 
   #clearTimer (): void {
-    if (this.#loop.timer) clearTimeout(this.#loop.timer)
+    if (this.#loop.timer !== null) this.#timers.clear(this.#loop.timer)
     this.#loop.timer = null
   }
 
@@ -130,10 +145,10 @@ export class RoomWatch {
       // Polls of many watches land on a shared quarter-period grid, so the process wakes for batches of them rather
       // than once per poll: about a third less CPU with 200 rooms (bench/monitor.ts).
       const grid = Math.max(10, Math.floor(this.#o.pollIntervalMs / 4))
-      const at = Date.now() + delay
-      delay = Math.max(0, Math.round(at / grid) * grid - Date.now())
+      const now = this.#now()
+      delay = Math.max(0, Math.round((now + delay) / grid) * grid - now)
     }
-    loop.timer = setTimeout(() => {
+    loop.timer = this.#timers.set(() => {
       loop.timer = null
       this.tick().then(() => {
         const again = loop.wakeAgain
@@ -141,7 +156,6 @@ export class RoomWatch {
         this.#schedule(again ? 0 : this.#nextDelay())
       })
     }, delay)
-    loop.timer.unref()
   }
 
   /** Socket news: poll now rather than at the next period, unless REST is backing off. */
