@@ -12,7 +12,7 @@ import auth from './plugins/auth.ts'
 import events from './plugins/events.ts'
 import eventLog from './plugins/event-log.ts'
 import liveEvents from './plugins/live-events.ts'
-import webhooks from './plugins/webhooks.ts'
+import webhooks, { type Lookup } from './plugins/webhooks.ts'
 import roomMonitor from './monitor/index.ts'
 import authRoutes from './routes/auth.ts'
 import healthRoutes from './routes/health.ts'
@@ -31,8 +31,12 @@ import liveRoutes from './routes/live.ts'
 export interface AppOptions {
   /** pino options laid over the defaults (level from config, redaction, request serializer): e.g. a transport or a stream. */
   logger?: Omit<FastifyLoggerOptions & PinoLoggerOptions, 'level'> & { stream?: DestinationStream }
-  /** Outbound HTTP for webhook deliveries (tests pass a MockAgent or a local Agent). */
+  /** Outbound HTTP for webhook deliveries (tests pass a MockAgent or a local Agent); bypasses the connect-time target check. */
   webhookDispatcher?: Dispatcher
+  /** Name resolution for webhook targets (tests resolve their own names). */
+  webhookLookup?: Lookup
+  /** The waits between webhook attempts (default 2 s, then 10 s). */
+  webhookRetryDelaysMs?: number[]
   /** Outbound HTTP for the ecast REST client. */
   ecastDispatcher?: Dispatcher
   /** How often each process reads the event log without a notification (default 1 s). */
@@ -77,7 +81,7 @@ export function buildApp (config: Config, options: AppOptions = {}) {
   app.register(eventLog, { pollMs: options.eventLogPollMs })
   app.register(events)
   app.register(liveEvents)
-  app.register(webhooks, { dispatcher: options.webhookDispatcher })
+  app.register(webhooks, { dispatcher: options.webhookDispatcher, lookup: options.webhookLookup, retryDelaysMs: options.webhookRetryDelaysMs })
   app.register(roomMonitor, { dispatcher: options.ecastDispatcher })
 
   app.register(authRoutes, { prefix: '/api/auth' })

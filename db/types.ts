@@ -98,6 +98,27 @@ export interface WebhookLogsTable {
   created_at: CreatedAt
 }
 
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed'
+
+/** One webhook delivery of one event; written by a trigger on `events` (see its migration). */
+export interface WebhookDeliveriesTable {
+  /** Sent as X-Webhook-Delivery, the same on every attempt. */
+  id: Generated<string>
+  webhook_id: number
+  event_id: number | null
+  event: string
+  // jsonb: written as JSON text, read back parsed.
+  data: ColumnType<unknown, string, never>
+  event_at: Date
+  status: Generated<DeliveryStatus>
+  /** Attempts finished so far. */
+  attempts: Generated<number>
+  next_attempt_at: Generated<Date>
+  /** Set while a process sends an attempt; past this time another process may claim the delivery again. */
+  claimed_until: Date | null
+  created_at: CreatedAt
+}
+
 /** One row; `version` moves whenever a picker-relevant part of the catalog changes (a trigger on games). */
 export interface CatalogVersionTable {
   only_row: Generated<boolean>
@@ -122,6 +143,7 @@ export interface Database {
   live_votes: LiveVotesTable
   webhooks: WebhooksTable
   webhook_logs: WebhookLogsTable
+  webhook_deliveries: WebhookDeliveriesTable
   catalog_version: CatalogVersionTable
   events: EventsTable
 }
@@ -135,5 +157,6 @@ export type ChatLogRow = Selectable<ChatLogsTable>
 export type LiveVoteRow = Selectable<LiveVotesTable>
 export type WebhookRow = Selectable<WebhooksTable>
 export type WebhookLogRow = Selectable<WebhookLogsTable>
+export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>
 export type EventRow = Selectable<EventsTable>
 export type NewEventRow = Insertable<EventsTable>

@@ -1,5 +1,5 @@
-import { sql, type Kysely } from 'kysely'
-import type { Database, Flag } from './types.ts'
+import { sql, type Insertable, type Kysely } from 'kysely'
+import type { Database, WebhookDeliveryRow, WebhookLogsTable, WebhookRow, WebhooksTable } from './types.ts'
 
 // The secret is write-only: every read for the API selects `has_secret` instead of it.
 const PUBLIC_COLUMNS = ['id', 'name', 'url', 'events', 'enabled', 'created_at'] as const
@@ -7,33 +7,12 @@ const hasSecret = sql<boolean>`secret is not null`.as('has_secret')
 
 const LOG_COLUMNS = ['id', 'event', 'status_code', 'success', 'error', 'attempt', 'duration_ms', 'created_at'] as const
 
-export interface WebhookInput {
-  name: string
-  url: string
-  events: string[]
-  secret?: string | null
-  enabled?: Flag
-}
+export type WebhookInput = Omit<Insertable<WebhooksTable>, 'id' | 'created_at'>
 
-/** What the dispatcher needs to deliver, secret included. */
-export interface WebhookTarget {
-  id: number
-  url: string
-  secret: string | null
-}
+/** What a delivery needs of its webhook, secret included. */
+export type WebhookTarget = Pick<WebhookRow, 'id' | 'url' | 'secret'>
 
-export interface WebhookLogInput {
-  webhook_id: number
-  event: string
-  delivery_id: string
-  /** The raw JSON body that was sent. */
-  payload: string
-  status_code: number | null
-  success: boolean
-  error: string | null
-  attempt: number
-  duration_ms: number
-}
+export type WebhookLogInput = Omit<Insertable<WebhookLogsTable>, 'id' | 'created_at'>
 
 export function listWebhooks (db: Kysely<Database>) {
   return db.selectFrom('webhooks').select([...PUBLIC_COLUMNS, hasSecret]).orderBy('id').execute()
@@ -45,14 +24,6 @@ export function findWebhook (db: Kysely<Database>, id: number) {
 
 export function findWebhookTarget (db: Kysely<Database>, id: number): Promise<WebhookTarget | undefined> {
   return db.selectFrom('webhooks').select(['id', 'url', 'secret']).where('id', '=', id).executeTakeFirst()
-}
-
-/** Every enabled webhook with the events it subscribes to, secret included: the dispatcher's routing table. */
-export function listEnabledWebhookTargets (db: Kysely<Database>): Promise<(WebhookTarget & { events: string[] })[]> {
-  return db.selectFrom('webhooks').select(['id', 'url', 'secret', 'events'])
-    .where('enabled', '=', 1)
-    .orderBy('id')
-    .execute()
 }
 
 export function insertWebhook (db: Kysely<Database>, input: WebhookInput) {
@@ -88,4 +59,68 @@ export function listWebhookLogs (db: Kysely<Database>, webhookId: number, limit 
     .orderBy('id', 'desc')
     .limit(limit)
     .execute()
+}
+
+/** A delivery claimed for one attempt, with what sending it needs. */
+export type ClaimedDelivery = WebhookDeliveryRow & Pick<WebhookRow, 'url' | 'secret'>
+
+/**
+ * Claims up to `limit` due deliveries for `claimMs`: pending, due, and not claimed by a process that is still within
+ * its claim. SKIP LOCKED lets several processes claim at once without waiting on, or taking, each other's rows.
+ */
+export function claimDueDeliveries (db: Kysely<Database>, limit: number, claimMs: number): Promise<ClaimedDelivery[]> {
+  return db
+    .with('claimed', (db) => db.updateTable('webhook_deliveries')
+      .set({ claimed_until: sql`now() + ${claimMs} * interval '1 millisecond'` })
+      .where('id', 'in', (eb) => eb.selectFrom('webhook_deliveries').select('id')
+        .where('status', '=', 'pending')
+        .where('next_attempt_at', '<=', sql<Date>`now()`)
+        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<=', sql<Date>`now()`)]))
+        .orderBy('next_attempt_at')
+        .limit(limit)
+        .forUpdate().skipLocked())
+      .returningAll())
+    .selectFrom('claimed')
+    .innerJoin('webhooks', 'webhooks.id', 'claimed.webhook_id')
+    .selectAll('claimed')
+    .select(['webhooks.url', 'webhooks.secret'])
+    .orderBy('claimed.next_attempt_at')
+    .execute()
+}
+
+/**
+ * Records a finished attempt on its delivery: `retryInMs` undefined means the delivery is over (`succeeded` or
+ * `failed`), a number means pending again after that many milliseconds. Releases the claim.
+ */
+export function updateDeliveryAfterAttempt (db: Kysely<Database>, id: string,
+  outcome: { status: 'succeeded' | 'failed' } | { status: 'pending', retryInMs: number }) {
+  return db.updateTable('webhook_deliveries')
+    .set((eb) => ({
+      status: outcome.status,
+      attempts: eb('attempts', '+', 1),
+      claimed_until: null,
+      ...(outcome.status === 'pending' ? { next_attempt_at: sql<Date>`now() + ${outcome.retryInMs} * interval '1 millisecond'` } : {})
+    }))
+    .where('id', '=', id)
+    .executeTakeFirst()
+}
+
+/** Milliseconds until the next pending delivery may be claimed (0 when one is due now); undefined when none is pending. */
+export async function findNextDeliveryDue (db: Kysely<Database>): Promise<number | undefined> {
+  const row = await db.selectFrom('webhook_deliveries')
+    .select(sql<number | null>`extract(epoch from min(greatest(next_attempt_at, claimed_until)) - now()) * 1000`.as('ms'))
+    .where('status', '=', 'pending')
+    .executeTakeFirst()
+  return row?.ms == null ? undefined : Math.max(0, Math.ceil(Number(row.ms)))
+}
+
+/** Deletes the deliveries that finished before `before`, and the pending ones created before `pendingBefore`. */
+export async function deleteOldDeliveries (db: Kysely<Database>, before: Date, pendingBefore: Date): Promise<number> {
+  const result = await db.deleteFrom('webhook_deliveries')
+    .where((eb) => eb.or([
+      eb.and([eb('status', '<>', 'pending'), eb('created_at', '<', before)]),
+      eb('created_at', '<', pendingBefore)
+    ]))
+    .executeTakeFirst()
+  return Number(result.numDeletedRows)
 }

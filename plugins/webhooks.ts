@@ -1,112 +1,278 @@
 import fp from 'fastify-plugin'
 import { createHmac, randomUUID } from 'node:crypto'
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
+import { BlockList, isIP } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Agent, request, type Dispatcher } from 'undici'
-import type { FastifyBaseLogger } from 'fastify'
+import { Agent, buildConnector, request, type Dispatcher } from 'undici'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/types.ts'
-import type { DomainEvent } from './events.ts'
+import type { Listen } from './db.ts'
+import { insertEvent } from '../db/events.ts'
 import { WEBHOOK_EVENTS } from '../schemas/events.ts'
-import { insertWebhookLog, listEnabledWebhookTargets, type WebhookTarget } from '../db/webhooks.ts'
+import {
+  claimDueDeliveries, deleteOldDeliveries, findNextDeliveryDue, insertWebhookLog, updateDeliveryAfterAttempt,
+  type ClaimedDelivery, type WebhookTarget
+} from '../db/webhooks.ts'
+
+/** Resolves a name to every address it has (the shape of `dns.lookup` with `all: true`). */
+export type Lookup = (hostname: string, options: { family?: number, all: true },
+  callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void
 
 export interface WebhooksOptions {
-  /** Outbound HTTP; defaults to an Agent the plugin owns and closes. */
+  /** Outbound HTTP. Defaults to an Agent the plugin owns, whose connections check every target address. A dispatcher
+   *  passed in (a MockAgent in tests) is used as it is, without that check. */
   dispatcher?: Dispatcher
-  /** The waits between attempts; one more attempt than there are waits. */
+  /** Name resolution for the plugin's own Agent (tests inject names that resolve where they need). */
+  lookup?: Lookup
+  /** The waits between attempts (each at least 1 s in production); one more attempt than there are waits. */
   retryDelaysMs?: number[]
   /** Per attempt, from sending the request to reading the whole response. */
   timeoutMs?: number
   /** On close, how long deliveries still in flight may finish before they are aborted. */
   shutdownGraceMs?: number
+  /** How long a claim on a delivery lasts; a process that dies mid-attempt leaves it due again after this. */
+  claimMs?: number
+  /** The longest wait between two looks for due deliveries (NOTIFY and the next due time normally wake sooner). */
+  pollMs?: number
+  /** Attempts one process sends at once. */
+  concurrency?: number
 }
 
 const WEBHOOK_EVENT_SET = new Set<string>(WEBHOOK_EVENTS)
 
+export const DEFAULT_RETRY_DELAYS_MS = [2000, 10_000]
+
 export type WebhookLogEntry = Awaited<ReturnType<typeof insertWebhookLog>>
 
+// Never a webhook target: link-local (where cloud metadata services live), other metadata addresses, and the
+// unspecified address (0.0.0.0 reaches the host itself on Linux). IPv4-mapped IPv6 is checked against the IPv4 rules.
+const FORBIDDEN = new BlockList()
+FORBIDDEN.addSubnet('169.254.0.0', 16, 'ipv4')
+FORBIDDEN.addSubnet('0.0.0.0', 8, 'ipv4')
+FORBIDDEN.addAddress('100.100.100.200', 'ipv4') // Alibaba Cloud metadata
+FORBIDDEN.addSubnet('fe80::', 10, 'ipv6')
+FORBIDDEN.addAddress('::', 'ipv6')
+FORBIDDEN.addAddress('fd00:ec2::254', 'ipv6') // AWS metadata over IPv6
+FORBIDDEN.addSubnet('64:ff9b::a9fe:0', 112, 'ipv6') // 169.254.0.0/16 through NAT64
+const LOOPBACK = new BlockList()
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4')
+LOOPBACK.addAddress('::1', 'ipv6')
+LOOPBACK.addSubnet('64:ff9b::7f00:0', 104, 'ipv6')
+const METADATA_NAMES = new Set(['metadata.google.internal', 'metadata.goog', 'metadata'])
+
+export type TargetProblem = 'forbidden' | 'loopback'
+
+export const TARGET_MESSAGES: Record<TargetProblem, string> = {
+  forbidden: 'url must not point at a link-local, cloud metadata or unspecified address',
+  loopback: 'url must not point at a loopback address unless WEBHOOK_ALLOW_LOOPBACK=true'
+}
+
+/** What is wrong with connecting to this IP address, if anything. */
+export function addressProblem (address: string, allowLoopback: boolean): TargetProblem | undefined {
+  const family = isIP(address) === 6 ? 'ipv6' : 'ipv4'
+  if (FORBIDDEN.check(address, family)) return 'forbidden'
+  if (!allowLoopback && LOOPBACK.check(address, family)) return 'loopback'
+  return undefined
+}
+
 /**
- * Delivers bus events to the webhooks subscribed to them. Each delivery runs in the background (the API response
- * never waits for it) and is tracked, so that close can give it a grace period and then abort it.
+ * The target rule for a URL as saved: its host when it is an address (the URL parser has already turned `0x7f000001`,
+ * `2130706433` or `127.1` into `127.0.0.1`), and the names that always mean loopback or metadata. Other names are
+ * checked when connecting, on every address they resolve to then.
+ */
+export function targetProblem (url: string, allowLoopback: boolean): TargetProblem | undefined {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '')
+  if (isIP(host)) return addressProblem(host, allowLoopback)
+  const name = host.toLowerCase().replace(/\.$/, '')
+  if (METADATA_NAMES.has(name)) return 'forbidden'
+  if (!allowLoopback && (name === 'localhost' || name.endsWith('.localhost'))) return 'loopback'
+  return undefined
+}
+
+class TargetRefused extends Error {
+  readonly code = 'ERR_WEBHOOK_TARGET_REFUSED'
+  constructor (host: string, address: string, problem: TargetProblem) {
+    super(`${host} is ${address === host ? '' : `resolved to ${address}, `}${problem === 'loopback' ? 'a loopback address' : 'a link-local, metadata or unspecified address'}; not connecting`)
+  }
+}
+
+/**
+ * A connector that refuses forbidden targets before any packet leaves: an address literal is checked as it is, a
+ * name on every address it resolves to (so one bad address among good ones is enough to refuse).
+ */
+export function guardedConnector (allowLoopback: boolean, lookup: Lookup = dnsLookup as Lookup, timeout = 10_000): buildConnector.connector {
+  const guardedLookup = (hostname: string, options: { family?: number, all?: boolean }, callback: (...args: unknown[]) => void) => {
+    lookup(hostname, { family: options.family, all: true }, (err, addresses) => {
+      if (err) return callback(err)
+      const refused = addresses.map(({ address }) => ({ address, problem: addressProblem(address, allowLoopback) }))
+        .filter((a) => a.problem !== undefined)
+        .sort((a, b) => (a.problem === 'forbidden' ? 0 : 1) - (b.problem === 'forbidden' ? 0 : 1))[0]
+      if (refused) return callback(new TargetRefused(hostname, refused.address, refused.problem!))
+      if (addresses.length === 0) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }))
+      if (options.all) return callback(null, addresses)
+      callback(null, addresses[0].address, addresses[0].family)
+    })
+  }
+  const connect = buildConnector({ lookup: guardedLookup as never, timeout })
+  return (options, callback) => {
+    const host = options.hostname.replace(/^\[|\]$/g, '')
+    const problem = isIP(host) ? addressProblem(host, allowLoopback) : undefined
+    if (problem) {
+      callback(new TargetRefused(host, host, problem), null)
+      return
+    }
+    connect(options, callback)
+  }
+}
+
+const signature = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
+
+/**
+ * Sends the webhook deliveries recorded in the database (a trigger on the event log writes them with their event).
+ * Each process runs one: it claims due deliveries (FOR UPDATE SKIP LOCKED, with a claim expiry), sends each attempt,
+ * and records the attempt in webhook_logs and its outcome on the delivery in one transaction. It wakes on the
+ * `webhook_deliveries` notification, at the next due time, and at least every `pollMs`.
  */
 export class WebhookDispatcher {
   readonly #db: Kysely<Database>
+  readonly #listen: Listen
   readonly #log: FastifyBaseLogger
   readonly #dispatcher: Dispatcher
   readonly #retryDelaysMs: number[]
   readonly #timeoutMs: number
-  readonly #pending = new Set<Promise<unknown>>()
+  readonly #claimMs: number
+  readonly #pollMs: number
+  readonly #concurrency: number
+  readonly #inFlight = new Set<Promise<unknown>>()
   readonly #shutdown = new AbortController()
-  // The enabled webhooks, read once and kept until a webhook route changes them: votes and player counts publish
-  // often, and most installs have few or no webhooks, so a query per event would be wasted work.
-  #targets: ReturnType<typeof listEnabledWebhookTargets> | undefined
+  #draining: Promise<void> | undefined
+  #again = false
+  #timer: NodeJS.Timeout | undefined
+  #unlisten: (() => Promise<void>) | undefined
+  #stopped = false
+  #lastPrune = 0
 
-  constructor (db: Kysely<Database>, log: FastifyBaseLogger, dispatcher: Dispatcher, opts: WebhooksOptions) {
+  constructor (db: Kysely<Database>, listen: Listen, log: FastifyBaseLogger, dispatcher: Dispatcher, opts: WebhooksOptions) {
     this.#db = db
+    this.#listen = listen
     this.#log = log
     this.#dispatcher = dispatcher
-    this.#retryDelaysMs = opts.retryDelaysMs ?? [500, 1000]
+    this.#retryDelaysMs = opts.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS
     this.#timeoutMs = opts.timeoutMs ?? 5000
+    this.#claimMs = opts.claimMs ?? 60_000
+    this.#pollMs = opts.pollMs ?? 5000
+    this.#concurrency = opts.concurrency ?? 8
   }
 
-  get pendingCount (): number { return this.#pending.size }
+  get maxAttempts (): number { return this.#retryDelaysMs.length + 1 }
 
-  /** The bus listener: finds the enabled webhooks subscribed to the event and delivers to each in the background. */
-  handle (event: DomainEvent): void {
-    if (!WEBHOOK_EVENT_SET.has(event.type) || this.#shutdown.signal.aborted) return
-    this.#track((async () => {
-      const targets = (await this.#enabledTargets()).filter((target) => target.events.includes(event.type))
-      await Promise.all(targets.map((target) => this.deliver(target, event.type, event.timestamp, event.data)))
-    })())
+  /** Attempts being sent by this process now. */
+  get pendingCount (): number { return this.#inFlight.size }
+
+  /** Starts following the deliveries, beginning with those left pending by an earlier run. */
+  async start (): Promise<void> {
+    this.#unlisten = await this.#listen('webhook_deliveries', () => { this.wake() })
+    this.wake()
   }
 
-  /** Called after a webhook is created, changed or deleted (after its write commits). */
-  invalidateTargets (): void {
-    this.#targets = undefined
-  }
-
-  #enabledTargets () {
-    if (!this.#targets) {
-      const loading = listEnabledWebhookTargets(this.#db)
-      // A failed read is not cached: the next event tries again.
-      loading.catch(() => { if (this.#targets === loading) this.#targets = undefined })
-      this.#targets = loading
+  /** Looks for due deliveries now; resolves when that look (and any it queued) is done. */
+  wake (): Promise<void> {
+    if (this.#stopped) return Promise.resolve()
+    if (this.#draining) {
+      this.#again = true
+      return this.#draining
     }
-    return this.#targets
+    this.#draining = this.#drain().finally(() => {
+      this.#draining = undefined
+      // A wake that arrived after the last claim (while the next due time was read) must not be lost.
+      if (this.#again) this.wake()
+    })
+    return this.#draining
   }
 
-  /** One `webhook.test` delivery, a single attempt, answered with its log entry. */
-  sendTest (target: WebhookTarget): Promise<WebhookLogEntry> {
-    const delivery = this.deliver(target, 'webhook.test', new Date().toISOString(),
-      { webhookId: target.id, message: 'This is a test delivery from the Jackbox game-night service' }, 1)
-    this.#track(delivery)
-    return delivery
+  async #drain (): Promise<void> {
+    clearTimeout(this.#timer)
+    let nextMs = this.#pollMs
+    try {
+      do {
+        this.#again = false
+        const free = this.#concurrency - this.#inFlight.size
+        if (free <= 0) break // a finishing attempt wakes the dispatcher again
+        const claimed = await claimDueDeliveries(this.#db, free, this.#claimMs)
+        for (const delivery of claimed) this.#track(this.#send(delivery))
+        if (claimed.length === free) this.#again = true
+      } while (this.#again && !this.#stopped)
+      const due = await findNextDeliveryDue(this.#db)
+      if (due !== undefined) nextMs = Math.min(nextMs, Math.max(due, 10))
+      await this.#prune()
+    } catch (err) {
+      if (!this.#stopped) this.#log.warn(`webhook deliveries could not be read: ${(err as Error).message}`)
+    }
+    if (!this.#stopped) this.#timer = setTimeout(() => { this.wake() }, nextMs).unref()
   }
 
-  /** Delivers one event with retries; every attempt is logged. Resolves with the last attempt's log entry. */
-  async deliver (target: WebhookTarget, event: string, timestamp: string, data: unknown,
-    attempts = this.#retryDelaysMs.length + 1): Promise<WebhookLogEntry> {
-    const deliveryId = randomUUID()
-    const body = JSON.stringify({ event, timestamp, data })
+  // Finished deliveries are kept a day (their attempts stay in webhook_logs); pending ones as long as the event history.
+  async #prune () {
+    if (Date.now() - this.#lastPrune < 3_600_000) return
+    this.#lastPrune = Date.now()
+    await deleteOldDeliveries(this.#db, new Date(Date.now() - 86_400_000), new Date(Date.now() - 30 * 86_400_000))
+  }
+
+  /** One attempt of a claimed delivery, then its outcome recorded with its log entry. */
+  async #send (delivery: ClaimedDelivery): Promise<void> {
+    const body = JSON.stringify({ event: delivery.event, timestamp: delivery.event_at.toISOString(), data: delivery.data })
+    const attempt = delivery.attempts + 1
+    const result = await this.#attempt(delivery, body, delivery.id, attempt)
+    const retryInMs = this.#retryDelaysMs[attempt - 1]
+    await this.#db.transaction().execute(async (trx) => {
+      await insertWebhookLog(trx, this.#logRow(delivery.webhook_id, delivery.event, delivery.id, body, attempt, result))
+      await updateDeliveryAfterAttempt(trx, delivery.id, result.success
+        ? { status: 'succeeded' }
+        : retryInMs === undefined ? { status: 'failed' } : { status: 'pending', retryInMs })
+    })
+  }
+
+  /** One `webhook.test` delivery, a single attempt sent now (not queued), answered with its log entry. */
+  async sendTest (target: WebhookTarget): Promise<WebhookLogEntry> {
+    const work = (async () => {
+      const event = 'webhook.test'
+      const body = JSON.stringify({
+        event,
+        timestamp: new Date().toISOString(),
+        data: { webhookId: target.id, message: 'This is a test delivery from the Jackbox game-night service' }
+      })
+      const deliveryId = randomUUID()
+      const result = await this.#attempt({ webhook_id: target.id, event, url: target.url, secret: target.secret }, body, deliveryId, 1)
+      return insertWebhookLog(this.#db, this.#logRow(target.id, event, deliveryId, body, 1, result))
+    })()
+    this.#track(work)
+    return work
+  }
+
+  #logRow (webhookId: number, event: string, deliveryId: string, body: string, attempt: number, result: AttemptResult) {
+    return {
+      webhook_id: webhookId,
+      event,
+      delivery_id: deliveryId,
+      payload: body,
+      status_code: result.statusCode,
+      success: result.success,
+      error: result.error,
+      attempt,
+      duration_ms: result.durationMs
+    }
+  }
+
+  async #attempt (target: { webhook_id: number, event: string, url: string, secret: string | null }, body: string,
+    deliveryId: string, attempt: number): Promise<AttemptResult> {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': 'jackbox-gamenight-webhooks/1',
-      'x-webhook-event': event,
+      'x-webhook-event': target.event,
       'x-webhook-delivery': deliveryId
     }
-    if (target.secret !== null) headers['x-webhook-signature'] = `sha256=${createHmac('sha256', target.secret).update(body).digest('hex')}`
-    for (let attempt = 1; ; attempt++) {
-      const entry = await this.#attempt(target, event, deliveryId, body, headers, attempt)
-      if (entry.success || attempt >= attempts || this.#shutdown.signal.aborted) return entry
-      try {
-        await sleep(this.#retryDelaysMs[attempt - 1] ?? 0, undefined, { signal: this.#shutdown.signal })
-      } catch {
-        return entry
-      }
-    }
-  }
-
-  async #attempt (target: WebhookTarget, event: string, deliveryId: string, body: string,
-    headers: Record<string, string>, attempt: number): Promise<WebhookLogEntry> {
+    if (target.secret !== null) headers['x-webhook-signature'] = signature(target.secret, body)
     const started = performance.now()
     let statusCode: number | null = null
     let error: string | null = null
@@ -127,21 +293,10 @@ export class WebhookDispatcher {
       this.#shutdown.signal.removeEventListener('abort', onShutdown)
     }
     const durationMs = Math.round(performance.now() - started)
-    const success = error === null
-    const logContext = { webhookId: target.id, deliveryId, event, attempt, statusCode, durationMs }
-    if (success) this.#log.debug(logContext, 'webhook delivered')
+    const logContext = { webhookId: target.webhook_id, deliveryId, event: target.event, attempt, statusCode, durationMs }
+    if (error === null) this.#log.debug(logContext, 'webhook delivered')
     else this.#log.warn({ ...logContext, error }, 'webhook attempt failed')
-    return insertWebhookLog(this.#db, {
-      webhook_id: target.id,
-      event,
-      delivery_id: deliveryId,
-      payload: body,
-      status_code: statusCode,
-      success,
-      error,
-      attempt,
-      duration_ms: durationMs
-    })
+    return { statusCode, error, success: error === null, durationMs }
   }
 
   #describe (err: unknown): string {
@@ -154,36 +309,76 @@ export class WebhookDispatcher {
   #track (work: Promise<unknown>): void {
     const tracked: Promise<unknown> = work
       .catch((err) => this.#log.error({ err }, 'webhook delivery failed'))
-      .finally(() => this.#pending.delete(tracked))
-    this.#pending.add(tracked)
+      .finally(() => {
+        this.#inFlight.delete(tracked)
+        this.wake()
+      })
+    this.#inFlight.add(tracked)
   }
 
-  /** Stops taking events, waits up to `graceMs` for deliveries in flight, then aborts the rest. */
+  /**
+   * Stops claiming, waits up to `graceMs` for attempts in flight, then aborts the rest (each is logged and counted;
+   * a delivery with attempts left stays pending for the next start).
+   */
   async close (graceMs: number): Promise<void> {
-    if (this.#pending.size > 0) {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    await this.#unlisten?.()
+    await this.#draining
+    if (this.#inFlight.size > 0) {
       const grace = new AbortController()
       await Promise.race([
-        Promise.allSettled(this.#pending),
+        Promise.allSettled(this.#inFlight),
         sleep(graceMs, undefined, { signal: grace.signal }).catch(() => {})
       ])
       grace.abort()
     }
     this.#shutdown.abort()
-    await Promise.allSettled(this.#pending)
+    await Promise.allSettled(this.#inFlight)
+  }
+}
+
+interface AttemptResult {
+  statusCode: number | null
+  error: string | null
+  success: boolean
+  durationMs: number
+}
+
+/**
+ * Interim, while routes still publish on the in-memory bus after their commit: copies each webhook event the bus
+ * publishes into the event log, whose trigger writes the deliveries. Remove once the domain operations record their
+ * events in their own transactions (then a delivery is written in the same transaction as its change).
+ */
+function bridgeBusToLog (app: FastifyInstance): () => Promise<void> {
+  const writing = new Set<Promise<unknown>>()
+  const unsubscribe = app.events.subscribe((event) => {
+    if (!WEBHOOK_EVENT_SET.has(event.type)) return
+    const write: Promise<unknown> = insertEvent(app.db, event.type, event.sessionId, event.data)
+      .catch((err) => app.log.error({ err, event: event.type }, 'event could not be written to the log'))
+      .finally(() => writing.delete(write))
+    writing.add(write)
+  })
+  return async () => {
+    unsubscribe()
+    await Promise.allSettled(writing)
   }
 }
 
 export default fp<WebhooksOptions>(async function webhooks (app, opts) {
-  const agent = opts.dispatcher ? undefined : new Agent()
-  const dispatcher = new WebhookDispatcher(app.db, app.log.child({ plugin: 'webhooks' }), opts.dispatcher ?? agent!, opts)
-  const unsubscribe = app.events.subscribe((event) => dispatcher.handle(event))
+  const agent = opts.dispatcher
+    ? undefined
+    : new Agent({ connect: guardedConnector(app.config.WEBHOOK_ALLOW_LOOPBACK, opts.lookup) })
+  const dispatcher = new WebhookDispatcher(app.db, app.dbListen, app.log.child({ plugin: 'webhooks' }), opts.dispatcher ?? agent!, opts)
   app.decorate('webhooks', dispatcher)
+  const stopBridge = app.hasDecorator('events') ? bridgeBusToLog(app) : undefined
+  app.addHook('onReady', () => dispatcher.start())
   app.addHook('onClose', async () => {
-    unsubscribe()
+    await stopBridge?.()
     await dispatcher.close(opts.shutdownGraceMs ?? 5000)
     await agent?.close()
   })
-}, { name: 'webhooks', dependencies: ['db', 'events'] })
+}, { name: 'webhooks', dependencies: ['db'] })
 
 declare module 'fastify' {
   interface FastifyInstance {

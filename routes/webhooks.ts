@@ -3,20 +3,34 @@ import { Type } from '@sinclair/typebox'
 import { ErrorBody, IdParams } from '../schemas/common.ts'
 import { NewWebhook, Webhook, WebhookDeleted, WebhookLog, WebhookUpdate } from '../schemas/webhooks.ts'
 import { WEBHOOK_EVENTS } from '../schemas/events.ts'
-import { NotFound } from '../plugins/errors.ts'
+import { ApiError, NotFound } from '../plugins/errors.ts'
+import { DEFAULT_RETRY_DELAYS_MS, TARGET_MESSAGES, targetProblem } from '../plugins/webhooks.ts'
 import { deleteWebhook, findWebhook, findWebhookTarget, insertWebhook, listWebhookLogs, listWebhooks, updateWebhook } from '../db/webhooks.ts'
 
 const tags = ['webhooks']
 const security = [{ bearer: [] }]
 
+const seconds = (ms: number) => `${ms / 1000} s`
+
 const DELIVERY = `Each delivery is a POST of \`{"event","timestamp","data"}\` (data as in the live events) with the headers
-X-Webhook-Event, X-Webhook-Delivery (a uuid, the same across the retries of one delivery) and, when the webhook has a
-secret, X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the raw body>. Deliveries go out after the triggering write
-commits and never delay its response; a 2xx answer within 5 s is a success, anything else is retried up to 3
-attempts in all (after 0.5 s, then 1 s), and every attempt is logged. Events: ${WEBHOOK_EVENTS.join(', ')}.`
+X-Webhook-Event, X-Webhook-Delivery (a uuid, the same across the attempts of one delivery, also across restarts of
+the service) and, when the webhook has a secret, X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the raw body>.
+A delivery is recorded in the same transaction as the change that causes it and sent after it commits, never
+delaying the response; one still pending when the service stops is sent after the next start. A 2xx answer within
+5 s is a success; anything else is retried, up to 3 attempts in all counted across restarts (after
+${DEFAULT_RETRY_DELAYS_MS.map(seconds).join(', then ')}), and every attempt is logged. Events: ${WEBHOOK_EVENTS.join(', ')}.
+
+Targets on link-local addresses (169.254.0.0/16, fe80::/10, cloud metadata) or the unspecified address are refused
+with 400, and so are loopback targets (127.0.0.0/8, ::1, localhost) unless WEBHOOK_ALLOW_LOOPBACK=true. The address is
+checked again when connecting, on every address a name resolves to then.`
 
 const webhooks: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('onRequest', app.requireAuth)
+
+  const checkTarget = (url: string | undefined) => {
+    const problem = url === undefined ? undefined : targetProblem(url, app.config.WEBHOOK_ALLOW_LOOPBACK)
+    if (problem) throw new ApiError(400, TARGET_MESSAGES[problem])
+  }
 
   app.get('/', {
     schema: { tags, security, summary: 'List webhooks', response: { 200: Type.Array(Webhook), 401: ErrorBody } }
@@ -32,8 +46,8 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: Webhook, 400: ErrorBody, 401: ErrorBody }
     }
   }, async (request, reply) => {
+    checkTarget(request.body.url)
     const webhook = await insertWebhook(app.db, request.body)
-    app.webhooks.invalidateTargets()
     reply.code(201)
     return webhook
   })
@@ -57,9 +71,9 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Webhook, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
     }
   }, async (request) => {
+    checkTarget(request.body.url)
     const webhook = await updateWebhook(app.db, request.params.id, request.body)
     if (!webhook) throw new NotFound('Webhook')
-    app.webhooks.invalidateTargets()
     return webhook
   })
 
@@ -67,13 +81,12 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags,
       security,
-      summary: 'Delete a webhook and its delivery log',
+      summary: 'Delete a webhook, its delivery log and its pending deliveries',
       params: IdParams,
       response: { 200: WebhookDeleted, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
     }
   }, async (request) => {
     if (!await deleteWebhook(app.db, request.params.id)) throw new NotFound('Webhook')
-    app.webhooks.invalidateTargets()
     return { message: 'Webhook deleted successfully', webhookId: request.params.id }
   })
 

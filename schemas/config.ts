@@ -13,6 +13,7 @@ export const Env = Type.Object({
   ECAST_BASE_URL: Type.String({ pattern: '^https?://[^/]+', default: 'https://ecast.jackboxgames.com' }),
   ECAST_POLL_INTERVAL_MS: Type.Integer({ minimum: 10, default: 5000 }),
   ECAST_ROOM_WAIT_MS: Type.Integer({ minimum: 0, default: 120000 }),
-  LOG_LEVEL: Type.Union(LogLevel.anyOf, { default: 'info' })
+  LOG_LEVEL: Type.Union(LogLevel.anyOf, { default: 'info' }),
+  WEBHOOK_ALLOW_LOOPBACK: Type.Boolean({ default: false })
 })
 export type Config = Static<typeof Env>

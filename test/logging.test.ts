@@ -6,7 +6,7 @@ import { startServer, PROCESS_ADMIN_KEY, PROCESS_JWT_SECRET } from './server-pro
 
 // The real entry point with its output piped, as under `docker logs`: the production log path, not a test logger.
 t.test('logs are JSON lines with request ids, and no secret ever reaches them', async (t) => {
-  const server = await startServer(t, { LOG_LEVEL: 'trace' })
+  const server = await startServer(t, { LOG_LEVEL: 'trace', WEBHOOK_ALLOW_LOOPBACK: 'true' })
   const api = (path: string, init: RequestInit = {}) => fetch(`${server.url}${path}`, init)
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     api(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })

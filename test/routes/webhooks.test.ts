@@ -2,7 +2,12 @@ import t, { type Test } from 'tap'
 import { createHmac } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { sql } from 'kysely'
 import { build, resetDb, authHeaders } from '../helper.ts'
+import { buildApp } from '../../app.ts'
+import { loadConfig } from '../../plugins/config.ts'
+import { insertEvent } from '../../db/events.ts'
+import { TEST_SECRET } from '../helper.ts'
 
 interface Received {
   headers: IncomingMessage['headers']
@@ -49,7 +54,8 @@ async function receiver (t: Test) {
 }
 
 t.test('webhooks', async (t) => {
-  const app = await build(t, {}, {})
+  // Receivers listen on loopback; retries wait the contract's minimum backoff.
+  const app = await build(t, { WEBHOOK_ALLOW_LOOPBACK: 'true' }, { webhookRetryDelaysMs: [1000, 1000] })
   t.beforeEach(() => resetDb(app))
   const auth = authHeaders(app)
 
@@ -59,9 +65,15 @@ t.test('webhooks', async (t) => {
     return res.json()
   }
 
-  /** Waits until the dispatcher has nothing in flight. */
+  /** Records an event in the log, as a domain write does; the trigger on the log writes its deliveries. */
+  const record = (type: string, data: unknown) => insertEvent(app.db, type, 1, data)
+
+  const pendingDeliveries = async () => Number((await app.db.selectFrom('webhook_deliveries')
+    .select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'pending').executeTakeFirstOrThrow()).n)
+
+  /** Waits until no delivery is pending and nothing is in flight. */
   const settled = async () => {
-    while (app.webhooks.pendingCount > 0) await new Promise((resolve) => setTimeout(resolve, 10))
+    while (await pendingDeliveries() > 0 || app.webhooks.pendingCount > 0) await new Promise((resolve) => setTimeout(resolve, 20))
   }
 
   const logs = async (id: number) => (await app.inject({ url: `/api/webhooks/${id}/logs`, headers: auth })).json()
@@ -143,9 +155,9 @@ t.test('webhooks', async (t) => {
     const secret = 'shh-its-a-secret'
     await create({ name: 'Signed', url: hook.url, events: ['session.started'], secret })
     const data = { session: { id: 1, notes: null, is_active: 1, created_at: '2026-03-15T19:00:00.000Z', closed_at: null, games_played: 0 } }
-    const event = app.events.publish('session.started', 1, data)
+    const event = await record('session.started', data)
     const got = await hook.next()
-    t.same(got.body, { event: 'session.started', timestamp: event.timestamp, data })
+    t.same(got.body, { event: 'session.started', timestamp: event.created_at.toISOString(), data })
     t.equal(got.headers['content-type'], 'application/json')
     t.equal(got.headers['x-webhook-event'], 'session.started')
     t.match(got.headers['x-webhook-delivery'], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
@@ -159,7 +171,7 @@ t.test('webhooks', async (t) => {
   t.test('without a secret there is no signature header', async (t) => {
     const hook = await receiver(t)
     await create({ name: 'Unsigned', url: hook.url, events: ['session.ended'] })
-    app.events.publish('session.ended', 1, { session: { id: 1 } })
+    await record('session.ended', { session: { id: 1 } })
     const got = await hook.next()
     t.equal(got.headers['x-webhook-signature'], undefined)
     t.equal(got.body.event, 'session.ended')
@@ -171,7 +183,7 @@ t.test('webhooks', async (t) => {
     hook.answerWith((_req, res, n) => { res.statusCode = n === 1 ? 500 : 204; res.end() })
     const webhook = await create({ name: 'Flaky', url: hook.url, events: ['game.added'] })
     const data = { session: { id: 1, is_active: 1, games_played: 1 }, game: { id: 1 } }
-    app.events.publish('game.added', 1, data)
+    await record('game.added', data)
     const first = await hook.next()
     const second = await hook.next()
     t.equal(first.headers['x-webhook-delivery'], second.headers['x-webhook-delivery'])
@@ -187,16 +199,21 @@ t.test('webhooks', async (t) => {
     t.equal(stored[0].delivery_id, first.headers['x-webhook-delivery'])
     t.equal(stored[1].delivery_id, first.headers['x-webhook-delivery'])
     t.same(stored[0].payload, JSON.parse(first.raw), 'the payload is stored as JSON')
+    const times = await app.db.selectFrom('webhook_logs').select('created_at').orderBy('id').execute()
+    t.ok(times[1].created_at.getTime() - times[0].created_at.getTime() >= 1000, 'the retry waited at least 1 s')
+    t.same(await app.db.selectFrom('webhook_deliveries').select(['id', 'status', 'attempts', 'claimed_until']).execute(),
+      [{ id: first.headers['x-webhook-delivery'], status: 'succeeded', attempts: 2, claimed_until: null }], 'the delivery row holds the outcome')
   })
 
   t.test('three failures in a row give up after the third attempt', async (t) => {
     const hook = await receiver(t)
     hook.answerWith((_req, res) => { res.statusCode = 503; res.end() })
     const webhook = await create({ name: 'Down', url: hook.url, events: ['vote.received'] })
-    app.events.publish('vote.received', 1, { sessionId: 1 })
+    await record('vote.received', { sessionId: 1 })
     await settled()
     t.equal(hook.received.length, 3)
     t.same((await logs(webhook.id)).map((r: { attempt: number, success: boolean }) => [r.attempt, r.success]), [[3, false], [2, false], [1, false]])
+    t.same(await app.db.selectFrom('webhook_deliveries').select(['status', 'attempts']).execute(), [{ status: 'failed', attempts: 3 }])
   })
 
   t.test('a network error is a logged failure', async (t) => {
@@ -217,11 +234,11 @@ t.test('webhooks', async (t) => {
     await create({ name: 'Votes', url: hook.url + '?who=votes', events: ['vote.received'] })
     await create({ name: 'Off', url: hook.url + '?who=off', events: ['vote.received', 'session.ended'], enabled: 0 })
     await create({ name: 'Ends', url: hook.url + '?who=ends', events: ['session.ended'] })
-    app.events.publish('game.added', 1, {})
-    app.events.publish('room.connected', 1, {})
-    app.events.publish('session.started', 1, {})
-    app.events.publish('vote.received', 1, { n: 1 })
-    app.events.publish('session.ended', 1, { n: 2 })
+    await record('game.added', {})
+    await record('room.connected', {})
+    await record('session.started', {})
+    await record('vote.received', { n: 1 })
+    await record('session.ended', { n: 2 })
     await settled()
     const seen = hook.received.map((r) => r.body.event).sort()
     t.same(seen, ['session.ended', 'vote.received'])
@@ -232,7 +249,7 @@ t.test('webhooks', async (t) => {
     const hook = await receiver(t)
     const { id } = await create({ name: 'Votes', url: hook.url, events: ['vote.received'] })
     const publishVote = async (n: number) => {
-      app.events.publish('vote.received', 1, { n })
+      await record('vote.received', { n })
       await settled()
     }
     await publishVote(1)
@@ -290,5 +307,52 @@ t.test('webhooks', async (t) => {
     t.equal(rows.length, 100)
     t.equal(rows[0].id, 105)
     t.equal(rows[99].id, 6)
+  })
+
+  t.test('a change made with plain SQL applies to the very next event too', async (t) => {
+    const hook = await receiver(t)
+    const { id } = await create({ name: 'Votes', url: hook.url, events: ['vote.received'] })
+    await sql`update webhooks set enabled = 0 where id = ${id}`.execute(app.db)
+    await record('vote.received', { n: 1 })
+    await sql`update webhooks set enabled = 1, events = '{session.ended}' where id = ${id}`.execute(app.db)
+    await record('vote.received', { n: 2 })
+    await record('session.ended', { n: 3 })
+    await settled()
+    t.same(hook.received.map((r) => r.body.data), [{ n: 3 }])
+  })
+
+  t.test('targets: link-local, metadata and unspecified addresses are refused when saved; loopback with the flag and LAN are not', async (t) => {
+    const forbidden = 'url must not point at a link-local, cloud metadata or unspecified address'
+    for (const url of ['http://169.254.169.254/latest/meta-data', 'http://169.254.1.1:8080/', 'http://[fe80::1]/', 'http://[::ffff:169.254.169.254]/',
+      'http://0.0.0.0:5000/', 'http://0/', 'http://[::]/', 'http://metadata.google.internal/computeMetadata/v1/', 'http://0xa9fea9fe/', 'http://2852039166/']) {
+      const res = await app.inject({ method: 'POST', url: '/api/webhooks', headers: auth, payload: { name: 'x', url, events: ['session.started'] } })
+      t.equal(res.statusCode, 400, url)
+      t.same(res.json(), { error: forbidden }, url)
+    }
+    const { id } = await create({ name: 'Loopback allowed by WEBHOOK_ALLOW_LOOPBACK', url: 'http://127.0.0.1:9/x', events: ['session.started'] })
+    await create({ name: 'LAN', url: 'http://192.168.1.20:8080/hook', events: ['session.started'] })
+    await create({ name: 'LAN', url: 'http://10.1.2.3/hook', events: ['session.started'] })
+    await create({ name: 'localhost', url: 'http://localhost:9/hook', events: ['session.started'] })
+    const patched = await app.inject({ method: 'PATCH', url: `/api/webhooks/${id}`, headers: auth, payload: { url: 'http://169.254.169.254/' } })
+    t.equal(patched.statusCode, 400)
+    t.same(patched.json(), { error: forbidden })
+    t.equal((await app.inject({ url: `/api/webhooks/${id}`, headers: auth })).json().url, 'http://127.0.0.1:9/x', 'nothing changed')
+  })
+
+  t.test('two app instances on one PostgreSQL send each delivery once', { skip: process.env.TEST_DATABASE_URL ? false : 'needs PostgreSQL (TEST_DATABASE_URL): one embedded PGlite cannot be opened by two instances' }, async (t) => {
+    const other = buildApp(loadConfig({ LOG_LEVEL: 'silent', JWT_SECRET: TEST_SECRET, DATABASE_URL: app.config.DATABASE_URL!, WEBHOOK_ALLOW_LOOPBACK: 'true' }))
+    t.teardown(() => other.close())
+    await other.ready()
+    const hook = await receiver(t)
+    await create({ name: 'Both', url: hook.url, events: ['vote.received'] })
+    await create({ name: 'Both again', url: hook.url + '?second', events: ['vote.received'] })
+    // Both dispatchers wake on the same notifications and race for the same rows.
+    for (let n = 0; n < 20; n++) await record('vote.received', { n })
+    await settled()
+    while (other.webhooks.pendingCount > 0) await new Promise((resolve) => setTimeout(resolve, 20))
+    t.equal(hook.received.length, 40, 'one request per event and webhook')
+    t.equal(new Set(hook.received.map((r) => r.headers['x-webhook-delivery'])).size, 40, 'each with its own delivery id')
+    t.same(await app.db.selectFrom('webhook_logs').select(['attempt', 'success']).distinct().execute(), [{ attempt: 1, success: true }])
+    t.equal((await app.db.selectFrom('webhook_logs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n, 40)
   })
 })
