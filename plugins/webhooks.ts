@@ -231,6 +231,17 @@ export class WebhookDispatcher {
         ? { status: 'succeeded' }
         : retryInMs === undefined ? { status: 'failed' } : { status: 'pending', retryInMs })
     })
+    // Logged once recorded: what the line says has been stored.
+    this.#logAttempt(delivery.webhook_id, delivery.event, delivery.id, attempt, result, result.success ? undefined : retryInMs ?? null)
+  }
+
+  /** `retryInMs`: null when the delivery has no attempt left, undefined when it succeeded or is a test. */
+  #logAttempt (webhookId: number, event: string, deliveryId: string, attempt: number, result: AttemptResult, retryInMs?: number | null) {
+    const context = { webhookId, deliveryId, event, attempt, statusCode: result.statusCode, durationMs: result.durationMs }
+    if (result.success) this.#log.debug(context, 'webhook delivered')
+    else if (retryInMs === undefined) this.#log.warn({ ...context, error: result.error }, 'webhook attempt failed')
+    else if (retryInMs === null) this.#log.warn({ ...context, error: result.error }, 'webhook attempt failed; no attempt left')
+    else this.#log.warn({ ...context, error: result.error, retryInMs }, 'webhook attempt failed; will retry')
   }
 
   /** One `webhook.test` delivery, a single attempt sent now (not queued), answered with its log entry. */
@@ -244,7 +255,9 @@ export class WebhookDispatcher {
       })
       const deliveryId = randomUUID()
       const result = await this.#attempt({ webhook_id: target.id, event, url: target.url, secret: target.secret }, body, deliveryId, 1)
-      return insertWebhookLog(this.#db, this.#logRow(target.id, event, deliveryId, body, 1, result))
+      const entry = await insertWebhookLog(this.#db, this.#logRow(target.id, event, deliveryId, body, 1, result))
+      this.#logAttempt(target.id, event, deliveryId, 1, result)
+      return entry
     })()
     this.#track(work)
     return work
@@ -292,11 +305,7 @@ export class WebhookDispatcher {
       clearTimeout(timer)
       this.#shutdown.signal.removeEventListener('abort', onShutdown)
     }
-    const durationMs = Math.round(performance.now() - started)
-    const logContext = { webhookId: target.webhook_id, deliveryId, event: target.event, attempt, statusCode, durationMs }
-    if (error === null) this.#log.debug(logContext, 'webhook delivered')
-    else this.#log.warn({ ...logContext, error }, 'webhook attempt failed')
-    return { statusCode, error, success: error === null, durationMs }
+    return { statusCode, error, success: error === null, durationMs: Math.round(performance.now() - started) }
   }
 
   #describe (err: unknown): string {

@@ -13,7 +13,8 @@ t.test('config', async (t) => {
       ECAST_BASE_URL: 'https://ecast.jackboxgames.com',
       ECAST_POLL_INTERVAL_MS: 5000,
       ECAST_ROOM_WAIT_MS: 120000,
-      LOG_LEVEL: 'info'
+      LOG_LEVEL: 'info',
+      WEBHOOK_ALLOW_LOOPBACK: false
     })
   })
   t.test('strings become numbers, unknown keys and empty values are dropped', async (t) => {
