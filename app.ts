@@ -12,6 +12,7 @@ import auth from './plugins/auth.ts'
 import events from './plugins/events.ts'
 import eventLog from './plugins/event-log.ts'
 import liveEvents from './plugins/live-events.ts'
+import clients from './plugins/clients.ts'
 import webhooks, { type Lookup } from './plugins/webhooks.ts'
 import roomMonitor from './monitor/index.ts'
 import authRoutes from './routes/auth.ts'
@@ -81,6 +82,7 @@ export function buildApp (config: Config, options: AppOptions = {}) {
   app.register(eventLog, { pollMs: options.eventLogPollMs })
   app.register(events)
   app.register(liveEvents)
+  app.register(clients)
   app.register(webhooks, { dispatcher: options.webhookDispatcher, lookup: options.webhookLookup, retryDelaysMs: options.webhookRetryDelaysMs })
   app.register(roomMonitor, { dispatcher: options.ecastDispatcher })
 

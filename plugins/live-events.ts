@@ -19,6 +19,8 @@ export class LiveClient {
   authenticated = false
   /** When the token expires, in ms since the epoch: the client is signed out then. */
   expiresAt = Infinity
+  /** The id (`jti`) of the scoped token the client authenticated with; null for a login token. */
+  tokenId: string | null = null
   missedPings = 0
   readonly sessions = new Set<number>()
   constructor (readonly socket: WebSocket) {}
@@ -52,9 +54,10 @@ export class LiveHub {
     return client
   }
 
-  authenticate (client: LiveClient, expiresAt: number): void {
+  authenticate (client: LiveClient, expiresAt: number, tokenId: string | null = null): void {
     client.authenticated = true
     client.expiresAt = expiresAt
+    client.tokenId = tokenId
   }
 
   subscribe (client: LiveClient, sessionId: number): void {

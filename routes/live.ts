@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyBaseLogger } from 'fastify'
 import type { RawData } from 'ws'
 import { Value } from '@sinclair/typebox/value'
-import { LiveQuery, AuthMessage, SubscribeMessage, UnsubscribeMessage } from '../schemas/live.ts'
+import { LiveQuery, AuthMessage, SubscribeMessage, UnsubscribeMessage, HelloMessage } from '../schemas/live.ts'
 import { findSession } from '../db/sessions.ts'
 import { isDatabaseDown } from '../plugins/errors.ts'
 import type { LiveClient } from '../plugins/live-events.ts'
@@ -14,21 +14,27 @@ cannot take (the socket stays open). Events arrive as \`{"type","timestamp","dat
 authenticated client, every other event to the subscribers of its session. When the token expires the client gets
 \`{"type":"auth_error","message":"Token expired"}\` and loses its subscriptions until it authenticates again.
 The server pings every 30 s and drops a client that leaves two pings unanswered, and drops a client that has more
-than 1 MiB of events queued and unread.`
+than 1 MiB of events queued and unread.
+
+A bot or overlay may announce itself after auth with \`{"type":"hello","name":"obs-overlay","functions":["show-pick"]}\`
+and gets \`{"type":"hello_ok","clientId"}\` (a second hello keeps the clientId and replaces name and functions). Admins
+then see it under \`/api/clients\` and may call its functions: the server sends \`{"type":"command","id","key","data"}\`
+and the client answers \`{"type":"command_result","id","ok":true,"response":<object or array>}\` or
+\`{"type":"command_result","id","ok":false,"error":"<message>"}\`.`
 
 const live: FastifyPluginAsyncTypebox = async (app) => {
   const hub = app.liveEvents
 
   function authenticate (client: LiveClient, token: string | undefined) {
     if (!token) return hub.send(client, { type: 'auth_error', message: 'Token is required' })
-    let claims: { exp?: number }
+    let claims: { exp?: number, jti?: unknown }
     try {
-      claims = app.jwt.verify<{ exp?: number }>(token)
+      claims = app.jwt.verify<{ exp?: number, jti?: unknown }>(token)
     } catch (err) {
       const expired = (err as { code?: string }).code === 'FAST_JWT_EXPIRED'
       return hub.send(client, { type: 'auth_error', message: expired ? 'Token expired' : 'Invalid token' })
     }
-    hub.authenticate(client, claims.exp ? claims.exp * 1000 : Infinity)
+    hub.authenticate(client, claims.exp ? claims.exp * 1000 : Infinity, typeof claims.jti === 'string' ? claims.jti : null)
     hub.send(client, { type: 'auth_success' })
   }
 
@@ -55,6 +61,19 @@ const live: FastifyPluginAsyncTypebox = async (app) => {
         return hub.send(client, { type: 'unsubscribed', sessionId: message.sessionId })
       case 'ping':
         return hub.send(client, { type: 'pong' })
+      case 'hello':
+        if (!client.authenticated) return hub.send(client, { type: 'error', message: 'Not authenticated' })
+        if (!Value.Check(HelloMessage, message)) {
+          return hub.send(client, { type: 'error', message: 'hello needs a name (1 to 100 characters) and functions (an array of up to 100 strings)' })
+        }
+        return hub.send(client, { type: 'hello_ok', clientId: app.clients.announce(client, message) })
+      case 'command_result': {
+        const result = message as { id?: unknown, ok?: unknown, response?: unknown, error?: unknown }
+        if (typeof result.id !== 'string') return hub.send(client, { type: 'error', message: 'command_result needs the id of the command, a string' })
+        // A late answer (after the timeout, or to a command that was never sent) is dropped without a reply.
+        app.clients.settle(client, result.id, result)
+        return
+      }
       default:
         return hub.send(client, {
           type: 'error',

@@ -14,6 +14,7 @@ export const Env = Type.Object({
   ECAST_POLL_INTERVAL_MS: Type.Integer({ minimum: 10, default: 5000 }),
   ECAST_ROOM_WAIT_MS: Type.Integer({ minimum: 0, default: 120000 }),
   LOG_LEVEL: Type.Union(LogLevel.anyOf, { default: 'info' }),
-  WEBHOOK_ALLOW_LOOPBACK: Type.Boolean({ default: false })
+  WEBHOOK_ALLOW_LOOPBACK: Type.Boolean({ default: false }),
+  CLIENT_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 600_000, default: 60_000 })
 })
 export type Config = Static<typeof Env>

@@ -14,7 +14,25 @@ export const SubscribeMessage = Type.Object({ type: Type.Literal('subscribe'), s
 export const UnsubscribeMessage = Type.Object({ type: Type.Literal('unsubscribe'), sessionId: Id })
 export const PingMessage = Type.Object({ type: Type.Literal('ping') })
 
-export const ClientMessage = Type.Union([AuthMessage, SubscribeMessage, UnsubscribeMessage, PingMessage])
+// API.md "Connected clients": a client announces a name and the functions the service may call on it.
+export const HelloMessage = Type.Object({
+  type: Type.Literal('hello'),
+  name: Type.String({ minLength: 1, maxLength: 100 }),
+  functions: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 100 })
+})
+export type HelloMessage = Static<typeof HelloMessage>
+
+/** A client's answer to a command: `response` (a JSON object or array) when ok, else `error`. */
+export const CommandResultMessage = Type.Object({
+  type: Type.Literal('command_result'),
+  id: Type.String(),
+  ok: Type.Boolean(),
+  response: Type.Optional(Type.Unknown()),
+  error: Type.Optional(Type.String())
+})
+export type CommandResultMessage = Static<typeof CommandResultMessage>
+
+export const ClientMessage = Type.Union([AuthMessage, SubscribeMessage, UnsubscribeMessage, PingMessage, HelloMessage, CommandResultMessage])
 export type ClientMessage = Static<typeof ClientMessage>
 
 export const ServerMessage = Type.Union([
@@ -23,6 +41,8 @@ export const ServerMessage = Type.Union([
   Type.Object({ type: Type.Literal('subscribed'), sessionId: Id }),
   Type.Object({ type: Type.Literal('unsubscribed'), sessionId: Id }),
   Type.Object({ type: Type.Literal('pong') }),
+  Type.Object({ type: Type.Literal('hello_ok'), clientId: Type.String() }),
+  Type.Object({ type: Type.Literal('command'), id: Type.String(), key: Type.String(), data: Type.Unknown() }),
   Type.Object({ type: Type.Literal('error'), message: Type.String() }),
   Type.Object({
     type: Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))),

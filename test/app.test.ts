@@ -14,7 +14,8 @@ t.test('config', async (t) => {
       ECAST_POLL_INTERVAL_MS: 5000,
       ECAST_ROOM_WAIT_MS: 120000,
       LOG_LEVEL: 'info',
-      WEBHOOK_ALLOW_LOOPBACK: false
+      WEBHOOK_ALLOW_LOOPBACK: false,
+      CLIENT_COMMAND_TIMEOUT_MS: 60000
     })
   })
   t.test('strings become numbers, unknown keys and empty values are dropped', async (t) => {

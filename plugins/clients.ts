@@ -1,0 +1,160 @@
+import fp from 'fastify-plugin'
+import { randomUUID } from 'node:crypto'
+import { WebSocket } from 'ws'
+import type { FastifyBaseLogger } from 'fastify'
+import type { LiveClient, LiveHub } from './live-events.ts'
+import { REASONS, type ClientSession, type CommandOutcome } from '../schemas/clients.ts'
+import type { HelloMessage } from '../schemas/live.ts'
+
+/**
+ * What the admin routes need from the connected clients (API.md "Connected clients"). Every method is async and
+ * takes only ids, so reaching clients held by other processes adds a transport behind this interface, not a change
+ * to the routes.
+ */
+export interface ClientRegistry {
+  list (): Promise<ClientSession[]>
+  get (id: string): Promise<ClientSession | undefined>
+  /** Closes the client's socket with 1000; false when there is no such client. */
+  disconnect (id: string): Promise<boolean>
+  /** Runs one of the client's announced functions and waits for its answer; undefined when there is no such client. */
+  call (id: string, key: string, data: unknown): Promise<CommandOutcome | undefined>
+}
+
+/** Beyond this many commands waiting for one client, another is answered "client never responded" at once. */
+export const MAX_WAITING_COMMANDS = 16
+
+interface Announced {
+  readonly id: string
+  readonly client: LiveClient
+  readonly createdAt: number
+  name: string
+  functions: string[]
+  /** The commands sent and not yet answered, by command id: each settles its caller's promise once. */
+  readonly waiting: Map<string, (outcome: CommandOutcome) => void>
+}
+
+const NEVER_RESPONDED: CommandOutcome = { processed: false, reason: REASONS.noResponse }
+
+/** The live clients of this process that said hello, and the commands waiting for their answers. */
+export class LocalClientRegistry implements ClientRegistry {
+  readonly #byId = new Map<string, Announced>()
+  readonly #byClient = new Map<LiveClient, Announced>()
+  readonly #hub: LiveHub
+  readonly #log: FastifyBaseLogger
+  readonly #timeoutMs: number
+
+  constructor (hub: LiveHub, log: FastifyBaseLogger, timeoutMs: number) {
+    this.#hub = hub
+    this.#log = log
+    this.#timeoutMs = timeoutMs
+  }
+
+  /** Registers the client (or, on a second hello, replaces its name and functions) and returns its clientId. */
+  announce (client: LiveClient, hello: Pick<HelloMessage, 'name' | 'functions'>): string {
+    const functions = [...new Set(hello.functions)]
+    const known = this.#byClient.get(client)
+    if (known) {
+      known.name = hello.name
+      known.functions = functions
+      return known.id
+    }
+    const entry: Announced = { id: randomUUID(), client, createdAt: Date.now(), name: hello.name, functions, waiting: new Map() }
+    this.#byId.set(entry.id, entry)
+    this.#byClient.set(client, entry)
+    client.socket.once('close', () => this.#forget(entry))
+    return entry.id
+  }
+
+  /**
+   * A command_result from the client: settles the command waiting under that id, if any (a late answer, after the
+   * timeout, finds none and is dropped). Returns whether one was waiting.
+   */
+  settle (client: LiveClient, commandId: string, result: { ok?: unknown, response?: unknown, error?: unknown }): boolean {
+    const finish = this.#byClient.get(client)?.waiting.get(commandId)
+    if (!finish) return false
+    if (result.ok === true && typeof result.response === 'object' && result.response !== null) {
+      finish({ processed: true, response: result.response as Record<string, unknown> })
+    } else if (result.ok === false && typeof result.error === 'string') {
+      finish({ processed: false, reason: REASONS.errored(result.error) })
+    } else {
+      finish({ processed: false, reason: REASONS.invalid })
+    }
+    return true
+  }
+
+  async list (): Promise<ClientSession[]> {
+    return [...this.#byId.values()].map(view)
+  }
+
+  async get (id: string): Promise<ClientSession | undefined> {
+    const entry = this.#byId.get(id)
+    return entry && view(entry)
+  }
+
+  async disconnect (id: string): Promise<boolean> {
+    const entry = this.#byId.get(id)
+    if (!entry) return false
+    // Gone from the list now, not when the closing handshake ends.
+    this.#forget(entry)
+    entry.client.socket.close(1000, 'Disconnected')
+    return true
+  }
+
+  async call (id: string, key: string, data: unknown): Promise<CommandOutcome | undefined> {
+    const entry = this.#byId.get(id)
+    if (!entry) return undefined
+    if (!entry.functions.includes(key)) return { processed: false, reason: REASONS.noFunction }
+    if (entry.client.socket.readyState !== WebSocket.OPEN) return NEVER_RESPONDED
+    if (entry.waiting.size >= MAX_WAITING_COMMANDS) {
+      this.#log.warn({ clientId: id, waiting: entry.waiting.size }, 'too many commands waiting for a connected client: answered "client never responded"')
+      return NEVER_RESPONDED
+    }
+    const commandId = randomUUID()
+    return new Promise((resolve) => {
+      const finish = (outcome: CommandOutcome) => {
+        clearTimeout(timer)
+        entry.waiting.delete(commandId)
+        resolve(outcome)
+      }
+      const timer = setTimeout(() => finish(NEVER_RESPONDED), this.#timeoutMs)
+      timer.unref()
+      entry.waiting.set(commandId, finish)
+      this.#hub.send(entry.client, { type: 'command', id: commandId, key, data })
+    })
+  }
+
+  /** Answers every waiting command "client never responded" (the service is shutting down). */
+  close (): void {
+    for (const entry of [...this.#byId.values()]) this.#forget(entry)
+  }
+
+  #forget (entry: Announced): void {
+    if (this.#byId.get(entry.id) !== entry) return
+    this.#byId.delete(entry.id)
+    this.#byClient.delete(entry.client)
+    for (const finish of [...entry.waiting.values()]) finish(NEVER_RESPONDED)
+  }
+}
+
+function view (entry: Announced): ClientSession {
+  return {
+    id: entry.id,
+    user_key: entry.client.tokenId,
+    name: entry.name,
+    functions: [...entry.functions],
+    subscriptions: [...entry.client.sessions].sort((a, b) => a - b),
+    created_at: entry.createdAt
+  }
+}
+
+export default fp(async function clients (app) {
+  const registry = new LocalClientRegistry(app.liveEvents, app.log.child({ plugin: 'clients' }), app.config.CLIENT_COMMAND_TIMEOUT_MS)
+  app.decorate('clients', registry)
+  app.addHook('onClose', async () => registry.close())
+}, { name: 'clients', dependencies: ['live-events'] })
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    clients: LocalClientRegistry
+  }
+}
