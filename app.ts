@@ -28,6 +28,7 @@ import exportRoutes from './routes/export.ts'
 import votesRoutes from './routes/votes.ts'
 import webhooksRoutes from './routes/webhooks.ts'
 import liveRoutes from './routes/live.ts'
+import clientsRoutes from './routes/clients.ts'
 
 export interface AppOptions {
   /** pino options laid over the defaults (level from config, redaction, request serializer): e.g. a transport or a stream. */
@@ -99,6 +100,7 @@ export function buildApp (config: Config, options: AppOptions = {}) {
   app.register(liveRoutes, { prefix: '/api/sessions' })
   app.register(votesRoutes, { prefix: '/api' })
   app.register(webhooksRoutes, { prefix: '/api/webhooks' })
+  app.register(clientsRoutes, { prefix: '/api/clients' })
 
   return app
 }

@@ -27,6 +27,7 @@ export default fp(async function openapi (app) {
         { name: 'stats', description: 'Totals and rankings' },
         { name: 'webhooks', description: 'Outbound event deliveries' },
         { name: 'live', description: 'Real-time events over WebSocket' },
+        { name: 'clients', description: 'Bots and overlays connected to the live socket: list, disconnect and run their functions' },
         { name: 'health', description: 'Liveness and database status' }
       ]
     },
