@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { startPostgres } from './lib/postgres.ts'
 import { median, startService } from './lib/server.ts'
-import { messageHash, voteTypeOf } from '../db/chat-logs.ts'
+import { messageHash, voteTypeOf } from '../domain/chat-import.ts'
 
 // A 100,000-message chat log (5% votes, 300 users, six games) imported through the HTTP endpoint of the real
 // service on PostgreSQL 15, then imported again (all duplicates). The floor is the database alone: the same rows,

@@ -82,3 +82,12 @@ export async function deleteSession (db: Kysely<Database>, id: number): Promise<
   if (!session) throw new NotFound('Session')
   throw new ApiError(400, 'Cannot delete an active session. Please close it first.')
 }
+
+/**
+ * Locks a session row for the rest of the transaction; undefined when there is no such session. Every change of a
+ * session's state or of which game is `playing` takes this lock first, so concurrent changes to one session run one
+ * after another and each sees the previous one's result.
+ */
+export function lockSession (trx: Kysely<Database>, id: number) {
+  return trx.selectFrom('sessions').select(['id', 'is_active']).where('id', '=', id).forUpdate().executeTakeFirst()
+}

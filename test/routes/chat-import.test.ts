@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { request as httpRequest } from 'node:http'
 import t from 'tap'
 import { build, resetDb, authHeaders } from '../helper.ts'
 import { insertSession, insertSessionGame, findGame, countRows } from '../fixtures/votes.ts'
@@ -218,5 +219,73 @@ t.test('chat import', async (t) => {
     const [a, b] = await Promise.all([importChat(session.id, { chatData: log }), importChat(session.id, { chatData: log })])
     t.same([a.json().messagesImported, b.json().messagesImported].sort(), [0, 7])
     t.match(await findGame(app, 1), { upvotes: 1, downvotes: 1 })
+  })
+
+  t.test('the body is read as it arrives: a bad row after several written batches still leaves nothing stored', async (t) => {
+    const { session } = await gameNight()
+    const chatData: unknown[] = Array.from({ length: 12_000 }, (_, i) => ({
+      username: `user${i % 50}`, message: i % 10 ? `message ${i}` : 'thisgame++', timestamp: new Date(Date.parse('2026-03-15T20:00:00Z') + i * 100).toISOString()
+    }))
+    chatData[11_500] = { username: 'x', message: 'y', timestamp: 'soon' }
+    const res = await importChat(session.id, { chatData })
+    t.equal(res.statusCode, 400)
+    t.same(res.json(), { error: 'chatData[11500].timestamp is not a valid timestamp' })
+    t.equal(await countRows(app, 'chat_logs'), 0, 'the batches written before the bad row are rolled back')
+    t.match(await findGame(app, 1), { upvotes: 0, downvotes: 0 })
+  })
+
+  t.test('rows are read field by field: nested values, unknown fields, NUL characters, a repeated chatData', async (t) => {
+    const { session } = await gameNight()
+    const ok = { username: 'a', message: 'thisgame++', timestamp: '2026-03-15T20:05:00.000Z' }
+    const cases: Array<[unknown, string]> = [
+      [{ chatData: [ok, { ...ok, username: { name: 'a' } }] }, 'chatData[1].username must be a string'],
+      [{ chatData: [ok, { ...ok, timestamp: [ok.timestamp] }] }, 'chatData[1].timestamp is not a valid timestamp'],
+      [{ chatData: [ok, [ok]] }, 'chatData[1] must be an object'],
+      [{ chatData: [ok, { ...ok, message: 'nul \u0000 here' }] }, 'chatData[1].message must not contain a NUL character'],
+      [{ chatData: [ok, { ...ok, username: 'a\u0000' }] }, 'chatData[1].username must not contain a NUL character'],
+      [[ok], 'chatData must be an array'],
+      ['chatData', 'chatData must be an array']
+    ]
+    for (const [payload, error] of cases) {
+      const res = await app.inject({
+        method: 'POST', url: `/api/sessions/${session.id}/chat-import`, headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify(payload)
+      })
+      t.equal(res.statusCode, 400, error)
+      t.same(res.json(), { error }, error)
+    }
+    const twice = await app.inject({
+      method: 'POST',
+      url: `/api/sessions/${session.id}/chat-import`,
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: `{"chatData": [${JSON.stringify(ok)}], "chatData": []}`
+    })
+    t.same(twice.json(), { error: 'chatData must appear once' })
+    t.equal(await countRows(app, 'chat_logs'), 0)
+
+    const extra = await importChat(session.id, {
+      source: { platform: 'twitch', channel: ['x'] },
+      chatData: [{ ...ok, badges: { moderator: true }, id: 7 }, { ...ok, username: 'b' }],
+      exportedAt: null
+    })
+    t.equal(extra.statusCode, 200)
+    t.match(extra.json(), { messagesImported: 2, votesProcessed: 2 }, 'other fields, at the top or in a row, are skipped')
+  })
+
+  t.test('a body announced above 200 MB is refused with 413 before it is read', async (t) => {
+    const { session } = await gameNight()
+    const base = await app.listen({ port: 0, host: '127.0.0.1' })
+    const { status, body } = await new Promise<{ status: number, body: string }>((resolve, reject) => {
+      const req = httpRequest(`${base}/api/sessions/${session.id}/chat-import`, {
+        method: 'POST', headers: { ...auth, 'content-type': 'application/json', 'content-length': String(200 * 1024 * 1024 + 1) }
+      }, (res) => {
+        let text = ''
+        res.on('data', (chunk) => { text += chunk })
+        res.on('end', () => resolve({ status: res.statusCode!, body: text }))
+      })
+      req.on('error', reject)
+      req.write('{"chatData": [')
+    })
+    t.equal(status, 413)
+    t.same(JSON.parse(body), { error: 'Request body is too large' })
   })
 })
