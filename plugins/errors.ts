@@ -66,7 +66,10 @@ export function validationMessage (errors: AjvError[], context: string | undefin
   }
   if (typeof custom === 'string') return custom
   const field = fieldName(err.instancePath) || (context === 'body' ? 'body' : context ?? 'input')
-  if (err.keyword === 'additionalProperties') return `${field} has an unknown field '${String(err.params.additionalProperty)}'`
+  if (err.keyword === 'additionalProperties') {
+    const unknown = fieldName(`${err.instancePath}/${String(err.params.additionalProperty)}`)
+    return `Unknown field '${unknown}' in the ${context === 'body' ? 'request body' : context ?? 'input'}`
+  }
   return `${field} ${err.message ?? 'is invalid'}`
 }
 

@@ -34,6 +34,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/login', {
     schema: {
       tags: ['auth'],
+      operationId: 'login',
       summary: 'Trade the admin key for a token',
       description: `At most ${MAX_FAILURES} failed attempts per minute per client address; after that, 429.`,
       body: LoginBody,
@@ -56,7 +57,9 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.requireAuth,
     schema: {
       tags: ['auth'],
+      operationId: 'verifyToken',
       summary: 'Check a token',
+      description: 'Answers 200 with the token\'s role and expiry while the token is valid, 401 otherwise.',
       security: [{ bearer: [] }],
       response: { 200: VerifyResult, 401: ErrorBody }
     }

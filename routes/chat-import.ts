@@ -24,6 +24,7 @@ const chatImport: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.requireAuth,
     schema: {
       tags: ['sessions'],
+      operationId: 'importChatLog',
       summary: 'Import a chat log and count its votes',
       description: 'Stores every message in chat_logs; `thisgame++` / `thisgame--` (case-insensitive) are votes for ' +
         'the game being played at the message\'s timestamp (the latest played_at at or before it; votes before the ' +

@@ -85,6 +85,7 @@ const sessionExport: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.requireAuth,
     schema: {
       tags: ['sessions'],
+      operationId: 'exportSession',
       summary: 'Download a session as JSON or text',
       description: 'A file download (`Content-Disposition: attachment; filename="session-{id}.json|txt"`). JSON: the ' +
         'session, its games in play order and its chat log in timestamp order, with real booleans. TXT (the default): a ' +

@@ -20,6 +20,7 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/', {
     schema: {
       tags,
+      operationId: 'listGames',
       summary: 'List games',
       description: 'Every filter is optional and they combine. Ordered by pack_name, then title.',
       querystring: GameFilters,
@@ -28,14 +29,16 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => listGames(app.db, request.query))
 
   app.get('/packs', {
-    schema: { tags, summary: 'List packs with their game counts', response: { 200: PackList } }
+    schema: { tags, operationId: 'listPacks', summary: 'List packs with their game counts', description: 'Every pack of the catalog, by name, with how many of its games there are and how many are enabled.', response: { 200: PackList } }
   }, async () => listPacks(app.db))
 
   app.patch('/packs/:name/toggle', {
     onRequest: app.requireAuth,
     schema: {
       tags,
+      operationId: 'togglePack',
       summary: 'Enable or disable every game of a pack',
+      description: 'Sets `enabled` on every game of the pack at once; `enabled` accepts true/false or 1/0.',
       security,
       params: PackParams,
       body: PackToggleBody,
@@ -44,14 +47,15 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { name } = request.params
     const { enabled } = request.body
-    const gamesAffected = await updatePackEnabled(app.db, name, enabled)
+    const gamesAffected = await updatePackEnabled(app.db, name, enabled === 1)
     if (!gamesAffected) throw new NotFound('Pack')
-    return { pack: name, enabled, gamesAffected }
+    return { pack: name, enabled: enabled === 1, gamesAffected }
   })
 
   app.get('/export/csv', {
     schema: {
       tags,
+      operationId: 'exportGamesCsv',
       summary: 'Export the catalog as CSV',
       description: 'The columns of the bundled catalog (pack_name, title, min_players, max_players, length_minutes, ' +
         'has_audience, family_friendly, game_type, drawing), one game per line in id order. A cell starting with `=`, `+`, ' +
@@ -77,6 +81,7 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
     bodyLimit: 6 * 1024 * 1024,
     schema: {
       tags,
+      operationId: 'importGamesCsv',
       summary: 'Import games from CSV',
       description: 'Runs in one transaction. Each good line adds a game or, when its pack_name and title exist, ' +
         'updates that game\'s facts (enabled, favor_bias and the counters are kept). Bad lines are reported in ' +
@@ -92,7 +97,7 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => importCatalogCsv(app.db, request.body.csv, request.body.mode))
 
   app.get('/:id', {
-    schema: { tags, summary: 'Get a game', params: IdParams, response: { 200: Game, 400: ErrorBody, 404: ErrorBody } }
+    schema: { tags, operationId: 'getGame', summary: 'Get a game', description: 'One game of the catalog with its counters.', params: IdParams, response: { 200: Game, 400: ErrorBody, 404: ErrorBody } }
   }, async (request) => {
     const game = await findGame(app.db, request.params.id)
     if (!game) throw new NotFound('Game')
@@ -103,6 +108,7 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.requireAuth,
     schema: {
       tags,
+      operationId: 'createGame',
       summary: 'Add a game',
       description: 'Optional flags default to 0, enabled to 1, favor_bias to 0.',
       security,
@@ -120,6 +126,7 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.requireAuth,
     schema: {
       tags,
+      operationId: 'replaceGame',
       summary: 'Replace a game\'s facts',
       description: 'pack_name, title, min_players and max_players are required; optional fields left out keep ' +
         'their current values. The counters (play_count, votes) cannot be written.',
@@ -139,6 +146,7 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.requireAuth,
     schema: {
       tags,
+      operationId: 'deleteGame',
       summary: 'Delete a game',
       description: 'Refused with 409 when the game appears in any session (history is kept): disable it instead.',
       security,
@@ -155,7 +163,9 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.requireAuth,
     schema: {
       tags,
+      operationId: 'toggleGame',
       summary: 'Flip a game\'s enabled flag',
+      description: 'An enabled game becomes disabled and the other way round; the picker only draws enabled games.',
       security,
       params: IdParams,
       response: { 200: Game, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
@@ -170,6 +180,7 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.requireAuth,
     schema: {
       tags,
+      operationId: 'setGameFavor',
       summary: 'Set how much the picker favors a game',
       description: 'favor_bias 1 weighs the game 3× in the picker, 0 normally, -1 at 0.2×.',
       security,

@@ -5,11 +5,11 @@ const Health = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
   db: Type.Union([Type.Literal('ok'), Type.Literal('down')]),
   uptime: Type.Number({ description: 'Seconds since the process started' })
-})
+}, { description: 'The service and its database are up' })
 
 const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/', {
-    schema: { tags: ['health'], summary: 'Service and database status', response: { 200: Health, 503: Health } }
+    schema: { tags: ['health'], operationId: 'getHealth', summary: 'Service and database status', description: 'Public, for load balancers and the container health check: 200 while the database answers, 503 while it does not.', response: { 200: Health, 503: { ...Health, description: 'The database does not answer' } } }
   }, async (_request, reply) => {
     const dbUp = await app.pingDb()
     reply.code(dbUp ? 200 : 503)

@@ -90,7 +90,7 @@ const live: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/live', {
     websocket: true,
-    schema: { tags: ['live'], summary: 'Live events (WebSocket)', description: DESCRIPTION, querystring: LiveQuery }
+    schema: { tags: ['live'], operationId: 'connectLiveEvents', summary: 'Live events (WebSocket)', description: DESCRIPTION, querystring: LiveQuery }
   }, (socket, request) => {
     const client = hub.connect(socket)
     // One message at a time, in arrival order: a subscribe waiting on the database must not be overtaken by the

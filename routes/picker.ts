@@ -10,6 +10,7 @@ const picker: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/', {
     schema: {
       tags: ['picker'],
+      operationId: 'pickGame',
       summary: 'Pick a game to play',
       description: 'A weighted random choice among the enabled games that match every filter given: weight 3 for ' +
         'favor_bias 1, 1 for 0, 0.2 for -1. With `sessionId`, the games of that session\'s two most recently added ' +

@@ -7,12 +7,12 @@ import { findSessionGameOrThrow } from '../db/session-games.ts'
 const MonitorStarted = Type.Object({
   message: Type.Literal('Room monitor started'),
   status: Type.Literal('monitoring')
-}, { examples: [{ message: 'Room monitor started', status: 'monitoring' }] })
+}, { description: 'The room monitor is watching the room', examples: [{ message: 'Room monitor started', status: 'monitoring' }] })
 
 const MonitorStopped = Type.Object({
   message: Type.Literal('Room monitor and player count check stopped'),
   status: Type.Literal('stopped')
-}, { examples: [{ message: 'Room monitor and player count check stopped', status: 'stopped' }] })
+}, { description: 'The room monitor is stopped', examples: [{ message: 'Room monitor and player count check stopped', status: 'stopped' }] })
 
 const playerCheck: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('onRequest', app.requireAuth)
@@ -20,6 +20,7 @@ const playerCheck: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/:sessionId/games/:sessionGameId/start-player-check', {
     schema: {
       tags: ['room monitor'],
+      operationId: 'startPlayerCheck',
       summary: 'Start the room monitor',
       description: 'Watches the session game\'s ecast room (never joining as a player) and keeps its player count ' +
         'live: `player_count_check_status` becomes `checking`, then `completed` once the game starts (or `failed` ' +
@@ -40,6 +41,7 @@ const playerCheck: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/:sessionId/games/:sessionGameId/stop-player-check', {
     schema: {
       tags: ['room monitor'],
+      operationId: 'stopPlayerCheck',
       summary: 'Stop the room monitor',
       description: 'Stops the watch if one runs; a `checking` status becomes `stopped`, a final one is kept.',
       security: [{ bearer: [] }],

@@ -27,10 +27,11 @@ const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/:id/games', {
     schema: {
       tags: ['session-games'],
+      operationId: 'listSessionGames',
       summary: 'List the games of a session',
       description: 'Session games joined with their catalog facts, in play order (played_at ASC, then id).',
       params: IdParams,
-      response: { 200: Type.Array(SessionGame), 400: ErrorBody, 404: ErrorBody }
+      response: { 200: Type.Array(SessionGame, { description: 'The session\'s games in play order' }), 400: ErrorBody, 404: ErrorBody }
     }
   }, async (request) => {
     const session = await findSession(app.db, request.params.id)
@@ -42,6 +43,7 @@ const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.requireAuth,
     schema: {
       tags: ['session-games'],
+      operationId: 'addSessionGame',
       summary: 'Add a game to a session',
       description: 'The new session game is `playing`. In one transaction the session\'s previous `playing` game becomes ' +
         '`played` (skipped games stay skipped) and the game\'s play_count grows by one. With a `room_code` the room ' +
@@ -56,7 +58,7 @@ const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
     const { game_id: gameId, manually_added: manuallyAdded, room_code: roomCode } = request.body
     const added = await insertSessionGame(app.db, request.params.id, {
       game_id: gameId,
-      manually_added: manuallyAdded === true || manuallyAdded === 1 ? 1 : 0,
+      manually_added: manuallyAdded ?? 0,
       room_code: roomCode ?? null
     })
     for (const id of added.finishedIds) await monitor(request.log, 'unwatch', id)
@@ -75,6 +77,7 @@ const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.requireAuth,
     schema: {
       tags: ['session-games'],
+      operationId: 'updateSessionGameStatus',
       summary: 'Set a session game\'s status',
       description: `\`playing\` sets the session's other \`playing\` games to \`played\`. \`played\` and \`skipped\` stop the room monitor. ${SUB_ROUTE_NOTE}`,
       security: [{ bearer: [] }],
@@ -95,6 +98,7 @@ const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.requireAuth,
     schema: {
       tags: ['session-games'],
+      operationId: 'removeSessionGame',
       summary: 'Remove a game from a session',
       description: `Stops its room monitor and undoes the add: the game's play_count goes down by one. ${SUB_ROUTE_NOTE}`,
       security: [{ bearer: [] }],
@@ -112,6 +116,7 @@ const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.requireAuth,
     schema: {
       tags: ['session-games'],
+      operationId: 'setSessionGameRoomCode',
       summary: 'Set a session game\'s room code',
       description: `Exactly 4 characters, A-Z and 0-9. A running room monitor restarts on the new code. ${SUB_ROUTE_NOTE}`,
       security: [{ bearer: [] }],
@@ -131,6 +136,7 @@ const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.requireAuth,
     schema: {
       tags: ['session-games'],
+      operationId: 'setSessionGamePlayerCount',
       summary: 'Set a session game\'s player count by hand',
       description: 'Stops the room monitor, stores the count and sets `player_count_check_status` to `completed`. ' +
         `Announces \`player-count.updated\` with \`source: "manual"\`. ${SUB_ROUTE_NOTE}`,

@@ -15,18 +15,20 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/', {
     schema: {
       tags: ['sessions'],
+      operationId: 'listSessions',
       summary: 'List sessions',
       description: 'Every session with its games_played count, newest first (created_at DESC, then id DESC).',
-      response: { 200: Type.Array(Session) }
+      response: { 200: Type.Array(Session, { description: 'Every session, newest first' }) }
     }
   }, async () => listSessions(app.db))
 
   app.get('/active', {
     schema: {
       tags: ['sessions'],
+      operationId: 'getActiveSession',
       summary: 'Get the active session',
       description: 'The active session itself, or `{"session": null, "message": "No active session"}` when none is open.',
-      response: { 200: Type.Union([Session, NoActiveSession]) }
+      response: { 200: Type.Union([Session, NoActiveSession], { description: 'The active session, or a note that none is open' }) }
     }
   }, async () => {
     const active = await findActiveSession(app.db)
@@ -36,7 +38,9 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/:id', {
     schema: {
       tags: ['sessions'],
+      operationId: 'getSession',
       summary: 'Get a session',
+      description: 'One session with its games_played count.',
       params: IdParams,
       response: { 200: Session, 400: ErrorBody, 404: ErrorBody }
     }
@@ -51,6 +55,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
     preValidation: emptyBodyIsObject,
     schema: {
       tags: ['sessions'],
+      operationId: 'createSession',
       summary: 'Start a session',
       description: 'Only one session is active at a time: while one is open the answer is 400 with its `activeSessionId`, ' +
         'also when many requests race (exactly one wins). Announces `session.started`.',
@@ -70,6 +75,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
     preValidation: emptyBodyIsObject,
     schema: {
       tags: ['sessions'],
+      operationId: 'closeSession',
       summary: 'Close a session',
       description: 'Sets its `playing` games to `played`, stops their room monitors, sets `closed_at`, and replaces the notes ' +
         'when `notes` is given. Announces `session.ended`.',
@@ -91,6 +97,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.requireAuth,
     schema: {
       tags: ['sessions'],
+      operationId: 'deleteSession',
       summary: 'Delete a closed session',
       description: 'An active session must be closed first. Its session games, chat logs and votes are deleted with it; ' +
         'the catalog counters (play_count, votes) keep their history.',

@@ -12,6 +12,7 @@ const votes: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.requireAuth,
     schema: {
       tags: ['votes'],
+      operationId: 'recordLiveVote',
       summary: 'Record a vote from chat as it happens',
       description: 'The vote counts for the active session\'s game at `timestamp`: the one with the latest played_at at ' +
         'or before it, the rule chat import uses (skipped games included). The live_votes row and the game\'s counters ' +
@@ -40,6 +41,7 @@ const votes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/votes', {
     schema: {
       tags: ['votes'],
+      operationId: 'listVotes',
       summary: 'Browse live votes',
       description: 'Newest first (timestamp, then id). `total` counts every vote matching the filters.',
       querystring: VotesQuery,
@@ -54,6 +56,7 @@ const votes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/sessions/:id/votes', {
     schema: {
       tags: ['sessions', 'votes'],
+      operationId: 'getSessionVotes',
       summary: 'Per-game vote breakdown for a session',
       description: 'Aggregates the session\'s live votes by game, ordered by net_score DESC (then total_votes DESC, ' +
         'game_id). An empty `votes` array when the session has none.',

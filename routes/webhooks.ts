@@ -33,13 +33,14 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   app.get('/', {
-    schema: { tags, security, summary: 'List webhooks', response: { 200: Type.Array(Webhook), 401: ErrorBody } }
+    schema: { tags, security, operationId: 'listWebhooks', summary: 'List webhooks', description: 'Every webhook, oldest first; secrets are never returned (`has_secret` says whether one is set).', response: { 200: Type.Array(Webhook, { description: 'Every webhook' }), 401: ErrorBody } }
   }, async () => listWebhooks(app.db))
 
   app.post('/', {
     schema: {
       tags,
       security,
+      operationId: 'createWebhook',
       summary: 'Create a webhook',
       description: DELIVERY,
       body: NewWebhook,
@@ -53,7 +54,7 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/:id', {
-    schema: { tags, security, summary: 'Get a webhook', params: IdParams, response: { 200: Webhook, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody } }
+    schema: { tags, security, operationId: 'getWebhook', summary: 'Get a webhook', description: 'One webhook; its secret is never returned.', params: IdParams, response: { 200: Webhook, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody } }
   }, async (request) => {
     const webhook = await findWebhook(app.db, request.params.id)
     if (!webhook) throw new NotFound('Webhook')
@@ -64,6 +65,7 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags,
       security,
+      operationId: 'updateWebhook',
       summary: 'Update a webhook',
       description: 'Changes only the fields given. `secret: null` removes the secret, so deliveries are no longer signed.',
       params: IdParams,
@@ -81,7 +83,9 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags,
       security,
+      operationId: 'deleteWebhook',
       summary: 'Delete a webhook, its delivery log and its pending deliveries',
+      description: 'No further deliveries go to its URL, pending ones included; its delivery log is deleted with it.',
       params: IdParams,
       response: { 200: WebhookDeleted, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
     }
@@ -94,6 +98,7 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags,
       security,
+      operationId: 'testWebhook',
       summary: 'Send a test delivery now',
       description: 'Sends one `webhook.test` delivery (a single attempt, even when the webhook is disabled) and answers with its log entry once it has finished.',
       params: IdParams,
@@ -109,9 +114,11 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags,
       security,
+      operationId: 'listWebhookLogs',
       summary: 'The last 100 delivery attempts, newest first',
+      description: 'Every attempt of every delivery of this webhook, the newest 100.',
       params: IdParams,
-      response: { 200: Type.Array(WebhookLog), 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
+      response: { 200: Type.Array(WebhookLog, { description: 'Delivery attempts, newest first' }), 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
     }
   }, async (request) => {
     if (!await findWebhook(app.db, request.params.id)) throw new NotFound('Webhook')

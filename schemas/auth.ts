@@ -8,10 +8,10 @@ export type LoginBody = Static<typeof LoginBody>
 export const LoginResult = Type.Object({
   token: Type.String({ description: 'Send as `Authorization: Bearer <token>`' }),
   expiresIn: Type.String({ examples: ['24h'] })
-})
+}, { description: 'A bearer token and its lifetime' })
 
 export const VerifyResult = Type.Object({
   valid: Type.Literal(true),
   role: Type.Literal('admin'),
   expiresAt: Type.String({ format: 'date-time' })
-})
+}, { description: 'The token is valid: its role and when it expires' })

@@ -40,5 +40,5 @@ export const ChatImportResult = Type.Object({
       title: Type.String()
     }), { description: 'The first 100 votes this import counted, in log order (bounded so a large log is not echoed back)' })
   })
-})
+}, { $id: 'ChatImportResult', description: 'What a chat import stored and counted' })
 export type ChatImportResult = Static<typeof ChatImportResult>

@@ -16,6 +16,17 @@ export type SessionGameParams = Static<typeof SessionGameParams>
 export const Flag = Type.Union([Type.Literal(0), Type.Literal(1)])
 export type Flag = Static<typeof Flag>
 
+/**
+ * A flag as a client writes it: 0/1 or true/false (API.md "Input and output edges"). The body validator stores it
+ * back as 0/1 (`x-flag`, plugins/validation.ts), so handlers and the database only see the seeds' integers.
+ */
+export const FlagInput = (field: string, description?: string) => Type.Unsafe<Flag>({
+  enum: [0, 1, false, true],
+  'x-flag': true,
+  errorMessage: `${field} must be 0, 1, true or false`,
+  ...(description === undefined ? {} : { description })
+})
+
 // A Date in the row, ISO-8601 with milliseconds on the wire (fast-json-stringify calls toISOString).
 export const Timestamp = Type.Unsafe<Date>({ type: 'string', format: 'date-time', examples: ['2026-03-15T19:00:00.000Z'] })
 
@@ -23,7 +34,7 @@ export const Nullable = <T extends import('@sinclair/typebox').TSchema>(schema: 
 
 export const ErrorBody = Type.Object({
   error: Type.String({ description: 'A human sentence naming the problem' })
-}, { $id: 'ErrorBody', additionalProperties: true })
+}, { $id: 'Error', additionalProperties: true, description: 'Every error: one sentence, plus the extra fields a route names (activeSessionId)' })
 export type ErrorBody = Static<typeof ErrorBody>
 
 export const RoomCode = Type.String({

@@ -37,5 +37,5 @@ export const SessionExport = Type.Object({
     timestamp: IsoString,
     vote: Nullable(Type.Union([Type.Literal('thisgame++'), Type.Literal('thisgame--')]))
   }))
-}, { $id: 'SessionExport' })
+}, { $id: 'SessionExport', description: 'A session with its games and chat log, with real booleans' })
 export type SessionExport = Static<typeof SessionExport>

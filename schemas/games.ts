@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Flag, Id, Nullable, Timestamp } from './common.ts'
+import { Flag, FlagInput, Id, Nullable, Timestamp } from './common.ts'
 
 /** One of a few values, as a plain `enum` so a failure yields one error, which `errorMessage` can name. */
 export const Enum = <T extends string | number>(values: readonly T[], options: Record<string, unknown>) =>
@@ -9,8 +9,6 @@ export const FavorBias = Enum([-1, 0, 1] as const, {
   description: 'Picker weight: 1 favored (×3), 0 neutral (×1), -1 disfavored (×0.2)',
   errorMessage: 'favor_bias must be -1, 0 or 1'
 })
-
-const FlagInput = (field: string) => Enum([0, 1] as const, { errorMessage: `${field} must be 0 or 1` })
 
 const PlayerCount = Type.Integer({ minimum: 1, maximum: 1000 })
 
@@ -34,6 +32,7 @@ export const Game = Type.Object({
   created_at: Timestamp
 }, {
   $id: 'Game',
+  description: 'A game of the catalog, with its play and vote counters',
   examples: [{
     id: 12,
     pack_name: 'The Jackbox Party Pack 3',
@@ -56,7 +55,7 @@ export const Game = Type.Object({
 })
 export type Game = Static<typeof Game>
 
-export const GameList = Type.Array(Game)
+export const GameList = Type.Array(Game, { description: 'The games matching every filter, by pack_name then title' })
 
 export const NewGame = Type.Object({
   pack_name: Type.String({ minLength: 1, maxLength: 200, examples: ['The Jackbox Party Pack 3'] }),
@@ -104,14 +103,14 @@ export type FavorBody = Static<typeof FavorBody>
 export const DeletedGame = Type.Object({
   message: Type.Literal('Game deleted successfully'),
   gameId: Id
-})
+}, { description: 'The game was deleted' })
 
 export const Pack = Type.Object({
   name: Type.String({ examples: ['The Jackbox Party Pack 3'] }),
   total: Type.Integer({ description: 'Games in the pack' }),
   enabled: Type.Integer({ description: 'Enabled games in the pack' })
-})
-export const PackList = Type.Array(Pack)
+}, { $id: 'Pack', description: 'A pack of the catalog and how many of its games are enabled' })
+export const PackList = Type.Array(Pack, { description: 'Every pack, by name' })
 
 export const PackParams = Type.Object({
   name: Type.String({ minLength: 1, description: 'The pack name, URL-encoded', examples: ['The Jackbox Party Pack 3'] })
@@ -119,14 +118,14 @@ export const PackParams = Type.Object({
 export type PackParams = Static<typeof PackParams>
 
 export const PackToggleBody = Type.Object({
-  enabled: Type.Boolean({ description: 'true enables every game of the pack, false disables them all' })
+  enabled: FlagInput('enabled', '1 (or true) enables every game of the pack, 0 (or false) disables them all')
 }, { examples: [{ enabled: false }] })
 
 export const PackToggleResult = Type.Object({
   pack: Type.String(),
   enabled: Type.Boolean(),
   gamesAffected: Type.Integer({ description: 'Games in the pack, all of which now have this state' })
-}, { examples: [{ pack: 'The Jackbox Party Pack 3', enabled: false, gamesAffected: 5 }] })
+}, { description: 'Every game of the pack now has this state', examples: [{ pack: 'The Jackbox Party Pack 3', enabled: false, gamesAffected: 5 }] })
 
 export const CsvImportBody = Type.Object({
   csv: Type.String({
@@ -154,5 +153,9 @@ export const CsvImportResult = Type.Object({
     error: Type.String()
   }), { description: 'The first 100 lines that were skipped, and why, in line order' }),
   errorCount: Type.Integer({ minimum: 0, description: 'How many lines were skipped in all' })
-}, { examples: [{ imported: 3, updated: 1, errors: [{ line: 5, error: 'min_players must be a positive integer' }], errorCount: 1 }] })
+}, {
+  $id: 'CsvImportResult',
+  description: 'What a CSV import added, updated and skipped',
+  examples: [{ imported: 3, updated: 1, errors: [{ line: 5, error: 'min_players must be a positive integer' }], errorCount: 1 }]
+})
 export type CsvImportResult = Static<typeof CsvImportResult>

@@ -35,4 +35,4 @@ export const PickResult = Type.Object({
   game: Game,
   poolSize: Type.Integer({ description: 'How many games matched the filters' }),
   totalEnabled: Type.Integer({ description: 'How many games are enabled in the catalog' })
-})
+}, { $id: 'PickResult', description: 'The picked game and the size of the pool it was drawn from' })

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Flag, Id, Nullable, RoomCode, Timestamp } from './common.ts'
+import { Flag, FlagInput, Id, Nullable, RoomCode, Timestamp } from './common.ts'
 
 export const Session = Type.Object({
   id: Id,
@@ -8,7 +8,7 @@ export const Session = Type.Object({
   created_at: Timestamp,
   closed_at: Nullable(Timestamp),
   games_played: Type.Integer({ minimum: 0, description: 'How many games were added to the session (session_games rows)' })
-}, { $id: 'Session', examples: [{ id: 5, notes: 'Friday game night', is_active: 1, created_at: '2026-03-15T19:00:00.000Z', closed_at: null, games_played: 3 }] })
+}, { $id: 'Session', description: 'A game night', examples: [{ id: 5, notes: 'Friday game night', is_active: 1, created_at: '2026-03-15T19:00:00.000Z', closed_at: null, games_played: 3 }] })
 export type Session = Static<typeof Session>
 
 // The seed's 201 for a new session carries no games_played.
@@ -20,7 +20,7 @@ export type CreatedSession = Static<typeof CreatedSession>
 export const NoActiveSession = Type.Object({
   session: Type.Null(),
   message: Type.Literal('No active session')
-})
+}, { description: 'No session is open' })
 
 export const NewSession = Type.Object({
   notes: Type.Optional(Nullable(Type.String({ maxLength: 10000, description: 'Optional notes, e.g. "Friday game night"' })))
@@ -35,7 +35,7 @@ export type CloseSession = Static<typeof CloseSession>
 export const SessionDeleted = Type.Object({
   message: Type.Literal('Session deleted successfully'),
   sessionId: Id
-})
+}, { description: 'The session and everything recorded in it were deleted' })
 
 export const SessionGameStatus = Type.Unsafe<'playing' | 'played' | 'skipped'>({
   type: 'string',
@@ -67,6 +67,7 @@ export const SessionGame = Type.Object({
   downvotes: Type.Integer()
 }, {
   $id: 'SessionGame',
+  description: 'A game played in a session, joined with its catalog facts',
   examples: [{
     id: 14,
     session_id: 5,
@@ -91,7 +92,7 @@ export type SessionGame = Static<typeof SessionGame>
 
 export const NewSessionGame = Type.Object({
   game_id: { ...Id, description: 'games.id (from the catalog)' },
-  manually_added: Type.Optional(Type.Union([Type.Boolean(), Flag], { description: 'Default false; 0/1 accepted too' })),
+  manually_added: Type.Optional(FlagInput('manually_added', 'Default 0; false/true accepted too')),
   room_code: Type.Optional(Nullable(RoomCode))
 })
 export type NewSessionGame = Static<typeof NewSessionGame>
@@ -104,11 +105,11 @@ export type StatusBody = Static<typeof StatusBody>
 export const StatusUpdated = Type.Object({
   message: Type.Literal('Status updated successfully'),
   status: SessionGameStatus
-})
+}, { description: 'The new status' })
 
 export const SessionGameRemoved = Type.Object({
   message: Type.Literal('Game removed from session successfully')
-})
+}, { description: 'The game was removed from the session' })
 
 export const RoomCodeBody = Type.Object({
   room_code: RoomCode
@@ -123,4 +124,4 @@ export type PlayerCountBody = Static<typeof PlayerCountBody>
 export const PlayerCountUpdatedBody = Type.Object({
   message: Type.Literal('Player count updated successfully'),
   player_count: Type.Integer({ minimum: 0 })
-})
+}, { description: 'The stored player count' })

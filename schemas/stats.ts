@@ -13,6 +13,8 @@ export const Stats = Type.Object({
   mostPlayed: Type.Array(Type.Ref(Game), { maxItems: 5, description: 'By play_count, highest first, then by title' }),
   topRated: Type.Array(Type.Ref(Game), { maxItems: 5, description: 'By popularity_score, highest first, then by title' })
 }, {
+  $id: 'Stats',
+  description: 'Catalog and session totals, the most played and the top rated games',
   examples: [{
     games: 67,
     gamesEnabled: 64,

@@ -30,7 +30,7 @@ export const LiveVoteResult = Type.Object({
   session: Type.Object({ id: Id, games_played: Type.Integer({ minimum: 0 }) }),
   game: VoteGame,
   vote: Type.Object({ username: Type.String(), type: VoteType, timestamp: Timestamp })
-})
+}, { $id: 'LiveVoteResult', description: 'The recorded vote and the new totals of the game it counted for' })
 export type LiveVoteResult = Static<typeof LiveVoteResult>
 
 export const VotesQuery = Type.Object({
@@ -51,7 +51,7 @@ export const Vote = Type.Object({
   username: Type.String(),
   vote_type: VoteType,
   timestamp: Timestamp
-}, { $id: 'Vote' })
+}, { $id: 'Vote', description: 'One live vote' })
 export type Vote = Static<typeof Vote>
 
 export const VoteList = Type.Object({
@@ -62,7 +62,7 @@ export const VoteList = Type.Object({
     total: Type.Integer({ minimum: 0 }),
     total_pages: Type.Integer({ minimum: 0 })
   })
-})
+}, { $id: 'VoteList', description: 'A page of live votes, newest first' })
 export type VoteList = Static<typeof VoteList>
 
 export const GameVoteTally = Type.Object({
@@ -79,5 +79,5 @@ export type GameVoteTally = Static<typeof GameVoteTally>
 export const SessionVotes = Type.Object({
   session_id: Id,
   votes: Type.Array(GameVoteTally)
-})
+}, { $id: 'SessionVotes', description: 'A session\'s live votes per game' })
 export type SessionVotes = Static<typeof SessionVotes>

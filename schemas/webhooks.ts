@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Flag, Id, Nullable, Timestamp } from './common.ts'
+import { Flag, FlagInput, Id, Nullable, Timestamp } from './common.ts'
 import { WEBHOOK_EVENTS, type WebhookEvent } from './events.ts'
 
 const EVENTS_RULE = `events must be a non-empty list of distinct event names from: ${WEBHOOK_EVENTS.join(', ')}`
@@ -29,7 +29,7 @@ export const Webhook = Type.Object({
   enabled: Flag,
   has_secret: Type.Boolean({ description: 'Whether deliveries are signed; the secret itself is never returned' }),
   created_at: Timestamp
-}, { $id: 'Webhook' })
+}, { $id: 'Webhook', description: 'An outbound event subscription; its secret is write-only' })
 export type Webhook = Static<typeof Webhook>
 
 export const NewWebhook = Type.Object({
@@ -37,7 +37,7 @@ export const NewWebhook = Type.Object({
   url: Url,
   events: Events,
   secret: Type.Optional(Secret),
-  enabled: Type.Optional(Flag)
+  enabled: Type.Optional(FlagInput('enabled', 'Default 1; false/true accepted too'))
 }, { additionalProperties: false })
 export type NewWebhook = Static<typeof NewWebhook>
 
@@ -46,12 +46,12 @@ export const WebhookUpdate = Type.Object({
   url: Type.Optional(Url),
   events: Type.Optional(Events),
   secret: Type.Optional(Nullable({ ...Secret, description: 'A new secret, or null to stop signing deliveries' })),
-  enabled: Type.Optional(Flag)
+  enabled: Type.Optional(FlagInput('enabled', '0 pauses deliveries, 1 resumes them; false/true accepted too'))
 }, { additionalProperties: false, minProperties: 1, errorMessage: 'body must be an object with at least one field to update' })
 export type WebhookUpdate = Static<typeof WebhookUpdate>
 
 // Shaped like the other deletes of the API (`{"message": "Game deleted successfully", "gameId"}`).
-export const WebhookDeleted = Type.Object({ message: Type.String(), webhookId: Id })
+export const WebhookDeleted = Type.Object({ message: Type.String(), webhookId: Id }, { description: 'The webhook and its delivery log were deleted' })
 
 export const WebhookLog = Type.Object({
   id: Id,
@@ -62,5 +62,5 @@ export const WebhookLog = Type.Object({
   attempt: Type.Integer({ minimum: 1, maximum: 3 }),
   duration_ms: Type.Integer({ minimum: 0 }),
   created_at: Timestamp
-}, { $id: 'WebhookLog' })
+}, { $id: 'WebhookLog', description: 'One delivery attempt' })
 export type WebhookLog = Static<typeof WebhookLog>

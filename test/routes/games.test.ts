@@ -166,7 +166,7 @@ t.test('games catalog', async (t) => {
       [{ ...newGame, min_players: 0 }, 400, 'min_players must be >= 1'],
       [{ ...newGame, title: undefined }, 400, 'title is required'],
       [{ ...newGame, title: '' }, 400, 'title must NOT have fewer than 1 characters'],
-      [{ ...newGame, drawing: true }, 400, 'drawing must be 0 or 1'],
+      [{ ...newGame, drawing: 'yes' }, 400, 'drawing must be 0, 1, true or false'],
       [{ ...newGame, favor_bias: 2 }, 400, 'favor_bias must be -1, 0 or 1'],
       [{ ...newGame, length_minutes: 0 }, 400, 'length_minutes must be >= 1'],
       [{ ...newGame, pack_name: PACK_3, title: 'Quiplash 2' }, 409, 'A game with this title already exists in this pack'],
@@ -286,9 +286,12 @@ t.test('games catalog', async (t) => {
     const unknown = await app.inject({ method: 'PATCH', url: '/api/games/packs/Nope/toggle', headers: auth, payload: { enabled: true } })
     t.equal(unknown.statusCode, 404)
     t.same(unknown.json(), { error: 'Pack not found' })
-    const bad = await app.inject({ method: 'PATCH', url, headers: auth, payload: { enabled: 1 } })
+    // a flag is written as true/false or 0/1 alike
+    const offByNumber = await app.inject({ method: 'PATCH', url, headers: auth, payload: { enabled: 0 } })
+    t.same(offByNumber.json(), { pack: PACK_3, enabled: false, gamesAffected: 5 })
+    const bad = await app.inject({ method: 'PATCH', url, headers: auth, payload: { enabled: 'on' } })
     t.equal(bad.statusCode, 400)
-    t.same(bad.json(), { error: 'enabled must be boolean' })
+    t.same(bad.json(), { error: 'enabled must be 0, 1, true or false' })
     t.equal((await app.inject({ method: 'PATCH', url, payload: { enabled: false } })).statusCode, 401)
   })
 

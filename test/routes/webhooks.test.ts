@@ -134,7 +134,7 @@ t.test('webhooks', async (t) => {
       ['missing name', { url: good.url, events: good.events }, 'name is required'],
       ['missing url', { name: 'x', events: good.events }, 'url is required'],
       ['missing events', { name: 'x', url: good.url }, 'events is required'],
-      ['enabled as boolean', { ...good, enabled: true }, 'enabled must be equal to one of the allowed values']
+      ['enabled not a flag', { ...good, enabled: 'yes' }, 'enabled must be 0, 1, true or false']
     ]
     for (const [name, payload, error] of cases) {
       const res = await app.inject({ method: 'POST', url: '/api/webhooks', headers: auth, payload })
