@@ -8,6 +8,7 @@ import { ajv, schemaController } from './plugins/validation.ts'
 import errors from './plugins/errors.ts'
 import db from './plugins/db.ts'
 import swagger from './plugins/swagger.ts'
+import asyncapi from './plugins/asyncapi.ts'
 import auth from './plugins/auth.ts'
 import events from './plugins/events.ts'
 import eventLog from './plugins/event-log.ts'
@@ -78,6 +79,7 @@ export function buildApp (config: Config, options: AppOptions = {}) {
   app.register(errors)
   app.register(db, { poolSize: options.dbPoolSize })
   app.register(swagger)
+  app.register(asyncapi)
   app.register(websocket, { options: { maxPayload: 64 * 1024 } })
   app.register(auth)
   app.register(eventLog, { pollMs: options.eventLogPollMs })

@@ -10,7 +10,11 @@ export const LiveQuery = Type.Object({
 export type LiveQuery = Static<typeof LiveQuery>
 
 export const AuthMessage = Type.Object({ type: Type.Literal('auth'), token: Type.String({ minLength: 1 }) })
-export const SubscribeMessage = Type.Object({ type: Type.Literal('subscribe'), sessionId: Id })
+export const SubscribeMessage = Type.Object({
+  type: Type.Literal('subscribe'),
+  sessionId: Id,
+  since: Type.Optional(Type.Integer({ minimum: 0, description: 'The id of the last event seen: the later ones of the session are replayed first' }))
+})
 export const UnsubscribeMessage = Type.Object({ type: Type.Literal('unsubscribe'), sessionId: Id })
 export const PingMessage = Type.Object({ type: Type.Literal('ping') })
 
