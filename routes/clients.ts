@@ -42,6 +42,7 @@ const clients: FastifyPluginAsyncTypebox = async (app) => {
       security,
       operationId: 'getClient',
       summary: 'Get a connected client',
+      description: 'One connected client: its name, announced functions, subscriptions and the token it authenticated with.',
       params: ClientParams,
       response: { 200: ClientFound, 400: ErrorBody, 401: ErrorBody, 404: ClientNotFound }
     }

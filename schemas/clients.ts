@@ -27,22 +27,22 @@ export type ClientSession = Static<typeof ClientSession>
 export const ClientList = Type.Object({
   success: Type.Literal(true),
   sessions: Type.Array(Type.Ref(ClientSession))
-})
+}, { description: 'The clients connected now, on every process of the service' })
 export type ClientList = Static<typeof ClientList>
 
 export const ClientFound = Type.Object({
   success: Type.Literal(true),
   session: Type.Ref(ClientSession)
-})
+}, { description: 'The client' })
 export type ClientFound = Static<typeof ClientFound>
 
-export const Success = Type.Object({ success: Type.Literal(true) })
+export const Success = Type.Object({ success: Type.Literal(true) }, { description: 'Done' })
 export type Success = Static<typeof Success>
 
 export const ClientNotFound = Type.Object({
   success: Type.Literal(false),
   error: Type.String({ examples: ['Session not found'] })
-})
+}, { description: 'No connected client has this id' })
 
 export const REASONS = {
   errored: (message: string) => `function errored, message: ${message}`,
@@ -71,13 +71,13 @@ export type CommandOutcome = Static<typeof CommandOutcome>
 export const MessageResult = Type.Union([
   Type.Object({ success: Type.Literal(true), ...processed }),
   Type.Object({ success: Type.Literal(true), ...notProcessed })
-])
+], { description: 'The client\'s response, or why there is none' })
 export type MessageResult = Static<typeof MessageResult>
 
 export const MessageResults = Type.Object({
   success: Type.Literal(true),
   responses: Type.Array(Type.Ref(CommandOutcome), { description: 'One outcome per id, in the order of session_ids' })
-})
+}, { description: 'Every client\'s outcome' })
 export type MessageResults = Static<typeof MessageResults>
 
 const Key = Type.String({ minLength: 1, maxLength: 100, description: 'The function to run: one the client announced' })
