@@ -19,8 +19,8 @@ export class LiveClient {
   authenticated = false
   /** When the token expires, in ms since the epoch: the client is signed out then. */
   expiresAt = Infinity
-  /** The id (`jti`) of the scoped token the client authenticated with; null for a login token. */
-  tokenId: string | null = null
+  /** The scoped token the client authenticated with; null for a login token (or before auth). */
+  tokenId: number | null = null
   missedPings = 0
   readonly sessions = new Set<number>()
   constructor (readonly socket: WebSocket) {}
@@ -54,7 +54,7 @@ export class LiveHub {
     return client
   }
 
-  authenticate (client: LiveClient, expiresAt: number, tokenId: string | null = null): void {
+  authenticate (client: LiveClient, expiresAt: number, tokenId: number | null = null): void {
     client.authenticated = true
     client.expiresAt = expiresAt
     client.tokenId = tokenId

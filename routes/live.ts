@@ -34,7 +34,9 @@ const live: FastifyPluginAsyncTypebox = async (app) => {
       const expired = (err as { code?: string }).code === 'FAST_JWT_EXPIRED'
       return hub.send(client, { type: 'auth_error', message: expired ? 'Token expired' : 'Invalid token' })
     }
-    hub.authenticate(client, claims.exp ? claims.exp * 1000 : Infinity, typeof claims.jti === 'string' ? claims.jti : null)
+    // A scoped token carries its row id as `jti`; a login token has none.
+    const tokenId = claims.jti === undefined ? null : Number(claims.jti)
+    hub.authenticate(client, claims.exp ? claims.exp * 1000 : Infinity, Number.isSafeInteger(tokenId) ? tokenId : null)
     hub.send(client, { type: 'auth_success' })
   }
 

@@ -11,8 +11,8 @@ export type ClientParams = Static<typeof ClientParams>
 
 export const ClientSession = Type.Object({
   id: ClientId,
-  user_key: Type.Union([Type.String(), Type.Null()], {
-    description: 'The id of the scoped token the client authenticated with; null for a login token'
+  user_key: Type.Union([Id, Type.Null()], {
+    description: 'The id of the scoped token the client authenticated with (as in GET /api/auth/tokens); null for a login token'
   }),
   name: Type.String({ description: 'The name the client announced in hello' }),
   functions: Type.Array(Type.String(), { description: 'The function keys the client announced in hello' }),
