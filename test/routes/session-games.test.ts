@@ -1,29 +1,26 @@
 import t from 'tap'
 import { build, resetDb, authHeaders } from '../helper.ts'
+import { FakeEcast } from '../fixtures/fake-ecast.ts'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 const SESSION_GAME_KEYS = ['downvotes', 'game_id', 'game_type', 'id', 'manually_added', 'max_players', 'min_players', 'pack_name',
   'played_at', 'player_count', 'player_count_check_status', 'popularity_score', 'room_code', 'session_id', 'status', 'title', 'upvotes']
 
 t.test('session games', async (t) => {
-  const app = await build(t)
+  // The real room monitor against a fake ecast on loopback that has no rooms: a watch keeps waiting for its room
+  // (ECAST_ROOM_WAIT_MS is minutes), so which games are watched is what the routes started and stopped.
+  const fake = await FakeEcast.start()
+  t.teardown(() => fake.close())
+  const app = await build(t, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '1000' })
   const auth = authHeaders(app)
   t.beforeEach(() => resetDb(app))
-
-  // A stand-in room monitor (no network): records the calls the routes make, in order, and marks a watched game
-  // `checking` as the real one does; `watching` answers isWatching.
-  const monitorCalls: string[] = []
-  const watching = new Set<number>()
-  const original = { ...app.roomMonitor }
-  const watch = async (id: number) => {
-    monitorCalls.push(`watch ${id}`)
-    watching.add(id)
-    await app.db.updateTable('session_games').set({ player_count_check_status: 'checking' }).where('id', '=', id).execute()
-  }
-  const unwatch = async (id: number) => { monitorCalls.push(`unwatch ${id}`); watching.delete(id) }
-  Object.assign(app.roomMonitor, { watch, unwatch, isWatching: (id: number) => watching.has(id) })
-  t.teardown(() => Object.assign(app.roomMonitor, original))
-  t.beforeEach(() => { monitorCalls.length = 0; watching.clear() })
+  t.afterEach(async () => {
+    for (const id of app.roomMonitor.watching().keys()) await app.roomMonitor.unwatch(id)
+  })
+  /** The room codes watched now, by session game id. */
+  const watched = () => app.roomMonitor.watching()
+  const checkStatus = async (id: number) => (await app.db.selectFrom('session_games').select('player_count_check_status')
+    .where('id', '=', id).executeTakeFirstOrThrow()).player_count_check_status
 
   const startSession = async () => (await app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: {} })).json().id as number
   const addGame = (sessionId: number | string, payload: unknown, headers = auth) =>
@@ -61,7 +58,7 @@ t.test('session games', async (t) => {
       downvotes: 0
     })
     t.equal((await game(42)).play_count, 1)
-    t.same(monitorCalls, ['watch 1'])
+    t.same(watched(), new Map([[1, 'ABCD']]), 'the room monitor watches the room')
     const listed = (await app.inject({ url: `/api/sessions/${sessionId}/games` })).json()
     t.same(listed, [body])
   })
@@ -71,26 +68,29 @@ t.test('session games', async (t) => {
     const res = await addGame(sessionId, { game_id: 1 })
     t.equal(res.statusCode, 201)
     t.match(res.json(), { manually_added: 0, room_code: null, status: 'playing', player_count_check_status: 'not_started' })
-    t.same(monitorCalls, [])
+    t.same(watched(), new Map())
     const flagged = await addGame(sessionId, { game_id: 2, manually_added: 1, room_code: null })
     t.equal(flagged.statusCode, 201)
-    t.equal(flagged.json().manually_added, 1)
-    t.same(monitorCalls, ['unwatch 1'])
+    t.match(flagged.json(), { manually_added: 1, player_count_check_status: 'not_started' })
+    t.same(watched(), new Map())
   })
 
   t.test('adding a game sets the previous playing game to played; skipped stay skipped', async (t) => {
     const sessionId = await startSession()
     await addGame(sessionId, { game_id: 1, room_code: 'AAAA' })
+    t.same(watched(), new Map([[1, 'AAAA']]))
     await addGame(sessionId, { game_id: 2 })
     t.same(await statuses(), ['played', 'playing'])
+    t.same(watched(), new Map(), 'the played game\'s monitor stopped')
+    t.equal(await checkStatus(1), 'stopped')
     await patch(`${sessionId}/games/2/status`, { status: 'skipped' })
-    monitorCalls.length = 0
-    await addGame(sessionId, { game_id: 3 })
+    await addGame(sessionId, { game_id: 3, room_code: 'CCCC' })
     t.same(await statuses(), ['played', 'skipped', 'playing'])
-    t.same(monitorCalls, [])
+    t.same(watched(), new Map([[3, 'CCCC']]))
     await addGame(sessionId, { game_id: 1 })
     t.same(await statuses(), ['played', 'skipped', 'played', 'playing'])
-    t.same(monitorCalls, ['unwatch 3'])
+    t.same(watched(), new Map())
+    t.equal(await checkStatus(3), 'stopped')
     t.equal((await game(1)).play_count, 2)
   })
 
@@ -114,9 +114,8 @@ t.test('session games', async (t) => {
     const results = await Promise.all([...adds, closing])
     t.equal(results[10].statusCode, 200)
     const added = results.slice(0, 10).filter((r) => r.statusCode === 201).length
-    for (const r of results.slice(0, 10)) {
-      if (r.statusCode !== 201) t.same(r.json(), { error: 'Cannot add games to a closed session' })
-    }
+    t.same(results.slice(0, 10).filter((r) => r.statusCode !== 201).map((r) => [r.statusCode, r.json()]),
+      Array(10 - added).fill([400, { error: 'Cannot add games to a closed session' }]), 'every other add is refused as too late')
     const all = await rows()
     t.equal(all.length, added)
     t.equal(all.filter((r) => r.status === 'playing').length, 0)
@@ -160,7 +159,7 @@ t.test('session games', async (t) => {
     t.equal(noToken.statusCode, 401)
     t.same(await rows(), [])
     t.equal((await game(1)).play_count, 0)
-    t.same(monitorCalls, [])
+    t.same(watched(), new Map())
   })
 
   t.test('GET /:id/games lists in play order; 404 for an unknown session; 400 for a bad id', async (t) => {
@@ -186,24 +185,30 @@ t.test('session games', async (t) => {
 
   t.test('status: played and skipped stop the monitor; playing finishes the other playing game', async (t) => {
     const sessionId = await startSession()
-    await addGame(sessionId, { game_id: 1 })
-    await addGame(sessionId, { game_id: 2 })
-    await addGame(sessionId, { game_id: 3 })
-    monitorCalls.length = 0
+    await addGame(sessionId, { game_id: 1, room_code: 'AAAA' })
+    await addGame(sessionId, { game_id: 2, room_code: 'BBBB' })
+    const startCheck = (id: number) => app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/games/${id}/start-player-check`, headers: auth })
+    await addGame(sessionId, { game_id: 3, room_code: 'CCCC' })
+    t.same(watched(), new Map([[3, 'CCCC']]))
+    t.equal((await startCheck(2)).statusCode, 200, 'a played game can be watched again by hand')
+    t.same(watched(), new Map([[2, 'BBBB'], [3, 'CCCC']]))
     const played = await patch(`${sessionId}/games/3/status`, { status: 'played' })
     t.equal(played.statusCode, 200)
     t.same(played.json(), { message: 'Status updated successfully', status: 'played' })
     t.same(await statuses(), ['played', 'played', 'played'])
+    t.same(watched(), new Map([[2, 'BBBB']]))
     const skipped = await patch(`${sessionId}/games/2/status`, { status: 'skipped' })
     t.same(skipped.json(), { message: 'Status updated successfully', status: 'skipped' })
-    t.same(monitorCalls, ['unwatch 3', 'unwatch 2'])
-    monitorCalls.length = 0
+    t.same(watched(), new Map())
+    t.same([await checkStatus(2), await checkStatus(3)], ['stopped', 'stopped'])
     await patch(`${sessionId}/games/1/status`, { status: 'playing' })
     t.same(await statuses(), ['playing', 'skipped', 'played'])
+    t.equal((await startCheck(1)).statusCode, 200)
+    t.same(watched(), new Map([[1, 'AAAA']]))
     const again = await patch(`${sessionId}/games/3/status`, { status: 'playing' })
     t.same(again.json(), { message: 'Status updated successfully', status: 'playing' })
     t.same(await statuses(), ['played', 'skipped', 'playing'])
-    t.same(monitorCalls, ['unwatch 1'])
+    t.same(watched(), new Map(), 'the game that stopped playing stopped its monitor')
     const same = await patch(`${sessionId}/games/3/status`, { status: 'playing' })
     t.equal(same.statusCode, 200)
     t.same(await statuses(), ['played', 'skipped', 'playing'])
@@ -219,7 +224,7 @@ t.test('session games', async (t) => {
 
   t.test('status errors: invalid value, missing, unknown ids, other session, bad ids, no token', async (t) => {
     const sessionId = await startSession()
-    await addGame(sessionId, { game_id: 1 })
+    await addGame(sessionId, { game_id: 1, room_code: 'ABCD' })
     const other = sessionId + 1
     await app.db.insertInto('sessions').values({ id: other, notes: null, is_active: 0 }).execute()
     for (const payload of [{ status: 'done' }, { status: 'PLAYED' }, { status: 1 }, {}, { status: null }]) {
@@ -237,30 +242,30 @@ t.test('session games', async (t) => {
     }
     t.equal((await patch(`${sessionId}/games/1/status`, { status: 'played' }, {})).statusCode, 401)
     t.same(await statuses(), ['playing'])
-    t.same(monitorCalls, [])
+    t.same(watched(), new Map([[1, 'ABCD']]), 'the monitor keeps watching')
   })
 
   t.test('DELETE removes the game, stops its monitor and undoes its play_count', async (t) => {
     const sessionId = await startSession()
-    await addGame(sessionId, { game_id: 5, room_code: 'WXYZ' })
     await addGame(sessionId, { game_id: 5 })
+    await addGame(sessionId, { game_id: 5, room_code: 'WXYZ' })
     t.equal((await game(5)).play_count, 2)
-    monitorCalls.length = 0
-    const res = await app.inject({ method: 'DELETE', url: `/api/sessions/${sessionId}/games/1`, headers: auth })
+    t.same(watched(), new Map([[2, 'WXYZ']]))
+    const res = await app.inject({ method: 'DELETE', url: `/api/sessions/${sessionId}/games/2`, headers: auth })
     t.equal(res.statusCode, 200)
     t.same(res.json(), { message: 'Game removed from session successfully' })
-    t.same((await rows()).map((r) => r.id), [2])
+    t.same((await rows()).map((r) => r.id), [1])
     t.equal((await game(5)).play_count, 1)
-    t.same(monitorCalls, ['unwatch 1'])
-    const again = await app.inject({ method: 'DELETE', url: `/api/sessions/${sessionId}/games/1`, headers: auth })
+    t.same(watched(), new Map(), 'its monitor stopped')
+    const again = await app.inject({ method: 'DELETE', url: `/api/sessions/${sessionId}/games/2`, headers: auth })
     t.equal(again.statusCode, 404)
     t.same(again.json(), { error: 'Session game not found' })
-    const otherSession = await app.inject({ method: 'DELETE', url: `/api/sessions/${sessionId + 1}/games/2`, headers: auth })
+    const otherSession = await app.inject({ method: 'DELETE', url: `/api/sessions/${sessionId + 1}/games/1`, headers: auth })
     t.equal(otherSession.statusCode, 404)
     t.same(otherSession.json(), { error: 'Session game not found' })
     t.equal((await app.inject({ method: 'DELETE', url: `/api/sessions/${sessionId}/games/abc`, headers: auth })).statusCode, 400)
-    t.equal((await app.inject({ method: 'DELETE', url: `/api/sessions/${sessionId}/games/2` })).statusCode, 401)
-    t.same((await rows()).map((r) => r.id), [2])
+    t.equal((await app.inject({ method: 'DELETE', url: `/api/sessions/${sessionId}/games/1` })).statusCode, 401)
+    t.same((await rows()).map((r) => r.id), [1])
     t.equal((await game(5)).play_count, 1)
   })
 
@@ -270,11 +275,13 @@ t.test('session games', async (t) => {
     const res = await patch(`${sessionId}/games/1/room-code`, { room_code: 'XY9Z' })
     t.equal(res.statusCode, 200)
     t.same(res.json(), { ...added, room_code: 'XY9Z' })
-    t.same(monitorCalls, [])
-    watching.add(1)
+    t.same(watched(), new Map(), 'a room code alone starts no monitor')
+    const started = await app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/games/1/start-player-check`, headers: auth })
+    t.equal(started.statusCode, 200)
+    t.same(watched(), new Map([[1, 'XY9Z']]))
     const restarted = await patch(`${sessionId}/games/1/room-code`, { room_code: 'AB12' })
     t.equal(restarted.json().room_code, 'AB12')
-    t.same(monitorCalls, ['watch 1'])
+    t.same(watched(), new Map([[1, 'AB12']]), 'the running monitor moved to the new code')
     t.equal((await rows())[0].room_code, 'AB12')
   })
 
@@ -297,16 +304,17 @@ t.test('session games', async (t) => {
     t.equal((await patch(`${sessionId}/games/zz/room-code`, { room_code: 'XY9Z' })).statusCode, 400)
     t.equal((await patch(`${sessionId}/games/1/room-code`, { room_code: 'XY9Z' }, {})).statusCode, 401)
     t.equal((await rows())[0].room_code, 'ABCD')
+    t.same(watched(), new Map([[1, 'ABCD']]))
   })
 
   t.test('player-count: stops the monitor, stores the count as completed', async (t) => {
     const sessionId = await startSession()
     await addGame(sessionId, { game_id: 1, room_code: 'ABCD' })
-    monitorCalls.length = 0
+    t.same(watched(), new Map([[1, 'ABCD']]))
     const res = await patch(`${sessionId}/games/1/player-count`, { player_count: 6 })
     t.equal(res.statusCode, 200)
     t.same(res.json(), { message: 'Player count updated successfully', player_count: 6 })
-    t.same(monitorCalls, ['unwatch 1'])
+    t.same(watched(), new Map())
     const [row] = await rows()
     t.equal(row.player_count, 6)
     t.equal(row.player_count_check_status, 'completed')
@@ -319,7 +327,7 @@ t.test('session games', async (t) => {
 
   t.test('player-count errors: the seed sentences, 404s; nothing changes', async (t) => {
     const sessionId = await startSession()
-    await addGame(sessionId, { game_id: 1 })
+    await addGame(sessionId, { game_id: 1, room_code: 'ABCD' })
     const missing = await patch(`${sessionId}/games/1/player-count`, {})
     t.equal(missing.statusCode, 400)
     t.same(missing.json(), { error: 'player_count is required' })
@@ -335,18 +343,7 @@ t.test('session games', async (t) => {
     t.equal((await patch('0/games/1/player-count', { player_count: 4 })).statusCode, 400)
     const [row] = await rows()
     t.equal(row.player_count, null)
-    t.equal(row.player_count_check_status, 'not_started')
-    t.same(monitorCalls, [])
-  })
-
-  t.test('a failing room monitor never fails the request', async (t) => {
-    const sessionId = await startSession()
-    app.roomMonitor.watch = async () => { throw new Error('monitor down') }
-    app.roomMonitor.unwatch = async () => { throw new Error('monitor down') }
-    t.teardown(() => Object.assign(app.roomMonitor, { watch, unwatch }))
-    t.equal((await addGame(sessionId, { game_id: 1, room_code: 'ABCD' })).statusCode, 201)
-    t.equal((await patch(`${sessionId}/games/1/status`, { status: 'skipped' })).statusCode, 200)
-    t.equal((await patch(`${sessionId}/games/1/player-count`, { player_count: 3 })).statusCode, 200)
-    t.equal((await app.inject({ method: 'DELETE', url: `/api/sessions/${sessionId}/games/1`, headers: auth })).statusCode, 200)
+    t.equal(row.player_count_check_status, 'checking')
+    t.same(watched(), new Map([[1, 'ABCD']]), 'the monitor keeps watching')
   })
 })
