@@ -198,18 +198,17 @@ t.test('votes', async (t) => {
 
   t.test('GET /api/votes refuses bad query values with 400', async (t) => {
     const cases: Array<[string, string]> = [
-      ['limit=101', 'querystring/limit must be <= 100'],
-      ['limit=0', 'querystring/limit must be >= 1'],
-      ['page=0', 'querystring/page must be >= 1'],
-      ['page=abc', 'querystring/page must be integer'],
-      ['session_id=-1', 'querystring/session_id must be >= 1'],
+      ['limit=101', 'limit must be <= 100'],
+      ['limit=0', 'limit must be >= 1'],
+      ['page=0', 'page must be >= 1'],
+      ['page=abc', 'page must be integer'],
+      ['session_id=-1', 'session_id must be >= 1'],
       ['vote_type=meh', 'vote_type must be "up" or "down"']
     ]
     for (const [query, error] of cases) {
       const res = await app.inject({ url: `/api/votes?${query}` })
       t.equal(res.statusCode, 400, query)
-      t.type(res.json().error, 'string')
-      if (!error.startsWith('querystring/')) t.same(res.json(), { error })
+      t.same(res.json(), { error }, query)
     }
   })
 
