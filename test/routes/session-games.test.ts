@@ -121,6 +121,9 @@ t.test('session games', async (t) => {
     t.equal(all.filter((r) => r.status === 'playing').length, 0)
     t.equal((await game(7)).play_count, added)
     t.equal(results[10].json().games_played, added)
+    // The race may let every add in before the close; one add after it is always refused.
+    const late = await addGame(sessionId, { game_id: 7 })
+    t.same([late.statusCode, late.json()], [400, { error: 'Cannot add games to a closed session' }])
   })
 
   t.test('POST errors: seed sentences, and nothing changes', async (t) => {
