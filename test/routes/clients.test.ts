@@ -285,7 +285,8 @@ t.test('connected clients', async (t) => {
       ['missing session_ids', '/api/clients/disconnect', {}, 'session_ids is required'],
       ['missing key', '/api/clients/message', { session_ids: [bot.clientId] }, 'key is required'],
       ['missing key (one client)', `/api/clients/${bot.clientId}/message`, {}, 'key is required'],
-      ['key not a string', `/api/clients/${bot.clientId}/message`, { key: 5 }, 'key must be string']
+      ['key not a string', `/api/clients/${bot.clientId}/message`, { key: 5 }, 'key must be string'],
+      ['an unknown field', '/api/clients/message', { session_ids: [bot.clientId], key: 'x', sessionIds: [] }, "Unknown field 'sessionIds' in the request body"]
     ]
     for (const [name, url, payload, error] of cases) {
       const res = await post(url, payload)
