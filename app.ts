@@ -6,6 +6,7 @@ import type { Dispatcher } from 'undici'
 import type { Config } from './plugins/config.ts'
 import { ajv, schemaController } from './plugins/validation.ts'
 import errors from './plugins/errors.ts'
+import metrics from './plugins/metrics.ts'
 import db from './plugins/db.ts'
 import swagger from './plugins/swagger.ts'
 import asyncapi from './plugins/asyncapi.ts'
@@ -77,6 +78,7 @@ export function buildApp (config: Config, options: AppOptions = {}) {
   app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
 
   app.register(errors)
+  app.register(metrics)
   app.register(db, { poolSize: options.dbPoolSize })
   app.register(swagger)
   app.register(asyncapi)

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import { Agent, type Dispatcher } from 'undici'
 import type { FastifyInstance } from 'fastify'
 import { findMonitoredGame, listResumableGames, updatePlayerCheck } from '../db/room-monitor.ts'
-import { EcastClient } from './ecast-client.ts'
+import { EcastClient, EcastError, type EcastApi } from './ecast-client.ts'
 import { audienceUrl, openAudienceSocket, type OpenAudienceSocket } from './audience-socket.ts'
 import { RoomWatch, type RoomWatchSink } from './room-watch.ts'
 
@@ -31,7 +31,7 @@ export interface RoomMonitor {
 
 interface Entry { watch: RoomWatch, sessionId: number, code: string }
 
-export function createRoomMonitor (app: FastifyInstance, ecast: EcastClient, openSocket: OpenAudienceSocket): RoomMonitor {
+export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSocket: OpenAudienceSocket): RoomMonitor {
   const log = app.log.child({ plugin: 'room-monitor' })
   const { ECAST_BASE_URL, ECAST_POLL_INTERVAL_MS, ECAST_ROOM_WAIT_MS } = app.config
   const entries = new Map<number, Entry>()
@@ -151,7 +151,16 @@ export default fp<RoomMonitorOptions>(async function roomMonitor (app, opts) {
     // A poll must not hang for much longer than its period; 5 s at most.
     timeoutMs: Math.min(5000, Math.max(250, 2 * app.config.ECAST_POLL_INTERVAL_MS))
   })
-  const monitor = createRoomMonitor(app, ecast, opts.openSocket ?? openAudienceSocket)
+  // Failed ecast calls are counted for /metrics (the watch itself logs and retries them).
+  const counted = <T>(call: Promise<T>) => call.catch((err: unknown) => {
+    if (err instanceof EcastError && app.hasDecorator('metrics')) app.metrics.ecastFailures.inc()
+    throw err
+  })
+  const api: EcastApi = {
+    getRoom: (code, signal) => counted(ecast.getRoom(code, signal)),
+    getConnections: (code, signal) => counted(ecast.getConnections(code, signal))
+  }
+  const monitor = createRoomMonitor(app, api, opts.openSocket ?? openAudienceSocket)
   app.decorate('roomMonitor', monitor)
   app.addHook('onReady', async () => {
     try {

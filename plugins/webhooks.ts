@@ -20,6 +20,8 @@ export type Lookup = (hostname: string, options: { family?: number, all: true },
   callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void
 
 export interface WebhooksOptions {
+  /** Called after each attempt with its outcome (the metrics count them). */
+  onAttempt?: (outcome: 'delivered' | 'retrying' | 'failed' | 'test') => void
   /** Outbound HTTP. Defaults to an Agent the plugin owns, whose connections check every target address. A dispatcher
    *  passed in (a MockAgent in tests) is used as it is, without that check. */
   dispatcher?: Dispatcher
@@ -144,6 +146,7 @@ export class WebhookDispatcher {
   readonly #claimMs: number
   readonly #pollMs: number
   readonly #concurrency: number
+  readonly #onAttempt: NonNullable<WebhooksOptions['onAttempt']>
   readonly #inFlight = new Set<Promise<unknown>>()
   readonly #shutdown = new AbortController()
   #draining: Promise<void> | undefined
@@ -163,6 +166,7 @@ export class WebhookDispatcher {
     this.#claimMs = opts.claimMs ?? 60_000
     this.#pollMs = opts.pollMs ?? 5000
     this.#concurrency = opts.concurrency ?? 8
+    this.#onAttempt = opts.onAttempt ?? (() => {})
   }
 
   get maxAttempts (): number { return this.#retryDelaysMs.length + 1 }
@@ -238,6 +242,7 @@ export class WebhookDispatcher {
   /** `retryInMs`: null when the delivery has no attempt left, undefined when it succeeded or is a test. */
   #logAttempt (webhookId: number, event: string, deliveryId: string, attempt: number, result: AttemptResult, retryInMs?: number | null) {
     const context = { webhookId, deliveryId, event, attempt, statusCode: result.statusCode, durationMs: result.durationMs }
+    this.#onAttempt(result.success ? 'delivered' : retryInMs === undefined ? 'test' : retryInMs === null ? 'failed' : 'retrying')
     if (result.success) this.#log.debug(context, 'webhook delivered')
     else if (retryInMs === undefined) this.#log.warn({ ...context, error: result.error }, 'webhook attempt failed')
     else if (retryInMs === null) this.#log.warn({ ...context, error: result.error }, 'webhook attempt failed; no attempt left')
@@ -378,7 +383,8 @@ export default fp<WebhooksOptions>(async function webhooks (app, opts) {
   const agent = opts.dispatcher
     ? undefined
     : new Agent({ connect: guardedConnector(app.config.WEBHOOK_ALLOW_LOOPBACK, opts.lookup) })
-  const dispatcher = new WebhookDispatcher(app.db, app.dbListen, app.log.child({ plugin: 'webhooks' }), opts.dispatcher ?? agent!, opts)
+  const onAttempt = app.hasDecorator('metrics') ? (outcome: string) => app.metrics.webhookDeliveries.inc({ outcome }) : undefined
+  const dispatcher = new WebhookDispatcher(app.db, app.dbListen, app.log.child({ plugin: 'webhooks' }), opts.dispatcher ?? agent!, { onAttempt, ...opts })
   app.decorate('webhooks', dispatcher)
   const stopBridge = app.hasDecorator('events') ? bridgeBusToLog(app) : undefined
   app.addHook('onReady', () => dispatcher.start())

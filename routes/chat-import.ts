@@ -43,6 +43,8 @@ const chatImport: FastifyPluginAsyncTypebox = async (app) => {
     const body = bodies.get(request)!
     try {
       const outcome = await importChatLog(app.db, request.params.id, body)
+      app.metrics.chatImportRows.inc({ result: 'stored' }, outcome.messagesImported)
+      app.metrics.chatImportRows.inc({ result: 'duplicate' }, outcome.duplicatesSkipped)
       return {
         message: 'Chat log imported and processed successfully',
         messagesImported: outcome.messagesImported,
