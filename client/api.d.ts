@@ -1253,8 +1253,8 @@ export interface components {
         ClientSession: {
             /** @description The clientId a live client got in hello_ok */
             id: string;
-            /** @description The id of the scoped token the client authenticated with; null for a login token */
-            user_key: string | null;
+            /** @description The id of the scoped token the client authenticated with (as in GET /api/auth/tokens); null for a login token */
+            user_key: number | (never | null);
             /** @description The name the client announced in hello */
             name: string;
             /** @description The function keys the client announced in hello */
