@@ -3,10 +3,12 @@ import type { DestinationStream, LoggerOptions as PinoLoggerOptions } from 'pino
 import websocket from '@fastify/websocket'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Dispatcher } from 'undici'
-import type { Config } from './plugins/config.ts'
+import { trustProxy, type Config } from './plugins/config.ts'
 import { ajv, schemaController } from './plugins/validation.ts'
-import errors from './plugins/errors.ts'
 import metrics from './plugins/metrics.ts'
+import errors, { clientErrorHandler, frameworkErrors } from './plugins/errors.ts'
+import { loggerOptions } from './plugins/logging.ts'
+import input from './plugins/input.ts'
 import db from './plugins/db.ts'
 import swagger from './plugins/swagger.ts'
 import asyncapi from './plugins/asyncapi.ts'
@@ -47,23 +49,33 @@ export interface AppOptions {
   eventLogPollMs?: number
   /** Postgres pool size when DATABASE_URL is set. */
   dbPoolSize?: number
+  /** How long a request may take to arrive in full, and how often Node checks it (tests shorten both). */
+  requestTimeoutMs?: number
+  connectionsCheckingIntervalMs?: number
+  /** How long a live socket may stay unauthenticated (10 s). */
+  liveAuthTimeoutMs?: number
 }
 
-// Tokens may ride in `?token=` (the live WebSocket): never let them reach a log line.
-const redactUrl = (url: string) => url.replace(/([?&]token=)[^&]*/g, '$1[redacted]')
+// Longer than the 60 s a client command may wait (CLIENT_COMMAND_TIMEOUT_MS's default), so that route times out first.
+const REQUEST_TIMEOUT_MS = 90_000
 
 export function buildApp (config: Config, options: AppOptions = {}) {
   const app = Fastify({
     logger: {
       level: config.LOG_LEVEL,
-      redact: ['req.headers.authorization', 'req.headers.cookie'],
-      serializers: {
-        req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip })
-      },
+      ...loggerOptions,
       ...options.logger
     },
     ajv,
     schemaController,
+    // A hop count is valid (proxy-addr reads it), though Fastify's types list only the other forms.
+    trustProxy: trustProxy(config.TRUST_PROXY) as boolean | string[],
+    // A trickled body or an idle socket must not hold a connection for ever.
+    requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+    connectionTimeout: REQUEST_TIMEOUT_MS,
+    http: options.connectionsCheckingIntervalMs ? { connectionsCheckingInterval: options.connectionsCheckingIntervalMs } : {},
+    frameworkErrors,
+    clientErrorHandler,
     // Every response carries its request id so a log line can be found from a client report.
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
@@ -79,6 +91,7 @@ export function buildApp (config: Config, options: AppOptions = {}) {
 
   app.register(errors)
   app.register(metrics)
+  app.register(input)
   app.register(db, { poolSize: options.dbPoolSize })
   app.register(swagger)
   app.register(asyncapi)
@@ -86,7 +99,7 @@ export function buildApp (config: Config, options: AppOptions = {}) {
   app.register(auth)
   app.register(eventLog, { pollMs: options.eventLogPollMs })
   app.register(events)
-  app.register(liveEvents)
+  app.register(liveEvents, { authTimeoutMs: options.liveAuthTimeoutMs })
   app.register(clients)
   app.register(webhooks, { dispatcher: options.webhookDispatcher, lookup: options.webhookLookup, retryDelaysMs: options.webhookRetryDelaysMs })
   app.register(roomMonitor, { dispatcher: options.ecastDispatcher })

@@ -1,5 +1,6 @@
 import { loadConfig } from './plugins/config.ts'
 import { buildApp } from './app.ts'
+import { DataDirLocked } from './plugins/data-dir-lock.ts'
 
 let config
 try {
@@ -50,6 +51,8 @@ process.once('SIGTERM', () => shutdown('SIGTERM'))
 try {
   await app.listen({ port: config.PORT, host: config.HOST })
 } catch (err) {
-  app.log.error({ err }, 'could not start')
+  // Another process on this DATA_DIR: one line that says so (the database was never opened).
+  if (err instanceof DataDirLocked) app.log.fatal(err.message)
+  else app.log.error({ err }, 'could not start')
   process.exit(1)
 }

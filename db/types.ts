@@ -135,6 +135,24 @@ export interface EventsTable {
   created_at: Generated<Date>
 }
 
+export type Role = 'admin' | 'bot' | 'overlay'
+
+export interface TokensTable {
+  id: Generated<number>
+  name: string
+  role: Role
+  expires_at: Date
+  revoked_at: Date | null
+  last_used_at: Date | null
+  created_at: CreatedAt
+}
+
+/** One row per failed login; rows older than the throttle's window are pruned. */
+export interface LoginFailuresTable {
+  address: string
+  failed_at: CreatedAt
+}
+
 export interface Database {
   games: GamesTable
   sessions: SessionsTable
@@ -146,6 +164,8 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable
   catalog_version: CatalogVersionTable
   events: EventsTable
+  tokens: TokensTable
+  login_failures: LoginFailuresTable
 }
 
 export type GameRow = Selectable<GamesTable>
@@ -160,3 +180,4 @@ export type WebhookLogRow = Selectable<WebhookLogsTable>
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>
 export type EventRow = Selectable<EventsTable>
 export type NewEventRow = Insertable<EventsTable>
+export type TokenRow = Selectable<TokensTable>

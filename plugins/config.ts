@@ -3,21 +3,47 @@ import { Env, type Config } from '../schemas/config.ts'
 
 export type { Config }
 
+/** The longest a token may live: `JWT_EXPIRES_IN` and a scoped token's `expiresIn`. */
+export const MAX_TOKEN_LIFETIME_MS = 30 * 24 * 3600 * 1000
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** Milliseconds in a `Duration` ("90", "15m", "24h"); a bare number is seconds, as @fastify/jwt reads it. */
+export function durationMs (duration: string): number {
+  const [, amount, unit] = /^(\d+)(ms|s|m|h|d)?$/.exec(duration)!
+  return Number(amount) * UNIT_MS[unit ?? 's']
+}
+
+/** `TRUST_PROXY` as Fastify's `trustProxy` option. */
+export function trustProxy (value: string | undefined): boolean | number | string[] {
+  if (value === undefined || value === 'false') return false
+  if (value === 'true') return true
+  if (/^\d+$/.test(value)) return Number(value)
+  return value.split(',').map((s) => s.trim())
+}
+
 // Empty strings count as unset, as docker-compose's `VAR=` lines produce them.
 function dropEmpty (env: Record<string, string | undefined>) {
   return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
 }
 
 export function loadConfig (env: Record<string, string | undefined>): Config {
+  let config: Config
   try {
     // Drops unknown keys, fills defaults, turns "5000" into 5000, then asserts.
-    return Value.Parse(Env, dropEmpty(env))
+    config = Value.Parse(Env, dropEmpty(env))
   } catch (err) {
     if (!(err instanceof AssertError)) throw err
     const problems = [...err.Errors()].map((e) => {
       const choices = e.schema.anyOf?.map((s: { const?: unknown }) => s.const)
-      return `${e.path.slice(1) || 'environment'}: ${choices ? `must be one of ${choices.join(', ')}` : e.message}`
+      const message = choices ? `must be one of ${choices.join(', ')}` : e.schema.expected ? `must be ${e.schema.expected}` : e.message
+      return `${e.path.slice(1) || 'environment'}: ${message}`
     })
     throw new Error(`invalid environment: ${[...new Set(problems)].join('; ')}`)
   }
+  if (durationMs(config.JWT_EXPIRES_IN) > MAX_TOKEN_LIFETIME_MS) {
+    throw new Error('invalid environment: JWT_EXPIRES_IN: must be at most 30 days')
+  }
+  if (durationMs(config.JWT_EXPIRES_IN) === 0) throw new Error('invalid environment: JWT_EXPIRES_IN: must be more than 0')
+  return config
 }

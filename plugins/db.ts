@@ -8,6 +8,7 @@ import { migrateToLatest } from '../db/migrate.ts'
 import { seedCatalogIfEmpty } from '../db/catalog.ts'
 import type { Database } from '../db/types.ts'
 import { isDatabaseDown } from './errors.ts'
+import { lockDataDir } from './data-dir-lock.ts'
 
 // timestamptz arrives as Date, bigint counts (count(*)) as numbers: they never exceed 2^53 here.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value))
@@ -21,6 +22,7 @@ export default fp<DbOptions>(async function db (app, opts) {
   const { DATABASE_URL, DATA_DIR } = app.config
   let dialect
   let listen: Listen
+  let release = () => {}
   if (DATABASE_URL) {
     const pool = new pg.Pool({ connectionString: DATABASE_URL, max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000 })
     // A client losing its server emits 'error': the pool listens only while the client is idle, so one that dies
@@ -30,6 +32,8 @@ export default fp<DbOptions>(async function db (app, opts) {
     dialect = new PostgresDialect({ pool })
     listen = (channel, onNotify) => listenOnServer(DATABASE_URL, channel, onNotify, app.log)
   } else {
+    // Two processes on one PGlite directory corrupt it: take it for this process before PGlite opens it.
+    if (!DATA_DIR.includes('://')) release = lockDataDir(DATA_DIR)
     const pglite = new PGlite(DATA_DIR) // tests use 'memory://'
     dialect = new PGliteDialect(pglite)
     listen = async (channel, onNotify) => {
@@ -38,7 +42,10 @@ export default fp<DbOptions>(async function db (app, opts) {
     }
   }
   const kysely = new Kysely<Database>({ dialect })
-  app.addHook('onClose', () => kysely.destroy())
+  app.addHook('onClose', async () => {
+    await kysely.destroy()
+    release()
+  })
   await migrateToLatest(kysely)
   const seeded = await seedCatalogIfEmpty(kysely)
   if (seeded) app.log.info({ games: seeded }, 'loaded the bundled game catalog')

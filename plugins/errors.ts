@@ -1,5 +1,7 @@
 import fp from 'fastify-plugin'
-import type { FastifyError, FastifyInstance } from 'fastify'
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 /** An error the client caused or must know about; its message and extra fields reach the response body as they are. */
 export class ApiError extends Error {
@@ -14,6 +16,16 @@ export class ApiError extends Error {
 
 export class NotFound extends ApiError {
   constructor (what: string) { super(404, `${what} not found`) }
+}
+
+/** No usable token: missing, malformed, forged, expired, revoked or of another algorithm. Sent with `WWW-Authenticate`. */
+export class Unauthorized extends ApiError {
+  constructor (message: string) { super(401, message) }
+}
+
+/** A valid token whose role does not allow the route. */
+export class Forbidden extends ApiError {
+  constructor (message: string) { super(403, message) }
 }
 
 // Errors that mean "cannot reach the database", from pg (socket errors, admin shutdown, connection failures).
@@ -76,6 +88,7 @@ export function validationMessage (errors: AjvError[], context: string | undefin
 export default fp(async function errors (app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError & { extra?: Record<string, unknown> }, request, reply) => {
     if (error instanceof ApiError) {
+      if (error instanceof Unauthorized) reply.header('www-authenticate', 'Bearer')
       if (error.statusCode >= 500) request.log.warn({ err: error.cause ?? error }, error.message)
       return reply.code(error.statusCode).send({ error: error.message, ...error.extra })
     }
@@ -103,3 +116,30 @@ export default fp(async function errors (app: FastifyInstance) {
     reply.code(404).send({ error: `Route ${request.method} ${request.url.split('?')[0]} not found` })
   })
 }, { name: 'errors' })
+
+/** Fastify's `frameworkErrors`: a bad URL (400) or a too long path parameter (414), in the error shape. */
+export function frameworkErrors (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  const status = error.statusCode ?? 400
+  const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'The URL is not valid'
+  reply.code(status).send({ error: message })
+}
+
+/**
+ * Node's `clientError` (a request timeout, headers too large, a malformed request): answered on the raw socket in the
+ * error shape, as Fastify's default handler does in its own.
+ */
+export function clientErrorHandler (error: Error & { code?: string }, socket: Socket) {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? 408
+    : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400
+  const sentence = status === 408
+    ? 'The request did not arrive in time'
+    : status === 431 ? 'The request headers are too large' : 'The request is malformed'
+  const body = JSON.stringify({ error: sentence })
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
+}

@@ -13,7 +13,14 @@ export interface LiveEventsOptions {
    * the others anything, and it can reconnect.
    */
   maxBufferedBytes?: number
+  /** How long a socket may stay unauthenticated before it is closed with 4401. */
+  authTimeoutMs?: number
 }
+
+/** Close codes: 4401 not authenticated in time, 1013 over LIVE_MAX_CLIENTS, 1001 the service shutting down. */
+export const CLOSE_UNAUTHENTICATED = 4401
+export const CLOSE_TRY_AGAIN_LATER = 1013
+export const CLOSE_GOING_AWAY = 1001
 
 export class LiveClient {
   authenticated = false
@@ -22,6 +29,7 @@ export class LiveClient {
   /** The scoped token the client authenticated with; null for a login token (or before auth). */
   tokenId: number | null = null
   missedPings = 0
+  authTimer: NodeJS.Timeout | undefined
   readonly sessions = new Set<number>()
   constructor (readonly socket: WebSocket) {}
 }
@@ -38,23 +46,49 @@ export class LiveHub {
   readonly #subscribers = new Map<number, Set<LiveClient>>()
   readonly #maxBufferedBytes: number
   readonly #log: FastifyBaseLogger
+  readonly #maxClients: number
+  readonly #authTimeoutMs: number
 
-  constructor (log: FastifyBaseLogger, maxBufferedBytes: number) {
+  constructor (log: FastifyBaseLogger, { maxBufferedBytes, maxClients, authTimeoutMs }: { maxBufferedBytes: number, maxClients: number, authTimeoutMs: number }) {
     this.#log = log
     this.#maxBufferedBytes = maxBufferedBytes
+    this.#maxClients = maxClients
+    this.#authTimeoutMs = authTimeoutMs
   }
 
   get clientCount (): number { return this.#clients.size }
 
-  connect (socket: WebSocket): LiveClient {
+  /**
+   * Takes a new socket, or closes it with 1013 and returns undefined when the process already holds as many as it
+   * may. A socket still unauthenticated after the auth timeout is closed with 4401.
+   */
+  connect (socket: WebSocket): LiveClient | undefined {
+    if (this.#clients.size >= this.#maxClients) {
+      this.#log.warn({ clients: this.#clients.size }, 'refusing a live client: LIVE_MAX_CLIENTS reached')
+      socket.close(CLOSE_TRY_AGAIN_LATER, 'Too many clients, try again later')
+      return undefined
+    }
     const client = new LiveClient(socket)
     this.#clients.add(client)
+    client.authTimer = setTimeout(() => {
+      if (!client.authenticated) socket.close(CLOSE_UNAUTHENTICATED, 'Not authenticated')
+    }, this.#authTimeoutMs)
+    client.authTimer.unref()
     socket.on('pong', () => { client.missedPings = 0 })
     socket.on('close', () => this.#remove(client))
     return client
   }
 
+  /** Closes every client with 1001: the service is going away, and clients should reconnect (elsewhere). */
+  closeAll (): void {
+    for (const client of this.#clients) {
+      clearTimeout(client.authTimer)
+      client.socket.close(CLOSE_GOING_AWAY, 'Server shutting down')
+    }
+  }
+
   authenticate (client: LiveClient, expiresAt: number, tokenId: number | null = null): void {
+    clearTimeout(client.authTimer)
     client.authenticated = true
     client.expiresAt = expiresAt
     client.tokenId = tokenId
@@ -128,17 +162,24 @@ export class LiveHub {
   }
 
   #remove (client: LiveClient): void {
+    clearTimeout(client.authTimer)
     if (!this.#clients.delete(client)) return
     for (const sessionId of [...client.sessions]) this.unsubscribe(client, sessionId)
   }
 }
 
 export default fp<LiveEventsOptions>(async function liveEvents (app, opts) {
-  const hub = new LiveHub(app.log.child({ plugin: 'live-events' }), opts.maxBufferedBytes ?? 1024 * 1024)
+  const hub = new LiveHub(app.log.child({ plugin: 'live-events' }), {
+    maxBufferedBytes: opts.maxBufferedBytes ?? 1024 * 1024,
+    maxClients: app.config.LIVE_MAX_CLIENTS,
+    authTimeoutMs: opts.authTimeoutMs ?? 10_000
+  })
   const unsubscribe = app.events.subscribe((event) => hub.broadcast(event))
   const heartbeat = setInterval(() => hub.heartbeat(), opts.heartbeatMs ?? 30_000)
   heartbeat.unref()
   app.decorate('liveEvents', hub)
+  // Before the server stops: @fastify/websocket would close them later without a code (1005).
+  app.addHook('preClose', async () => hub.closeAll())
   app.addHook('onClose', async () => {
     clearInterval(heartbeat)
     unsubscribe()

@@ -21,7 +21,7 @@ const chatImport: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/:id/chat-import', {
-    onRequest: app.requireAuth,
+    onRequest: app.requireRole('admin', 'bot'),
     schema: {
       tags: ['sessions'],
       operationId: 'importChatLog',

@@ -82,7 +82,7 @@ async function * txtExport (db: Kysely<Database>, session: ExportSession, games:
 
 const sessionExport: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/:id/export', {
-    onRequest: app.requireAuth,
+    onRequest: app.requireRole('admin', 'bot', 'overlay'),
     schema: {
       tags: ['sessions'],
       operationId: 'exportSession',

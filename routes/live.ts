@@ -4,7 +4,7 @@ import type { RawData } from 'ws'
 import { Value } from '@sinclair/typebox/value'
 import { LiveQuery, AuthMessage, SubscribeMessage, UnsubscribeMessage, HelloMessage } from '../schemas/live.ts'
 import { findSession } from '../db/sessions.ts'
-import { isDatabaseDown } from '../plugins/errors.ts'
+import { isDatabaseDown, Unauthorized } from '../plugins/errors.ts'
 import type { LiveClient } from '../plugins/live-events.ts'
 
 const DESCRIPTION = `A WebSocket for stream overlays and bots. Authenticate with \`{"type":"auth","token":"<jwt>"}\` (or
@@ -14,29 +14,31 @@ cannot take (the socket stays open). Events arrive as \`{"type","timestamp","dat
 authenticated client, every other event to the subscribers of its session. When the token expires the client gets
 \`{"type":"auth_error","message":"Token expired"}\` and loses its subscriptions until it authenticates again.
 The server pings every 30 s and drops a client that leaves two pings unanswered, and drops a client that has more
-than 1 MiB of events queued and unread.
+than 1 MiB of events queued and unread. A socket not authenticated within 10 s is closed with code 4401; past
+LIVE_MAX_CLIENTS sockets, a new one is closed at once with 1013; on shutdown every client gets 1001.
 
 A bot or overlay may announce itself after auth with \`{"type":"hello","name":"obs-overlay","functions":["show-pick"]}\`
 and gets \`{"type":"hello_ok","clientId"}\` (a second hello keeps the clientId and replaces name and functions). Admins
 then see it under \`/api/clients\` and may call its functions: the server sends \`{"type":"command","id","key","data"}\`
 and the client answers \`{"type":"command_result","id","ok":true,"response":<object or array>}\` or
-\`{"type":"command_result","id","ok":false,"error":"<message>"}\`.`
+\`{"type":"command_result","id","ok":false,"error":"<message>"}\`.
+
+Roles: admin, bot, overlay.`
 
 const live: FastifyPluginAsyncTypebox = async (app) => {
   const hub = app.liveEvents
 
-  function authenticate (client: LiveClient, token: string | undefined) {
+  // Every role may use the live socket; a scoped token is checked against its row like on any route.
+  async function authenticate (client: LiveClient, token: string | undefined) {
     if (!token) return hub.send(client, { type: 'auth_error', message: 'Token is required' })
-    let claims: { exp?: number, jti?: unknown }
+    let identity
     try {
-      claims = app.jwt.verify<{ exp?: number, jti?: unknown }>(token)
+      identity = await app.authenticate(token)
     } catch (err) {
-      const expired = (err as { code?: string }).code === 'FAST_JWT_EXPIRED'
-      return hub.send(client, { type: 'auth_error', message: expired ? 'Token expired' : 'Invalid token' })
+      if (!(err instanceof Unauthorized)) throw err
+      return hub.send(client, { type: 'auth_error', message: err.message })
     }
-    // A scoped token carries its row id as `jti`; a login token has none.
-    const tokenId = claims.jti === undefined ? null : Number(claims.jti)
-    hub.authenticate(client, claims.exp ? claims.exp * 1000 : Infinity, Number.isSafeInteger(tokenId) ? tokenId : null)
+    hub.authenticate(client, identity.expiresAt, identity.tokenId)
     hub.send(client, { type: 'auth_success' })
   }
 
@@ -95,13 +97,17 @@ const live: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags: ['live'], operationId: 'connectLiveEvents', summary: 'Live events (WebSocket)', description: DESCRIPTION, querystring: LiveQuery }
   }, (socket, request) => {
     const client = hub.connect(socket)
+    if (!client) return
     // One message at a time, in arrival order: a subscribe waiting on the database must not be overtaken by the
     // unsubscribe sent after it.
     let queue = Promise.resolve()
     socket.on('message', (raw) => {
       queue = queue.then(() => handle(client, raw)).catch((err) => fail(client, request.log, err))
     })
-    if (request.query.token !== undefined) authenticate(client, request.query.token)
+    if (request.query.token !== undefined) {
+      const token = request.query.token
+      queue = queue.then(() => authenticate(client, token)).catch((err) => fail(client, request.log, err))
+    }
   })
 }
 

@@ -9,7 +9,7 @@ const votes: FastifyPluginAsyncTypebox = async (app) => {
   const votesByUser = new KeyedLock()
 
   app.post('/votes/live', {
-    onRequest: app.requireAuth,
+    onRequest: app.requireRole('admin', 'bot'),
     schema: {
       tags: ['votes'],
       operationId: 'recordLiveVote',

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { build } from './helper.ts'
-import { loadConfig } from '../plugins/config.ts'
+import { loadConfig, trustProxy } from '../plugins/config.ts'
 import { buildApp } from '../app.ts'
 
 t.test('config', async (t) => {
@@ -15,8 +15,24 @@ t.test('config', async (t) => {
       ECAST_ROOM_WAIT_MS: 120000,
       LOG_LEVEL: 'info',
       WEBHOOK_ALLOW_LOOPBACK: false,
-      CLIENT_COMMAND_TIMEOUT_MS: 60000
+      LIVE_MAX_CLIENTS: 5000,
+      CLIENT_COMMAND_TIMEOUT_MS: 60000,
+      EVENT_RETENTION_DAYS: 30
     })
+  })
+  t.test('hardening rules: a long admin key, a bounded token lifetime, a trust-proxy setting Fastify reads', async (t) => {
+    t.throws(() => loadConfig({ ADMIN_KEY: 'fifteen-chars-x' }), { message: 'invalid environment: ADMIN_KEY: Expected string length greater or equal to 16' })
+    t.equal(loadConfig({ ADMIN_KEY: 'sixteen-chars-xx' }).ADMIN_KEY, 'sixteen-chars-xx')
+    t.throws(() => loadConfig({ JWT_EXPIRES_IN: '100000000d' }), { message: 'invalid environment: JWT_EXPIRES_IN: must be at most 30 days' })
+    t.throws(() => loadConfig({ JWT_EXPIRES_IN: '31d' }), { message: 'invalid environment: JWT_EXPIRES_IN: must be at most 30 days' })
+    t.equal(loadConfig({ JWT_EXPIRES_IN: '30d' }).JWT_EXPIRES_IN, '30d')
+    t.throws(() => loadConfig({ TRUST_PROXY: 'yes' }), { message: /^invalid environment: TRUST_PROXY: must be true, false, a hop count/ })
+    t.same(['true', 'false', '2', '10.0.0.0/8, ::1'].map((v) => trustProxy(loadConfig({ TRUST_PROXY: v }).TRUST_PROXY)),
+      [true, false, 2, ['10.0.0.0/8', '::1']])
+    t.equal(trustProxy(loadConfig({}).TRUST_PROXY), false)
+    t.throws(() => loadConfig({ LIVE_MAX_CLIENTS: '0' }), { message: /^invalid environment: LIVE_MAX_CLIENTS/ })
+    t.throws(() => loadConfig({ WEBHOOK_ALLOW_LOOPBACK: 'maybe' }), { message: 'invalid environment: WEBHOOK_ALLOW_LOOPBACK: Expected boolean' })
+    t.equal(loadConfig({ WEBHOOK_ALLOW_LOOPBACK: 'true' }).WEBHOOK_ALLOW_LOOPBACK, true)
   })
   t.test('strings become numbers, unknown keys and empty values are dropped', async (t) => {
     const config = loadConfig({ PORT: '8080', PATH: '/usr/bin', ADMIN_KEY: '' })

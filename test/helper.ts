@@ -10,7 +10,7 @@ import { loadConfig } from '../plugins/config.ts'
 import { seedCatalogIfEmpty } from '../db/catalog.ts'
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long'
-export const ADMIN_KEY = 'test-admin-key'
+export const ADMIN_KEY = 'test-admin-key-0f3a9c'
 
 /**
  * A throwaway database for one test file. With TEST_DATABASE_URL (a Postgres server, as .ci/run sets) each file
@@ -51,7 +51,7 @@ export async function build (t: Test, env: Record<string, string> = {}, options:
   return app
 }
 
-const TABLES = ['webhook_logs', 'webhooks', 'live_votes', 'chat_logs', 'session_games', 'sessions', 'games']
+const TABLES = ['tokens', 'login_failures', 'webhook_logs', 'webhooks', 'live_votes', 'chat_logs', 'session_games', 'sessions', 'games']
 
 /** Empties every table and restarts ids; `catalog: true` (the default) reloads the bundled catalog, so game ids 1..67 exist. */
 export async function resetDb (app: App, { catalog = true } = {}): Promise<void> {

@@ -1,0 +1,31 @@
+import type { Kysely } from 'kysely'
+import type { Database, Role } from '../db/types.ts'
+import * as tokens from '../db/tokens.ts'
+import { ApiError, NotFound } from '../plugins/errors.ts'
+import { durationMs, MAX_TOKEN_LIFETIME_MS } from '../plugins/config.ts'
+
+/** Signs a JWT: `expiresIn` in seconds from `clockTimestamp` (ms), as @fastify/jwt reads them. */
+export type Sign = (payload: { role: Role, jti: string }, options: { expiresIn: number, clockTimestamp: number }) => string
+
+/** A scoped token: its row first (the id becomes the JWT's `jti`), then the JWT, shown this once. */
+export async function createToken (db: Kysely<Database>, sign: Sign, input: { name: string, role: Role, expiresIn: string }) {
+  const lifetime = durationMs(input.expiresIn)
+  if (lifetime > MAX_TOKEN_LIFETIME_MS) throw new ApiError(400, 'expiresIn must be at most 30 days')
+  if (lifetime < 1000) throw new ApiError(400, 'expiresIn must be at least 1 second')
+  const now = Date.now()
+  // The JWT's exp is whole seconds: the row keeps the same instant.
+  const expiresAt = new Date(Math.floor((now + lifetime) / 1000) * 1000)
+  const row = await tokens.insertToken(db, { name: input.name, role: input.role, expires_at: expiresAt })
+  const token = sign({ role: row.role, jti: String(row.id) }, { expiresIn: lifetime / 1000, clockTimestamp: now })
+  return { id: row.id, name: row.name, role: row.role, token, expiresAt: row.expires_at.toISOString(), created_at: row.created_at }
+}
+
+export async function listTokens (db: Kysely<Database>) {
+  const rows = await tokens.listTokens(db)
+  return rows.map(({ expires_at: expiresAt, ...row }) => ({ ...row, expiresAt: expiresAt.toISOString() }))
+}
+
+export async function revokeToken (db: Kysely<Database>, id: number) {
+  if (!await tokens.revokeToken(db, id)) throw new NotFound('Token')
+  return { message: 'Token revoked' as const, tokenId: id }
+}
