@@ -15,7 +15,7 @@ import asyncapi from './plugins/asyncapi.ts'
 import auth from './plugins/auth.ts'
 import events from './plugins/events.ts'
 import eventLog from './plugins/event-log.ts'
-import liveEvents from './plugins/live-events.ts'
+import liveEvents, { CLOSE_GOING_AWAY } from './plugins/live-events.ts'
 import clients from './plugins/clients.ts'
 import webhooks, { type Lookup } from './plugins/webhooks.ts'
 import roomMonitor from './monitor/index.ts'
@@ -60,6 +60,7 @@ export interface AppOptions {
 const REQUEST_TIMEOUT_MS = 90_000
 
 export function buildApp (config: Config, options: AppOptions = {}) {
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
   const app = Fastify({
     logger: {
       level: config.LOG_LEVEL,
@@ -71,9 +72,15 @@ export function buildApp (config: Config, options: AppOptions = {}) {
     // A hop count is valid (proxy-addr reads it), though Fastify's types list only the other forms.
     trustProxy: trustProxy(config.TRUST_PROXY) as boolean | string[],
     // A trickled body or an idle socket must not hold a connection for ever.
-    requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+    requestTimeout,
     connectionTimeout: REQUEST_TIMEOUT_MS,
-    http: options.connectionsCheckingIntervalMs ? { connectionsCheckingInterval: options.connectionsCheckingIntervalMs } : {},
+    // Node checks the deadlines every connectionsCheckingInterval (30 s by default), and ignores a requestTimeout shorter
+    // than headersTimeout: both are set where the server is created.
+    http: {
+      requestTimeout,
+      headersTimeout: Math.min(60_000, requestTimeout),
+      connectionsCheckingInterval: options.connectionsCheckingIntervalMs ?? 5000
+    },
     frameworkErrors,
     clientErrorHandler,
     // Every response carries its request id so a log line can be found from a client report.
@@ -95,7 +102,14 @@ export function buildApp (config: Config, options: AppOptions = {}) {
   app.register(db, { poolSize: options.dbPoolSize })
   app.register(swagger)
   app.register(asyncapi)
-  app.register(websocket, { options: { maxPayload: 64 * 1024 } })
+  app.register(websocket, {
+    options: { maxPayload: 64 * 1024 },
+    // Shutdown closes every socket with 1001 (going away), where the default closes without a code (1005).
+    preClose (done) {
+      for (const client of this.websocketServer.clients) client.close(CLOSE_GOING_AWAY, 'Server shutting down')
+      this.websocketServer.close(done)
+    }
+  })
   app.register(auth)
   app.register(eventLog, { pollMs: options.eventLogPollMs })
   app.register(events)

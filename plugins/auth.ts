@@ -140,7 +140,7 @@ export default fp(async function auth (app) {
       if (roles.length < ROLES.length) response[403] ??= ErrorBody
     }
   })
-}, { name: 'auth', dependencies: ['errors', 'db'] })
+}, { name: 'auth', dependencies: ['errors'] }) // app.db is read per request, so a test may mount auth alone
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -17,7 +17,7 @@ export interface LiveEventsOptions {
   authTimeoutMs?: number
 }
 
-/** Close codes: 4401 not authenticated in time, 1013 over LIVE_MAX_CLIENTS, 1001 the service shutting down. */
+/** Close codes: 4401 not authenticated in time, 1013 over LIVE_MAX_CLIENTS, 1001 the service shutting down (app.ts). */
 export const CLOSE_UNAUTHENTICATED = 4401
 export const CLOSE_TRY_AGAIN_LATER = 1013
 export const CLOSE_GOING_AWAY = 1001
@@ -77,14 +77,6 @@ export class LiveHub {
     socket.on('pong', () => { client.missedPings = 0 })
     socket.on('close', () => this.#remove(client))
     return client
-  }
-
-  /** Closes every client with 1001: the service is going away, and clients should reconnect (elsewhere). */
-  closeAll (): void {
-    for (const client of this.#clients) {
-      clearTimeout(client.authTimer)
-      client.socket.close(CLOSE_GOING_AWAY, 'Server shutting down')
-    }
   }
 
   authenticate (client: LiveClient, expiresAt: number, tokenId: number | null = null): void {
@@ -178,8 +170,6 @@ export default fp<LiveEventsOptions>(async function liveEvents (app, opts) {
   const heartbeat = setInterval(() => hub.heartbeat(), opts.heartbeatMs ?? 30_000)
   heartbeat.unref()
   app.decorate('liveEvents', hub)
-  // Before the server stops: @fastify/websocket would close them later without a code (1005).
-  app.addHook('preClose', async () => hub.closeAll())
   app.addHook('onClose', async () => {
     clearInterval(heartbeat)
     unsubscribe()

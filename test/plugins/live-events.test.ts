@@ -8,11 +8,11 @@ import auth from '../../plugins/auth.ts'
 import events from '../../plugins/events.ts'
 import liveEvents from '../../plugins/live-events.ts'
 import { loadConfig } from '../../plugins/config.ts'
-import { TEST_SECRET } from '../helper.ts'
+import { ADMIN_KEY, TEST_SECRET } from '../helper.ts'
 
 t.test('the heartbeat timer drops a client that stops answering pings', async (t) => {
   const app = Fastify({ logger: false })
-  app.decorate('config', loadConfig({ LOG_LEVEL: 'silent', JWT_SECRET: TEST_SECRET, ADMIN_KEY: 'k' }))
+  app.decorate('config', loadConfig({ LOG_LEVEL: 'silent', JWT_SECRET: TEST_SECRET, ADMIN_KEY }))
   app.register(errors)
   app.register(websocket)
   app.register(auth)

@@ -1,0 +1,66 @@
+import t from 'tap'
+import { connect } from 'node:net'
+import { once } from 'node:events'
+import WebSocket from 'ws'
+import { build, authHeaders } from './helper.ts'
+
+t.test('time and count limits, through the real HTTP server', async (t) => {
+  const app = await build(t, { LIVE_MAX_CLIENTS: '3' }, { requestTimeoutMs: 1000, connectionsCheckingIntervalMs: 100, liveAuthTimeoutMs: 400 })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const port = (app.server.address() as { port: number }).port
+  const token = authHeaders(app).authorization.slice(7)
+  const open = async (query = '') => {
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/api/sessions/live${query}`)
+    t.teardown(() => socket.terminate())
+    // Listening from the start: the answer to ?token= can arrive in the same read as the handshake.
+    const first = once(socket, 'message').then(([data]) => JSON.parse(String(data)))
+    const closed = once(socket, 'close').then(([code]) => code as number)
+    await once(socket, 'open')
+    return { socket, closed, first }
+  }
+  const authenticated = async () => {
+    const live = await open(`?token=${token}`)
+    t.same(await live.first, { type: 'auth_success' })
+    return live
+  }
+
+  t.test('a body trickling in past requestTimeout gets 408 in the error shape', async (t) => {
+    const socket = connect(port, '127.0.0.1')
+    await once(socket, 'connect')
+    let data = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk) => { data += chunk })
+    socket.on('error', () => {})
+    socket.write('POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"key":')
+    const started = Date.now()
+    await once(socket, 'close')
+    t.ok(Date.now() - started < 5000, `closed after ${Date.now() - started} ms`)
+    t.match(data, /^HTTP\/1\.1 408 /)
+    t.equal(data.slice(data.indexOf('\r\n\r\n') + 4), '{"error":"The request did not arrive in time"}')
+  })
+
+  t.test('a socket that does not authenticate in time is closed with 4401; an authenticated one stays', async (t) => {
+    const idle = await open()
+    const live = await authenticated()
+    t.equal(await idle.closed, 4401)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    t.equal(live.socket.readyState, WebSocket.OPEN)
+    live.socket.close()
+    await live.closed
+  })
+
+  t.test('past LIVE_MAX_CLIENTS one more is accepted and closed at once with 1013', async (t) => {
+    const held = [await authenticated(), await authenticated(), await open()]
+    const refused = await open(`?token=${token}`)
+    t.equal(await refused.closed, 1013)
+    held[2].socket.close()
+    await held[2].closed
+    const again = await authenticated()
+    t.equal(again.socket.readyState, WebSocket.OPEN, 'a freed place is taken again')
+    held.push(again)
+
+    const codes = held.slice(0, 2).concat(again).map((live) => live.closed)
+    await app.close()
+    t.same(await Promise.all(codes), [1001, 1001, 1001], 'every client gets 1001 on shutdown')
+  })
+})
