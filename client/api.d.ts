@@ -13,7 +13,7 @@ export interface paths {
         put?: never;
         /**
          * Trade the admin key for a token
-         * @description At most 10 failed attempts per minute per client address; after that, 429.
+         * @description Returns an admin token. At most 10 failed attempts per minute per client address (across every process of the service; behind a reverse proxy set TRUST_PROXY so the address is the client's); after that, 429 with Retry-After.
          */
         post: operations["login"];
         delete?: never;
@@ -31,12 +31,64 @@ export interface paths {
         };
         /**
          * Check a token
-         * @description Answers 200 with the token's role and expiry while the token is valid, 401 otherwise.
+         * @description Answers 200 with the token's role and expiry while the token is valid; 401 (with `WWW-Authenticate: Bearer`) for a missing, malformed, forged, expired or revoked token.
+         *
+         *     Roles: admin, bot, overlay.
          */
         get: operations["verifyToken"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the scoped tokens
+         * @description Every scoped token not revoked (expired ones included), newest first. Login tokens are not listed.
+         *
+         *     Roles: admin.
+         */
+        get: operations["listTokens"];
+        put?: never;
+        /**
+         * Create a scoped token
+         * @description A token for one bot or overlay, with only the power its role needs, revocable on its own. The JWT is in this response only; the service keeps no copy.
+         *
+         *     Roles: admin.
+         */
+        post: operations["createToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a scoped token
+         * @description The token is refused (401) from then on, by every process of the service within a second.
+         *
+         *     Roles: admin.
+         */
+        delete: operations["revokeToken"];
         options?: never;
         head?: never;
         patch?: never;
@@ -78,6 +130,8 @@ export interface paths {
         /**
          * Add a game
          * @description Optional flags default to 0, enabled to 1, favor_bias to 0.
+         *
+         *     Roles: admin.
          */
         post: operations["createGame"];
         delete?: never;
@@ -122,6 +176,8 @@ export interface paths {
         /**
          * Enable or disable every game of a pack
          * @description Sets `enabled` on every game of the pack at once; `enabled` accepts true/false or 1/0.
+         *
+         *     Roles: admin.
          */
         patch: operations["togglePack"];
         trace?: never;
@@ -158,6 +214,8 @@ export interface paths {
         /**
          * Import games from CSV
          * @description Runs in one transaction. Each good line adds a game or, when its pack_name and title exist, updates that game's facts (enabled, favor_bias and the counters are kept). Bad lines are reported in `errors` with their line number (the header is line 1) and skipped; the good ones are kept. `errors` lists the first 100; `errorCount` counts them all. A cell starting with `'` before `=`, `+`, `-`, `@`, a tab or a carriage return loses that `'` (the export's formula escape). `replace` also deletes every game the CSV does not name, except games a session has used. A header without the required columns is a 400.
+         *
+         *     Roles: admin.
          */
         post: operations["importGamesCsv"];
         delete?: never;
@@ -181,12 +239,16 @@ export interface paths {
         /**
          * Replace a game's facts
          * @description pack_name, title, min_players and max_players are required; optional fields left out keep their current values. The counters (play_count, votes) cannot be written.
+         *
+         *     Roles: admin.
          */
         put: operations["replaceGame"];
         post?: never;
         /**
          * Delete a game
          * @description Refused with 409 when the game appears in any session (history is kept): disable it instead.
+         *
+         *     Roles: admin.
          */
         delete: operations["deleteGame"];
         options?: never;
@@ -210,6 +272,8 @@ export interface paths {
         /**
          * Flip a game's enabled flag
          * @description An enabled game becomes disabled and the other way round; the picker only draws enabled games.
+         *
+         *     Roles: admin.
          */
         patch: operations["toggleGame"];
         trace?: never;
@@ -230,6 +294,8 @@ export interface paths {
         /**
          * Set how much the picker favors a game
          * @description favor_bias 1 weighs the game 3× in the picker, 0 normally, -1 at 0.2×.
+         *
+         *     Roles: admin.
          */
         patch: operations["setGameFavor"];
         trace?: never;
@@ -290,6 +356,8 @@ export interface paths {
         /**
          * Start a session
          * @description Only one session is active at a time: while one is open the answer is 400 with its `activeSessionId`, also when many requests race (exactly one wins). Announces `session.started`.
+         *
+         *     Roles: admin.
          */
         post: operations["createSession"];
         delete?: never;
@@ -335,6 +403,8 @@ export interface paths {
         /**
          * Delete a closed session
          * @description An active session must be closed first. Its session games, chat logs and votes are deleted with it; the catalog counters (play_count, votes) keep their history.
+         *
+         *     Roles: admin.
          */
         delete: operations["deleteSession"];
         options?: never;
@@ -354,6 +424,8 @@ export interface paths {
         /**
          * Close a session
          * @description Sets its `playing` games to `played`, stops their room monitors, sets `closed_at`, and replaces the notes when `notes` is given. Announces `session.ended`.
+         *
+         *     Roles: admin.
          */
         post: operations["closeSession"];
         delete?: never;
@@ -378,6 +450,8 @@ export interface paths {
         /**
          * Add a game to a session
          * @description The new session game is `playing`. In one transaction the session's previous `playing` game becomes `played` (skipped games stay skipped) and the game's play_count grows by one. With a `room_code` the room monitor starts and the response shows `player_count_check_status: "checking"`. Announces `game.added` (with the session game as committed, before its monitor starts).
+         *
+         *     Roles: admin.
          */
         post: operations["addSessionGame"];
         delete?: never;
@@ -402,6 +476,8 @@ export interface paths {
         /**
          * Set a session game's status
          * @description `playing` sets the session's other `playing` games to `played`. `played` and `skipped` stop the room monitor. `sessionGameId` is `session_games.id` (the `id` of a session game), not `games.id`.
+         *
+         *     Roles: admin.
          */
         patch: operations["updateSessionGameStatus"];
         trace?: never;
@@ -419,6 +495,8 @@ export interface paths {
         /**
          * Remove a game from a session
          * @description Stops its room monitor and undoes the add: the game's play_count goes down by one. `sessionGameId` is `session_games.id` (the `id` of a session game), not `games.id`.
+         *
+         *     Roles: admin.
          */
         delete: operations["removeSessionGame"];
         options?: never;
@@ -442,6 +520,8 @@ export interface paths {
         /**
          * Set a session game's room code
          * @description Exactly 4 characters, A-Z and 0-9. A running room monitor restarts on the new code. `sessionGameId` is `session_games.id` (the `id` of a session game), not `games.id`.
+         *
+         *     Roles: admin.
          */
         patch: operations["setSessionGameRoomCode"];
         trace?: never;
@@ -462,6 +542,8 @@ export interface paths {
         /**
          * Set a session game's player count by hand
          * @description Stops the room monitor, stores the count and sets `player_count_check_status` to `completed`. Announces `player-count.updated` with `source: "manual"`. `sessionGameId` is `session_games.id` (the `id` of a session game), not `games.id`.
+         *
+         *     Roles: admin.
          */
         patch: operations["setSessionGamePlayerCount"];
         trace?: never;
@@ -478,6 +560,8 @@ export interface paths {
         /**
          * Start the room monitor
          * @description Watches the session game's ecast room (never joining as a player) and keeps its player count live: `player_count_check_status` becomes `checking`, then `completed` once the game starts (or `failed` when the room never appears). Starting again restarts the watch if the room code changed; a room code watched by another session game moves to this one.
+         *
+         *     Roles: admin.
          */
         post: operations["startPlayerCheck"];
         delete?: never;
@@ -498,6 +582,8 @@ export interface paths {
         /**
          * Stop the room monitor
          * @description Stops the watch if one runs; a `checking` status becomes `stopped`, a final one is kept.
+         *
+         *     Roles: admin.
          */
         post: operations["stopPlayerCheck"];
         delete?: never;
@@ -518,6 +604,8 @@ export interface paths {
         /**
          * Import a chat log and count its votes
          * @description Stores every message in chat_logs; `thisgame++` / `thisgame--` (case-insensitive) are votes for the game being played at the message's timestamp (the latest played_at at or before it; votes before the first game are stored but not counted). Messages already imported (same SHA-256 of username:message:timestamp) are skipped and counted as duplicates, so re-importing a log changes nothing. A row with a missing username or message, or an unparseable timestamp, rejects the whole request with a 400 naming its index, and nothing of it is stored. `debug.voteMatches` lists at most the first 100 votes counted. The body is read and stored as it arrives, so a log of any length needs little memory; it may be up to 200 MB (about 1.8 million messages).
+         *
+         *     Roles: admin, bot.
          */
         post: operations["importChatLog"];
         delete?: never;
@@ -536,6 +624,8 @@ export interface paths {
         /**
          * Download a session as JSON or text
          * @description A file download (`Content-Disposition: attachment; filename="session-{id}.json|txt"`). JSON: the session, its games in play order and its chat log in timestamp order, with real booleans. TXT (the default): a header block (id, notes, start and close times, games played), one line per game (`time | title | pack | status | N players`), then the chat log, one `time username: message` line per message.
+         *
+         *     Roles: admin, bot, overlay.
          */
         get: operations["exportSession"];
         put?: never;
@@ -558,6 +648,8 @@ export interface paths {
         /**
          * Record a vote from chat as it happens
          * @description The vote counts for the active session's game at `timestamp`: the one with the latest played_at at or before it, the rule chat import uses (skipped games included). The live_votes row and the game's counters change in one transaction, then `vote.received` is published. A vote whose timestamp is less than 1000 ms from one the same username already cast (before or after it, in any session) is refused with 409.
+         *
+         *     Roles: admin, bot.
          */
         post: operations["recordLiveVote"];
         delete?: never;
@@ -616,6 +708,8 @@ export interface paths {
         /**
          * List webhooks
          * @description Every webhook, oldest first; secrets are never returned (`has_secret` says whether one is set).
+         *
+         *     Roles: admin.
          */
         get: operations["listWebhooks"];
         put?: never;
@@ -632,6 +726,8 @@ export interface paths {
          *     Targets on link-local addresses (169.254.0.0/16, fe80::/10, cloud metadata) or the unspecified address are refused
          *     with 400, and so are loopback targets (127.0.0.0/8, ::1, localhost) unless WEBHOOK_ALLOW_LOOPBACK=true. The address is
          *     checked again when connecting, on every address a name resolves to then.
+         *
+         *     Roles: admin.
          */
         post: operations["createWebhook"];
         delete?: never;
@@ -650,6 +746,8 @@ export interface paths {
         /**
          * Get a webhook
          * @description One webhook; its secret is never returned.
+         *
+         *     Roles: admin.
          */
         get: operations["getWebhook"];
         put?: never;
@@ -657,6 +755,8 @@ export interface paths {
         /**
          * Delete a webhook, its delivery log and its pending deliveries
          * @description No further deliveries go to its URL, pending ones included; its delivery log is deleted with it.
+         *
+         *     Roles: admin.
          */
         delete: operations["deleteWebhook"];
         options?: never;
@@ -664,6 +764,8 @@ export interface paths {
         /**
          * Update a webhook
          * @description Changes only the fields given. `secret: null` removes the secret, so deliveries are no longer signed.
+         *
+         *     Roles: admin.
          */
         patch: operations["updateWebhook"];
         trace?: never;
@@ -680,6 +782,8 @@ export interface paths {
         /**
          * Send a test delivery now
          * @description Sends one `webhook.test` delivery (a single attempt, even when the webhook is disabled) and answers with its log entry once it has finished.
+         *
+         *     Roles: admin.
          */
         post: operations["testWebhook"];
         delete?: never;
@@ -698,6 +802,8 @@ export interface paths {
         /**
          * The last 100 delivery attempts, newest first
          * @description Every attempt of every delivery of this webhook, the newest 100.
+         *
+         *     Roles: admin.
          */
         get: operations["listWebhookLogs"];
         put?: never;
@@ -718,6 +824,8 @@ export interface paths {
         /**
          * List connected clients
          * @description The bots and overlays connected to the live socket that announced themselves with `hello`, in the order they did.
+         *
+         *     Roles: admin.
          */
         get: operations["listClients"];
         put?: never;
@@ -738,6 +846,8 @@ export interface paths {
         /**
          * Get a connected client
          * @description One connected client: its name, announced functions, subscriptions and the token it authenticated with.
+         *
+         *     Roles: admin.
          */
         get: operations["getClient"];
         put?: never;
@@ -760,6 +870,8 @@ export interface paths {
         /**
          * Disconnect a client
          * @description Closes its live socket with code 1000; it leaves the list at once.
+         *
+         *     Roles: admin.
          */
         post: operations["disconnectClient"];
         delete?: never;
@@ -780,6 +892,8 @@ export interface paths {
         /**
          * Run a function on a client
          * @description Sends `{"type":"command","id","key","data"}` on its live socket. Waits up to CLIENT_COMMAND_TIMEOUT_MS (default 60 s) for the answer. `reason` is exactly one of "function errored, message: <the client's error>", "invalid return data", "client never responded" (timeout, the client left, or 16 commands already wait for it) and "function doesnt exist" (the key is not among the functions it announced; nothing is sent).
+         *
+         *     Roles: admin.
          */
         post: operations["messageClient"];
         delete?: never;
@@ -800,6 +914,8 @@ export interface paths {
         /**
          * Disconnect several clients
          * @description Closes each one's live socket with code 1000; unknown ids are skipped.
+         *
+         *     Roles: admin.
          */
         post: operations["disconnectClients"];
         delete?: never;
@@ -820,6 +936,8 @@ export interface paths {
         /**
          * Run a function on several clients
          * @description The commands run in parallel; `responses` has one outcome per id, in the given order. An unknown id is answered "client never responded". Waits up to CLIENT_COMMAND_TIMEOUT_MS (default 60 s) for the answer. `reason` is exactly one of "function errored, message: <the client's error>", "invalid return data", "client never responded" (timeout, the client left, or 16 commands already wait for it) and "function doesnt exist" (the key is not among the functions it announced; nothing is sent).
+         *
+         *     Roles: admin.
          */
         post: operations["messageClients"];
         delete?: never;
@@ -1366,8 +1484,11 @@ export interface operations {
                     "application/json": {
                         /** @enum {boolean} */
                         valid: true;
-                        /** @enum {string} */
-                        role: "admin";
+                        /**
+                         * @description `admin` may do everything; `bot` may read, record live votes, import chat logs and use the live socket; `overlay` may read and use the live socket
+                         * @enum {string}
+                         */
+                        role: "admin" | "bot" | "overlay";
                         /** Format: date-time */
                         expiresAt: string;
                     };
@@ -1375,6 +1496,211 @@ export interface operations {
             };
             /** @description No token, or a malformed, expired or wrongly signed one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A positive integer id */
+                        id: number;
+                        name: string;
+                        /**
+                         * @description `admin` may do everything; `bot` may read, record live votes, import chat logs and use the live socket; `overlay` may read and use the live socket
+                         * @enum {string}
+                         */
+                        role: "admin" | "bot" | "overlay";
+                        /** Format: date-time */
+                        expiresAt: string;
+                        /**
+                         * Format: date-time
+                         * @example 2026-03-15T19:00:00.000Z
+                         */
+                        created_at: string;
+                        /**
+                         * Format: date-time
+                         * @example 2026-03-15T19:00:00.000Z
+                         */
+                        last_used_at: string | null;
+                    }[];
+                };
+            };
+            /** @description No token, or a malformed, expired or wrongly signed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description What holds the token, e.g. "chat bot" */
+                    name: string;
+                    /**
+                     * @description `admin` may do everything; `bot` may read, record live votes, import chat logs and use the live socket; `overlay` may read and use the live socket
+                     * @enum {string}
+                     */
+                    role: "admin" | "bot" | "overlay";
+                    /**
+                     * @description Lifetime: seconds, or a number with ms, s, m, h or d; at most 30 days. Default JWT_EXPIRES_IN
+                     * @example 30d
+                     */
+                    expiresIn?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A positive integer id */
+                        id: number;
+                        name: string;
+                        /**
+                         * @description `admin` may do everything; `bot` may read, record live votes, import chat logs and use the live socket; `overlay` may read and use the live socket
+                         * @enum {string}
+                         */
+                        role: "admin" | "bot" | "overlay";
+                        /** Format: date-time */
+                        expiresAt: string;
+                        /**
+                         * Format: date-time
+                         * @example 2026-03-15T19:00:00.000Z
+                         */
+                        created_at: string;
+                        /** @description The JWT, shown this once */
+                        token: string;
+                    };
+                };
+            };
+            /** @description Bad input: `error` names the field or the rule that failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or a malformed, expired or wrongly signed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    revokeToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A positive integer id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        message: "Token revoked";
+                        /** @description A positive integer id */
+                        tokenId: number;
+                    };
+                };
+            };
+            /** @description Bad input: `error` names the field or the rule that failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or a malformed, expired or wrongly signed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource: `error` says which */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1558,6 +1884,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state: `error` says how */
             409: {
                 headers: {
@@ -1658,6 +1993,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such resource: `error` says which */
             404: {
                 headers: {
@@ -1734,6 +2078,15 @@ export interface operations {
             };
             /** @description No token, or a malformed, expired or wrongly signed one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1865,6 +2218,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such resource: `error` says which */
             404: {
                 headers: {
@@ -1922,6 +2284,15 @@ export interface operations {
             };
             /** @description No token, or a malformed, expired or wrongly signed one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1988,6 +2359,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such resource: `error` says which */
             404: {
                 headers: {
@@ -2046,6 +2426,15 @@ export interface operations {
             };
             /** @description No token, or a malformed, expired or wrongly signed one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2242,6 +2631,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getActiveSession: {
@@ -2354,6 +2752,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such resource: `error` says which */
             404: {
                 headers: {
@@ -2404,6 +2811,15 @@ export interface operations {
             };
             /** @description No token, or a malformed, expired or wrongly signed one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2516,6 +2932,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such resource: `error` says which */
             404: {
                 headers: {
@@ -2580,6 +3005,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such resource: `error` says which */
             404: {
                 headers: {
@@ -2628,6 +3062,15 @@ export interface operations {
             };
             /** @description No token, or a malformed, expired or wrongly signed one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2687,6 +3130,15 @@ export interface operations {
             };
             /** @description No token, or a malformed, expired or wrongly signed one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2757,6 +3209,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such resource: `error` says which */
             404: {
                 headers: {
@@ -2813,6 +3274,15 @@ export interface operations {
             };
             /** @description No token, or a malformed, expired or wrongly signed one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2883,6 +3353,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such resource: `error` says which */
             404: {
                 headers: {
@@ -2932,6 +3411,15 @@ export interface operations {
             };
             /** @description No token, or a malformed, expired or wrongly signed one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3056,6 +3544,15 @@ export interface operations {
             };
             /** @description No token, or a malformed, expired or wrongly signed one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3189,6 +3686,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     createWebhook: {
@@ -3253,6 +3759,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getWebhook: {
@@ -3287,6 +3802,15 @@ export interface operations {
             };
             /** @description No token, or a malformed, expired or wrongly signed one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3341,6 +3865,15 @@ export interface operations {
             };
             /** @description No token, or a malformed, expired or wrongly signed one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3424,6 +3957,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such resource: `error` says which */
             404: {
                 headers: {
@@ -3467,6 +4009,15 @@ export interface operations {
             };
             /** @description No token, or a malformed, expired or wrongly signed one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3524,6 +4075,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such resource: `error` says which */
             404: {
                 headers: {
@@ -3559,6 +4119,15 @@ export interface operations {
             };
             /** @description No token, or a malformed, expired or wrongly signed one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3604,6 +4173,15 @@ export interface operations {
             };
             /** @description No token, or a malformed, expired or wrongly signed one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3662,6 +4240,15 @@ export interface operations {
             };
             /** @description No token, or a malformed, expired or wrongly signed one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3752,6 +4339,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No connected client has this id */
             404: {
                 headers: {
@@ -3814,6 +4410,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     messageClients: {
@@ -3861,6 +4466,15 @@ export interface operations {
             };
             /** @description No token, or a malformed, expired or wrongly signed one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
