@@ -41,16 +41,16 @@ const TokenFields = {
 export const CreatedToken = Type.Object({
   ...TokenFields,
   token: Type.String({ description: 'The JWT, shown this once' })
-})
+}, { description: 'The new token, with its JWT (shown this once)' })
 
 export const TokenInfo = Type.Object({
   ...TokenFields,
   last_used_at: Nullable(Timestamp)
 })
 
-export const TokenList = Type.Array(TokenInfo)
+export const TokenList = Type.Array(TokenInfo, { description: 'The scoped tokens not revoked, newest first' })
 
 export const TokenRevoked = Type.Object({
   message: Type.Literal('Token revoked'),
   tokenId: Id
-})
+}, { description: 'The token is revoked: every process refuses it within a second' })
