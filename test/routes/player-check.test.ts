@@ -87,7 +87,7 @@ t.test('start-player-check and stop-player-check', async (t) => {
     const spec = (await app.inject({ method: 'GET', url: '/docs/json' })).json()
     for (const action of ['start', 'stop']) {
       const op = spec.paths[`/api/sessions/{sessionId}/games/{sessionGameId}/${action}-player-check`].post
-      t.same(Object.keys(op.responses).sort(), ['200', '400', '401', '404'])
+      t.same(Object.keys(op.responses).sort(), ['200', '400', '401', '403', '404'])
       t.same(op.security, [{ bearer: [] }])
     }
   })
