@@ -218,7 +218,12 @@ function scalar (token: Token): unknown {
  * couple of batches are in memory. Throws a 400 on the first bad row or on broken JSON, a 413 past `limit` bytes.
  */
 async function * readChatLog (body: Readable, limit: number): AsyncGenerator<ChatMessage[]> {
-  const tokens = new Parser({ packKeys: true, packStrings: true, packNumbers: true, streamKeys: false, streamStrings: false, streamNumbers: false })
+  // Chunks are decoded to text as they arrive, so the socket's buffers die young instead of waiting in the streams'
+  // queues (and being promoted) while a batch is written.
+  body.setEncoding('utf8')
+  const tokens = new Parser({
+    decodeStrings: false, packKeys: true, packStrings: true, packNumbers: true, streamKeys: false, streamStrings: false, streamNumbers: false
+  })
   const rows = new ChatRows()
   let failure: unknown
   let ended = false
@@ -233,8 +238,8 @@ async function * readChatLog (body: Readable, limit: number): AsyncGenerator<Cha
     notify()
   }
   let received = 0
-  body.on('data', (chunk: Buffer) => {
-    received += chunk.length
+  body.on('data', (chunk: string) => {
+    received += Buffer.byteLength(chunk)
     if (received > limit) fail(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE())
   })
   body.on('error', fail)
