@@ -103,8 +103,9 @@ interface Token { name: string, value?: string }
 const NOT_AN_ARRAY = 'chatData must be an array'
 
 /**
- * Turns stream-json tokens into checked messages. Depth 1 is the body object, 2 the chatData array, 3 a row; only a
- * row's own scalar fields are kept, anything nested or unknown is skipped. The rows wait in `ready`.
+ * Turns stream-json tokens into checked messages. Depth 1 is the body object (chatData is its only field), 2 the
+ * chatData array, 3 a row; only a row's own scalar fields are kept, anything nested in a row is skipped. The rows wait
+ * in `ready`.
  */
 class ChatRows {
   ready: ChatMessage[] = []
@@ -114,7 +115,7 @@ class ChatRows {
   private seenChatData = false
   private index = 0
   private row: Record<string, unknown> | undefined
-  // Depth at which a skipped value (an unknown top-level field, a nested field, a non-object row) ends.
+  // Depth at which a skipped value (an object or array in a row's field) ends.
   private skipUntil = -1
 
   push (token: Token) {
@@ -149,8 +150,7 @@ class ChatRows {
         this.depth = 2
         return
       }
-      this.skip(opens) // another top-level field
-      return
+      throw new ApiError(400, `Unknown field '${this.key}' in the request body`)
     }
     if (this.depth === 2) {
       if (closes) {

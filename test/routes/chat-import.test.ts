@@ -262,13 +262,14 @@ t.test('chat import', async (t) => {
     t.same(twice.json(), { error: 'chatData must appear once' })
     t.equal(await countRows(app, 'chat_logs'), 0)
 
-    const extra = await importChat(session.id, {
-      source: { platform: 'twitch', channel: ['x'] },
-      chatData: [{ ...ok, badges: { moderator: true }, id: 7 }, { ...ok, username: 'b' }],
-      exportedAt: null
-    })
+    const unknown = await importChat(session.id, { chatData: [ok], source: { platform: 'twitch' } })
+    t.equal(unknown.statusCode, 400)
+    t.same(unknown.json(), { error: "Unknown field 'source' in the request body" })
+    t.equal(await countRows(app, 'chat_logs'), 0)
+
+    const extra = await importChat(session.id, { chatData: [{ ...ok, badges: { moderator: true, list: [1, [2]] }, id: 7 }, { ...ok, username: 'b' }] })
     t.equal(extra.statusCode, 200)
-    t.match(extra.json(), { messagesImported: 2, votesProcessed: 2 }, 'other fields, at the top or in a row, are skipped')
+    t.match(extra.json(), { messagesImported: 2, votesProcessed: 2 }, 'a row\'s other fields are skipped')
   })
 
   t.test('a body announced above 200 MB is refused with 413 before it is read', async (t) => {
