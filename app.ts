@@ -13,7 +13,7 @@ import db from './plugins/db.ts'
 import swagger from './plugins/swagger.ts'
 import asyncapi from './plugins/asyncapi.ts'
 import auth from './plugins/auth.ts'
-import events from './plugins/events.ts'
+import domain from './plugins/domain.ts'
 import eventLog from './plugins/event-log.ts'
 import liveEvents, { CLOSE_GOING_AWAY } from './plugins/live-events.ts'
 import clients from './plugins/clients.ts'
@@ -112,7 +112,7 @@ export function buildApp (config: Config, options: AppOptions = {}) {
   })
   app.register(auth)
   app.register(eventLog, { pollMs: options.eventLogPollMs })
-  app.register(events)
+  app.register(domain)
   app.register(liveEvents, { authTimeoutMs: options.liveAuthTimeoutMs })
   app.register(clients)
   app.register(webhooks, { dispatcher: options.webhookDispatcher, lookup: options.webhookLookup, retryDelaysMs: options.webhookRetryDelaysMs })

@@ -1,5 +1,4 @@
 import { sql, type Kysely } from 'kysely'
-import { ApiError } from '../plugins/errors.ts'
 import { CATALOG_COLUMNS, type CatalogGame } from './catalog.ts'
 import type { Database, Flag, GameRow, GameUpdate, NewGameRow } from './types.ts'
 
@@ -12,9 +11,6 @@ export interface GameFilters {
   drawing?: boolean
   q?: string
 }
-
-const DUPLICATE = 'A game with this title already exists in this pack'
-const IN_USE = 'Game has been played in a session and cannot be deleted. Disable it instead.'
 
 const flag = (value: boolean): Flag => (value ? 1 : 0)
 const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505'
@@ -39,22 +35,22 @@ export function findGame (db: Kysely<Database>, id: number): Promise<GameRow | u
   return db.selectFrom('games').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
-/** Inserts a game; 409 when its (pack_name, title) is taken. */
-export async function insertGame (db: Kysely<Database>, game: NewGameRow): Promise<GameRow> {
+/** Inserts a game; 'duplicate' when its (pack_name, title) is taken. */
+export async function insertGame (db: Kysely<Database>, game: NewGameRow): Promise<GameRow | 'duplicate'> {
   try {
     return await db.insertInto('games').values(game).returningAll().executeTakeFirstOrThrow()
   } catch (err) {
-    if (isUniqueViolation(err)) throw new ApiError(409, DUPLICATE)
+    if (isUniqueViolation(err)) return 'duplicate'
     throw err
   }
 }
 
-/** Updates a game's facts; undefined when there is no such game, 409 when the new (pack_name, title) is taken. */
-export async function updateGame (db: Kysely<Database>, id: number, changes: GameUpdate): Promise<GameRow | undefined> {
+/** Updates a game's facts; undefined when there is no such game, 'duplicate' when the new (pack_name, title) is taken. */
+export async function updateGame (db: Kysely<Database>, id: number, changes: GameUpdate): Promise<GameRow | 'duplicate' | undefined> {
   try {
     return await db.updateTable('games').set(changes).where('id', '=', id).returningAll().executeTakeFirst()
   } catch (err) {
-    if (isUniqueViolation(err)) throw new ApiError(409, DUPLICATE)
+    if (isUniqueViolation(err)) return 'duplicate'
     throw err
   }
 }
@@ -66,8 +62,8 @@ export function toggleGame (db: Kysely<Database>, id: number): Promise<GameRow |
     .returningAll().executeTakeFirst()
 }
 
-/** Deletes a game no session has used; false when there is no such game, 409 when a session has used it. */
-export async function deleteGame (db: Kysely<Database>, id: number): Promise<boolean> {
+/** Deletes a game no session or vote refers to. */
+export async function deleteGame (db: Kysely<Database>, id: number): Promise<'deleted' | 'not-found' | 'in-use'> {
   const used = await db.selectFrom('games')
     .select((eb) => [
       eb.exists(eb.selectFrom('session_games').select('id').where('game_id', '=', id)).as('in_session'),
@@ -75,14 +71,14 @@ export async function deleteGame (db: Kysely<Database>, id: number): Promise<boo
     ])
     .where('id', '=', id)
     .executeTakeFirst()
-  if (!used) return false
-  if (used.in_session || used.voted) throw new ApiError(409, IN_USE)
+  if (!used) return 'not-found'
+  if (used.in_session || used.voted) return 'in-use'
   try {
     const deleted = await db.deleteFrom('games').where('id', '=', id).executeTakeFirst()
-    return deleted.numDeletedRows > 0n
+    return deleted.numDeletedRows > 0n ? 'deleted' : 'not-found'
   } catch (err) {
     // A session added the game between the check and the delete: the foreign key refuses it.
-    if (isForeignKeyViolation(err)) throw new ApiError(409, IN_USE)
+    if (isForeignKeyViolation(err)) return 'in-use'
     throw err
   }
 }

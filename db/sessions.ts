@@ -1,15 +1,7 @@
 import { sql, type Kysely } from 'kysely'
-import { ApiError, NotFound } from '../plugins/errors.ts'
 import type { Database, SessionRow } from './types.ts'
 
 export type SessionWithCount = SessionRow & { games_played: number }
-
-const ACTIVE_EXISTS = 'An active session already exists. Please close it before creating a new one.'
-
-export function isUniqueViolation (err: unknown, constraint?: string): boolean {
-  const e = err as { code?: string, constraint?: string }
-  return e?.code === '23505' && (constraint === undefined || e.constraint === constraint)
-}
 
 function selectSessions (db: Kysely<Database>) {
   return db.selectFrom('sessions as s')
@@ -34,53 +26,20 @@ export function findActiveSession (db: Kysely<Database>): Promise<SessionWithCou
   return selectSessions(db).where('s.is_active', '=', 1).executeTakeFirst()
 }
 
+/** The open session's id, if one is open. */
+export async function findActiveSessionId (db: Kysely<Database>): Promise<number | undefined> {
+  const row = await db.selectFrom('sessions').select('id').where('is_active', '=', 1).executeTakeFirst()
+  return row?.id
+}
+
 /**
- * Opens a new active session. The partial unique index `sessions_one_active` decides races: a losing insert
- * fails with a unique violation and gets the same 400 as the friendly pre-check.
+ * Opens a new active session; undefined when one is already open. The partial unique index `sessions_one_active`
+ * decides races: a losing insert waits for the winner to commit, then does nothing.
  */
-export async function insertSession (db: Kysely<Database>, notes: string | null): Promise<SessionRow> {
-  for (;;) {
-    const active = await db.selectFrom('sessions').select('id').where('is_active', '=', 1).executeTakeFirst()
-    if (active) throw new ApiError(400, ACTIVE_EXISTS, { activeSessionId: active.id })
-    try {
-      return await db.insertInto('sessions').values({ notes }).returningAll().executeTakeFirstOrThrow()
-    } catch (err) {
-      // The winner has committed by the time the index reports the conflict, so the next look finds it.
-      if (!isUniqueViolation(err, 'sessions_one_active')) throw err
-    }
-  }
-}
-
-export interface ClosedSession {
-  session: SessionWithCount
-  /** Every session game of the session: their room monitors stop. */
-  sessionGameIds: number[]
-}
-
-/** Closes an active session: its `playing` games become `played`; `notes` (when given) replace the notes. */
-export function closeSession (db: Kysely<Database>, id: number, notes: string | null | undefined): Promise<ClosedSession> {
-  return db.transaction().execute(async (trx) => {
-    const session = await trx.selectFrom('sessions').select(['id', 'is_active']).where('id', '=', id).forUpdate().executeTakeFirst()
-    if (!session) throw new NotFound('Session')
-    if (session.is_active !== 1) throw new ApiError(400, 'Session is already closed')
-    await trx.updateTable('session_games').set({ status: 'played' })
-      .where('session_id', '=', id).where('status', '=', 'playing').execute()
-    await trx.updateTable('sessions')
-      .set({ is_active: 0, closed_at: sql<Date>`now()`, ...(notes !== undefined ? { notes } : {}) })
-      .where('id', '=', id).execute()
-    const games = await trx.selectFrom('session_games').select('id').where('session_id', '=', id).orderBy('id').execute()
-    const closed = await findSession(trx, id)
-    return { session: closed!, sessionGameIds: games.map((g) => g.id) }
-  })
-}
-
-/** Deletes a closed session; its session games and chat logs go with it (foreign key cascades). */
-export async function deleteSession (db: Kysely<Database>, id: number): Promise<void> {
-  const deleted = await db.deleteFrom('sessions').where('id', '=', id).where('is_active', '=', 0).returning('id').executeTakeFirst()
-  if (deleted) return
-  const session = await db.selectFrom('sessions').select('id').where('id', '=', id).executeTakeFirst()
-  if (!session) throw new NotFound('Session')
-  throw new ApiError(400, 'Cannot delete an active session. Please close it first.')
+export function insertSession (db: Kysely<Database>, notes: string | null): Promise<SessionRow | undefined> {
+  return db.insertInto('sessions').values({ notes })
+    .onConflict((oc) => oc.column('is_active').where('is_active', '=', 1).doNothing())
+    .returningAll().executeTakeFirst()
 }
 
 /**
@@ -91,3 +50,21 @@ export async function deleteSession (db: Kysely<Database>, id: number): Promise<
 export function lockSession (trx: Kysely<Database>, id: number) {
   return trx.selectFrom('sessions').select(['id', 'is_active']).where('id', '=', id).forUpdate().executeTakeFirst()
 }
+
+/** Closes a session: its `playing` games become `played`; `notes` (when given) replace the notes. Returns every session game id. */
+export async function closeSession (trx: Kysely<Database>, id: number, notes: string | null | undefined): Promise<number[]> {
+  await trx.updateTable('session_games').set({ status: 'played' })
+    .where('session_id', '=', id).where('status', '=', 'playing').execute()
+  await trx.updateTable('sessions')
+    .set({ is_active: 0, closed_at: sql<Date>`now()`, ...(notes !== undefined ? { notes } : {}) })
+    .where('id', '=', id).execute()
+  const games = await trx.selectFrom('session_games').select('id').where('session_id', '=', id).orderBy('id').execute()
+  return games.map((g) => g.id)
+}
+
+/** Deletes a closed session (its session games and chat logs go with it, by foreign key cascades); false when none was deleted. */
+export async function deleteClosedSession (db: Kysely<Database>, id: number): Promise<boolean> {
+  const deleted = await db.deleteFrom('sessions').where('id', '=', id).where('is_active', '=', 0).returning('id').executeTakeFirst()
+  return deleted !== undefined
+}
+

@@ -2,9 +2,6 @@ import { sql, type Kysely } from 'kysely'
 import type { Database, VoteType } from './types.ts'
 import { sessionGameAt } from './timeline.ts'
 
-/** Votes from the same username closer than this (either way) are one vote counted twice: the second is refused. */
-export const DUPLICATE_WINDOW_MS = 1000
-
 export type LiveVoteOutcome =
   | { status: 'no-session' }
   | { status: 'no-game' }
@@ -15,23 +12,15 @@ export type LiveVoteOutcome =
     game: { id: number, title: string, upvotes: number, downvotes: number, popularity_score: number }
   }
 
-/**
- * Runs tasks one at a time per key, in arrival order; tasks under different keys never wait for each other.
- * The service is one process (its room monitors, live sockets and webhook routing live in memory too), so this is
- * where "one vote per user per second" is serialized.
- */
-export class KeyedLock {
-  readonly #tails = new Map<string, Promise<unknown>>()
+// The advisory-lock namespace of live votes (two-key form, so it never meets the event log's one-key lock).
+const VOTE_LOCK_NAMESPACE = 8317
 
-  run<T> (key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.#tails.get(key) ?? Promise.resolve()
-    const result = previous.then(task, task)
-    const tail = result.catch(() => {})
-    this.#tails.set(key, tail)
-    // The last task under a key removes it, so the map holds only users with a vote in flight.
-    tail.then(() => { if (this.#tails.get(key) === tail) this.#tails.delete(key) })
-    return result
-  }
+/**
+ * Takes a transaction-level advisory lock on a username: the votes of one user take turns across every process, so
+ * each vote's duplicate check (a later statement, with a later snapshot) sees the previous vote committed.
+ */
+export async function lockVoter (trx: Kysely<Database>, username: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${VOTE_LOCK_NAMESPACE}::int, hashtext(${username}::text))`.execute(trx)
 }
 
 /** What the vote statement answers: the session (null: none active), whether a game was on, and the counted game. */
@@ -48,51 +37,47 @@ interface RecordedVote {
 
 /**
  * Records one live vote for the active session's game at `at` (the shared timeline rule), in ONE statement: the
- * lookups, the one-second duplicate check, the live_votes row and the game's counters commit together, and the
- * game's row lock is held only while the server runs it. `votesByUser` makes one user's votes take turns, so each
- * statement starts after the previous one committed and its duplicate check sees that vote; different users never
- * wait for each other.
+ * lookups, the duplicate check (a vote of the same username less than `windowMs` away, either way), the live_votes row
+ * and the game's counters. Run it under lockVoter, in the same transaction.
  */
-export function recordLiveVote (db: Kysely<Database>, votesByUser: KeyedLock, username: string, voteType: VoteType, at: Date): Promise<LiveVoteOutcome> {
-  return votesByUser.run(username, async () => {
-    const entry = sessionGameAt(db, sql<number>`(select id from active)`, at)
-    const { rows: [found] } = await sql<RecordedVote>`
-      with active as (select id from sessions where is_active = 1),
-      entry as (${entry}),
-      vote as (
-        insert into live_votes (session_id, session_game_id, game_id, username, vote_type, timestamp)
-        select active.id, entry.id, entry.game_id, ${username}::text, ${voteType}::text, ${at}::timestamptz
-        from active cross join entry
-        where not exists (
-          select 1 from live_votes where username = ${username}::text
-            and timestamp > ${new Date(at.getTime() - DUPLICATE_WINDOW_MS)}::timestamptz
-            and timestamp < ${new Date(at.getTime() + DUPLICATE_WINDOW_MS)}::timestamptz)
-        returning game_id, vote_type
-      ),
-      counted as (
-        update games set
-          upvotes = games.upvotes + (vote.vote_type = 'up')::int,
-          downvotes = games.downvotes + (vote.vote_type = 'down')::int
-        from vote where games.id = vote.game_id
-        returning games.id, games.title, games.upvotes, games.downvotes, games.popularity_score
-      )
-      select active.id as session_id,
-        (select count(*)::int from session_games where session_id = active.id) as games_played,
-        exists (select 1 from entry) as has_game,
-        counted.*
-      from (select 1) as one
-        left join active on true
-        left join counted on true`.execute(db)
-    if (found.session_id === null) return { status: 'no-session' }
-    if (!found.has_game) return { status: 'no-game' }
-    if (found.id === null) return { status: 'duplicate' }
-    const { id, title, upvotes, downvotes, popularity_score: popularityScore } = found
-    return {
-      status: 'counted',
-      session: { id: found.session_id, games_played: found.games_played },
-      game: { id, title, upvotes, downvotes, popularity_score: popularityScore }
-    }
-  })
+export async function insertLiveVote (db: Kysely<Database>, username: string, voteType: VoteType, at: Date, windowMs: number): Promise<LiveVoteOutcome> {
+  const entry = sessionGameAt(db, sql<number>`(select id from active)`, at)
+  const { rows: [found] } = await sql<RecordedVote>`
+    with active as (select id from sessions where is_active = 1),
+    entry as (${entry}),
+    vote as (
+      insert into live_votes (session_id, session_game_id, game_id, username, vote_type, timestamp)
+      select active.id, entry.id, entry.game_id, ${username}::text, ${voteType}::text, ${at}::timestamptz
+      from active cross join entry
+      where not exists (
+        select 1 from live_votes where username = ${username}::text
+          and timestamp > ${new Date(at.getTime() - windowMs)}::timestamptz
+          and timestamp < ${new Date(at.getTime() + windowMs)}::timestamptz)
+      returning game_id, vote_type
+    ),
+    counted as (
+      update games set
+        upvotes = games.upvotes + (vote.vote_type = 'up')::int,
+        downvotes = games.downvotes + (vote.vote_type = 'down')::int
+      from vote where games.id = vote.game_id
+      returning games.id, games.title, games.upvotes, games.downvotes, games.popularity_score
+    )
+    select active.id as session_id,
+      (select count(*)::int from session_games where session_id = active.id) as games_played,
+      exists (select 1 from entry) as has_game,
+      counted.*
+    from (select 1) as one
+      left join active on true
+      left join counted on true`.execute(db)
+  if (found.session_id === null) return { status: 'no-session' }
+  if (!found.has_game) return { status: 'no-game' }
+  if (found.id === null) return { status: 'duplicate' }
+  const { id, title, upvotes, downvotes, popularity_score: popularityScore } = found
+  return {
+    status: 'counted',
+    session: { id: found.session_id, games_played: found.games_played },
+    game: { id, title, upvotes, downvotes, popularity_score: popularityScore }
+  }
 }
 
 export interface VoteFilters {

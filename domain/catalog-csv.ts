@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { stringify } from 'csv-stringify/sync'
 import type { Kysely } from 'kysely'
-import { ApiError } from '../plugins/errors.ts'
+import { CsvHeaderMissing } from './errors.ts'
 import { CATALOG_COLUMNS, type CatalogGame } from '../db/catalog.ts'
 import { deleteUnusedGames, insertGames, listCatalogGames, listGameKeys, updateGamesByKey } from '../db/games.ts'
 import type { Database, Flag } from '../db/types.ts'
@@ -101,7 +101,7 @@ export async function parseImportCsv (text: string): Promise<ParsedCatalogCsv> {
   const columns = header.done ? [] : header.value.fields!
   const missing = REQUIRED_COLUMNS.filter((c) => !columns.includes(c))
   if (missing.length) {
-    throw new ApiError(400, `The CSV header must name the columns ${REQUIRED_COLUMNS.join(', ')} (missing: ${missing.join(', ')})`)
+    throw new CsvHeaderMissing(REQUIRED_COLUMNS, missing)
   }
   const index = new Map(columns.map((column, i) => [column, i] as const).reverse()) // the first of repeated names
   const games: CatalogGame[] = []

@@ -5,6 +5,7 @@ import { findMonitoredGame, listResumableGames, updatePlayerCheck } from '../db/
 import { EcastClient, EcastError, type EcastApi } from './ecast-client.ts'
 import { audienceUrl, openAudienceSocket, type OpenAudienceSocket } from './audience-socket.ts'
 import { RoomWatch, type RoomWatchSink } from './room-watch.ts'
+import { recordMonitorCount, recordRoomEvent } from '../domain/player-check.ts'
 
 export interface RoomMonitorOptions {
   /** Outbound HTTP for ecast REST calls; tests pass a MockAgent or a local Agent. Default: an Agent owned here. */
@@ -52,15 +53,13 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
   }
 
   function sinkFor (sessionGameId: number, sessionId: number, roomCode: string, entry: () => Entry): RoomWatchSink {
-    const ids = { sessionId, sessionGameId, roomCode }
+    const room = { sessionId, sessionGameId, roomCode }
     return {
-      event (type, data) {
-        app.events.publish(type, sessionId, { ...ids, ...data })
+      async event (type, data) {
+        await recordRoomEvent(app.db, room, type, data)
       },
       async count (playerCount, status) {
-        // Only while this check is the one running: a manual count or a stop since then wins.
-        if (!await updatePlayerCheck(app.db, sessionGameId, { status, playerCount }, 'checking')) return
-        app.events.publish('player-count.updated', sessionId, { ...ids, playerCount, status, source: 'monitor' })
+        await recordMonitorCount(app.db, room, playerCount, status)
       },
       async status (status) {
         await updatePlayerCheck(app.db, sessionGameId, { status }, 'checking')
@@ -95,7 +94,9 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
       forget(sessionGameId, entry)
       const wasLive = entry.watch.connected && !entry.watch.done
       await entry.watch.stop()
-      if (wasLive) app.events.publish('room.disconnected', entry.sessionId, { sessionId: entry.sessionId, sessionGameId, roomCode: entry.code, reason: 'monitor stopped' })
+      if (wasLive) {
+        await recordRoomEvent(app.db, { sessionId: entry.sessionId, sessionGameId, roomCode: entry.code }, 'room.disconnected', { reason: 'monitor stopped' })
+      }
     }
     await updatePlayerCheck(app.db, sessionGameId, { status: 'stopped' }, 'checking')
   }
@@ -173,7 +174,7 @@ export default fp<RoomMonitorOptions>(async function roomMonitor (app, opts) {
     await monitor.stopAll()
     await ownAgent?.close()
   })
-}, { name: 'room-monitor', dependencies: ['db', 'events'] })
+}, { name: 'room-monitor', dependencies: ['db', 'event-log'] })
 
 declare module 'fastify' {
   interface FastifyInstance {

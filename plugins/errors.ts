@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import * as domain from '../domain/errors.ts'
 
 /** An error the client caused or must know about; its message and extra fields reach the response body as they are. */
 export class ApiError extends Error {
@@ -26,6 +27,41 @@ export class Unauthorized extends ApiError {
 /** A valid token whose role does not allow the route. */
 export class Forbidden extends ApiError {
   constructor (message: string) { super(403, message) }
+}
+
+type Reply = [status: number, error: string, extra?: Record<string, unknown>]
+type DomainErrorClass = abstract new (...args: never[]) => domain.DomainError
+
+// Each domain error's status and sentence (the seeds' words where they fix them).
+const DOMAIN_REPLIES = new Map<DomainErrorClass, (err: never) => Reply>([
+  [domain.SessionNotFound, () => [404, 'Session not found']],
+  [domain.GameNotFound, () => [404, 'Game not found']],
+  [domain.SessionGameNotFound, () => [404, 'Session game not found']],
+  [domain.PackNotFound, () => [404, 'Pack not found']],
+  [domain.ActiveSessionExists, (err: domain.ActiveSessionExists) =>
+    [400, 'An active session already exists. Please close it before creating a new one.', { activeSessionId: err.activeSessionId }]],
+  [domain.SessionAlreadyClosed, () => [400, 'Session is already closed']],
+  [domain.SessionClosed, () => [400, 'Cannot add games to a closed session']],
+  [domain.SessionStillActive, () => [400, 'Cannot delete an active session. Please close it first.']],
+  [domain.DuplicateGame, () => [409, 'A game with this title already exists in this pack']],
+  [domain.GameInUse, () => [409, 'Game has been played in a session and cannot be deleted. Disable it instead.']],
+  [domain.InvalidPlayerRange, () => [400, 'min_players cannot be greater than max_players']],
+  [domain.CsvHeaderMissing, (err: domain.CsvHeaderMissing) =>
+    [400, `The CSV header must name the columns ${err.required.join(', ')} (missing: ${err.missing.join(', ')})`]],
+  [domain.NoGamesMatch, () => [404, 'No games match the current filters']],
+  [domain.NoActiveSession, () => [404, 'No active session']],
+  [domain.NoGameAtTime, () => [404, 'No game is being played at that time']],
+  [domain.DuplicateVote, () => [409, 'Duplicate vote: this username already voted within the last second']],
+  [domain.NoRoomCode, () => [400, 'Game does not have a room code']]
+])
+
+/** The status and body a domain error is answered with. */
+export function domainErrorReply (err: domain.DomainError): Reply {
+  for (let proto = Object.getPrototypeOf(err); proto && proto !== domain.DomainError.prototype; proto = Object.getPrototypeOf(proto)) {
+    const reply = DOMAIN_REPLIES.get(proto.constructor as DomainErrorClass)
+    if (reply) return reply(err as never)
+  }
+  return [500, 'Internal Server Error']
 }
 
 // Errors that mean "cannot reach the database", from pg (socket errors, admin shutdown, connection failures).
@@ -91,6 +127,11 @@ export default fp(async function errors (app: FastifyInstance) {
       if (error instanceof Unauthorized) reply.header('www-authenticate', 'Bearer')
       if (error.statusCode >= 500) request.log.warn({ err: error.cause ?? error }, error.message)
       return reply.code(error.statusCode).send({ error: error.message, ...error.extra })
+    }
+    if (error instanceof domain.DomainError) {
+      const [status, message, extra] = domainErrorReply(error)
+      if (status >= 500) request.log.error({ err: error }, 'unmapped domain error')
+      return reply.code(status).send({ error: message, ...extra })
     }
     if (error.validation) {
       return reply.code(400).send({ error: validationMessage(error.validation as AjvError[], error.validationContext) })

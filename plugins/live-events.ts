@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin'
 import { WebSocket } from 'ws'
 import type { FastifyBaseLogger } from 'fastify'
-import type { DomainEvent } from './events.ts'
+import type { LoggedEvent } from './event-log.ts'
+import { EVENT_TYPES } from '../schemas/events.ts'
 import type { ServerMessage } from '../schemas/live.ts'
 
 export interface LiveEventsOptions {
@@ -34,12 +35,15 @@ export class LiveClient {
   constructor (readonly socket: WebSocket) {}
 }
 
+const CLIENT_EVENTS = new Set<string>(EVENT_TYPES)
+
 // Text frames, never compressed: a pre-serialized Buffer goes to every client as it is.
 const SEND_OPTIONS = { binary: false, compress: false } as const
 
 /**
- * Every connected client of the live WebSocket, its auth state and its subscriptions. Events from the bus are
- * serialized once and written to each recipient; a recipient too far behind is dropped instead of buffered.
+ * Every connected client of the live WebSocket, its auth state and its subscriptions. Events from the log (the
+ * contract's types only; internal ones stay in) are serialized once and written to each recipient; a recipient too far
+ * behind is dropped instead of buffered.
  */
 export class LiveHub {
   readonly #clients = new Set<LiveClient>()
@@ -107,13 +111,16 @@ export class LiveHub {
   }
 
   /** session.started reaches every authenticated client; every other event, the subscribers of its session. */
-  broadcast (event: DomainEvent): void {
-    const recipients = event.type === 'session.started' ? this.#clients : this.#subscribers.get(event.sessionId)
+  broadcast (event: LoggedEvent): void {
+    if (!CLIENT_EVENTS.has(event.type)) return
+    const recipients = event.type === 'session.started'
+      ? this.#clients
+      : event.sessionId === null ? undefined : this.#subscribers.get(event.sessionId)
     if (!recipients?.size) return
     let bytes: Buffer | undefined
     for (const client of recipients) {
       if (!client.authenticated) continue
-      bytes ??= Buffer.from(JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data }))
+      bytes ??= Buffer.from(JSON.stringify({ id: event.id, type: event.type, timestamp: event.timestamp, data: event.data }))
       this.#write(client, bytes)
     }
   }
@@ -166,7 +173,7 @@ export default fp<LiveEventsOptions>(async function liveEvents (app, opts) {
     maxClients: app.config.LIVE_MAX_CLIENTS,
     authTimeoutMs: opts.authTimeoutMs ?? 10_000
   })
-  const unsubscribe = app.events.subscribe((event) => hub.broadcast(event))
+  const unsubscribe = app.eventLog.subscribe((event) => hub.broadcast(event))
   const heartbeat = setInterval(() => hub.heartbeat(), opts.heartbeatMs ?? 30_000)
   heartbeat.unref()
   app.decorate('liveEvents', hub)
@@ -174,7 +181,7 @@ export default fp<LiveEventsOptions>(async function liveEvents (app, opts) {
     clearInterval(heartbeat)
     unsubscribe()
   })
-}, { name: 'live-events', dependencies: ['events', 'auth'] })
+}, { name: 'live-events', dependencies: ['event-log', 'auth'] })
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -8,8 +8,6 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/types.ts'
 import type { Listen } from './db.ts'
-import { insertEvent } from '../db/events.ts'
-import { WEBHOOK_EVENTS } from '../schemas/events.ts'
 import {
   claimDueDeliveries, deleteOldDeliveries, findNextDeliveryDue, insertWebhookLog, updateDeliveryAfterAttempt,
   type ClaimedDelivery, type WebhookTarget
@@ -41,7 +39,6 @@ export interface WebhooksOptions {
   concurrency?: number
 }
 
-const WEBHOOK_EVENT_SET = new Set<string>(WEBHOOK_EVENTS)
 
 export const DEFAULT_RETRY_DELAYS_MS = [2000, 10_000]
 
@@ -359,26 +356,6 @@ interface AttemptResult {
   durationMs: number
 }
 
-/**
- * Interim, while routes still publish on the in-memory bus after their commit: copies each webhook event the bus
- * publishes into the event log, whose trigger writes the deliveries. Remove once the domain operations record their
- * events in their own transactions (then a delivery is written in the same transaction as its change).
- */
-function bridgeBusToLog (app: FastifyInstance): () => Promise<void> {
-  const writing = new Set<Promise<unknown>>()
-  const unsubscribe = app.events.subscribe((event) => {
-    if (!WEBHOOK_EVENT_SET.has(event.type)) return
-    const write: Promise<unknown> = insertEvent(app.db, event.type, event.sessionId, event.data)
-      .catch((err) => app.log.error({ err, event: event.type }, 'event could not be written to the log'))
-      .finally(() => writing.delete(write))
-    writing.add(write)
-  })
-  return async () => {
-    unsubscribe()
-    await Promise.allSettled(writing)
-  }
-}
-
 export default fp<WebhooksOptions>(async function webhooks (app, opts) {
   const agent = opts.dispatcher
     ? undefined
@@ -386,10 +363,8 @@ export default fp<WebhooksOptions>(async function webhooks (app, opts) {
   const onAttempt = app.hasDecorator('metrics') ? (outcome: string) => app.metrics.webhookDeliveries.inc({ outcome }) : undefined
   const dispatcher = new WebhookDispatcher(app.db, app.dbListen, app.log.child({ plugin: 'webhooks' }), opts.dispatcher ?? agent!, { onAttempt, ...opts })
   app.decorate('webhooks', dispatcher)
-  const stopBridge = app.hasDecorator('events') ? bridgeBusToLog(app) : undefined
   app.addHook('onReady', () => dispatcher.start())
   app.addHook('onClose', async () => {
-    await stopBridge?.()
     await dispatcher.close(opts.shutdownGraceMs ?? 5000)
     await agent?.close()
   })

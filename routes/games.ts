@@ -1,20 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { ApiError, NotFound } from '../plugins/errors.ts'
+import { NotFound } from '../plugins/errors.ts'
 import { ErrorBody, IdParams } from '../schemas/common.ts'
 import {
   CsvImportBody, CsvImportResult, DeletedGame, FavorBody, Game, GameFilters, GameList, NewGame, PackList, PackParams,
   PackToggleBody, PackToggleResult
 } from '../schemas/games.ts'
-import { deleteGame, findGame, insertGame, listGames, listPacks, toggleGame, updateGame, updatePackEnabled } from '../db/games.ts'
+import { findGame, listGames, listPacks } from '../db/games.ts'
+import { addGame, deleteGame, setPackEnabled, toggleGame, updateGame } from '../domain/catalog.ts'
 import { CSV_ERROR_LIMIT, exportCatalogCsv, importCatalogCsv } from '../domain/catalog-csv.ts'
 
 const tags = ['games']
 const security = [{ bearer: [] }]
-
-function checkPlayerRange (game: NewGame) {
-  if (game.min_players > game.max_players) throw new ApiError(400, 'min_players cannot be greater than max_players')
-}
 
 const games: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/', {
@@ -47,8 +44,7 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { name } = request.params
     const { enabled } = request.body
-    const gamesAffected = await updatePackEnabled(app.db, name, enabled === 1)
-    if (!gamesAffected) throw new NotFound('Pack')
+    const gamesAffected = await setPackEnabled(app.db, name, enabled === 1)
     return { pack: name, enabled: enabled === 1, gamesAffected }
   })
 
@@ -116,8 +112,7 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: Game, 400: ErrorBody, 401: ErrorBody, 409: ErrorBody }
     }
   }, async (request, reply) => {
-    checkPlayerRange(request.body)
-    const game = await insertGame(app.db, { has_audience: 0, family_friendly: 0, drawing: 0, ...request.body })
+    const game = await addGame(app.db, request.body)
     reply.code(201)
     return game
   })
@@ -136,10 +131,7 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Game, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody }
     }
   }, async (request) => {
-    checkPlayerRange(request.body)
-    const game = await updateGame(app.db, request.params.id, request.body)
-    if (!game) throw new NotFound('Game')
-    return game
+    return updateGame(app.db, request.params.id, request.body)
   })
 
   app.delete('/:id', {
@@ -155,7 +147,7 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { id } = request.params
-    if (!await deleteGame(app.db, id)) throw new NotFound('Game')
+    await deleteGame(app.db, id)
     return { message: 'Game deleted successfully' as const, gameId: id }
   })
 
@@ -171,9 +163,7 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Game, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
     }
   }, async (request) => {
-    const game = await toggleGame(app.db, request.params.id)
-    if (!game) throw new NotFound('Game')
-    return game
+    return toggleGame(app.db, request.params.id)
   })
 
   app.patch('/:id/favor', {
@@ -189,9 +179,7 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Game, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
     }
   }, async (request) => {
-    const game = await updateGame(app.db, request.params.id, { favor_bias: request.body.favor_bias })
-    if (!game) throw new NotFound('Game')
-    return game
+    return updateGame(app.db, request.params.id, { favor_bias: request.body.favor_bias })
   })
 }
 

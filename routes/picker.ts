@@ -1,12 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ApiError } from '../plugins/errors.ts'
 import { ErrorBody } from '../schemas/common.ts'
 import { PickBody, PickResult } from '../schemas/picker.ts'
-import { CandidatePools, mulberry32, pickGame } from '../db/picker.ts'
 
 const picker: FastifyPluginAsyncTypebox = async (app) => {
-  const pools = new CandidatePools()
-
   app.post('/', {
     schema: {
       tags: ['picker'],
@@ -20,13 +16,7 @@ const picker: FastifyPluginAsyncTypebox = async (app) => {
     },
     // Every field is optional, so a bodiless POST means "no filters".
     preValidation: async (request) => { request.body ??= {} }
-  }, async (request) => {
-    const { seed, ...filters } = request.body
-    const r = seed === undefined ? Math.random() : mulberry32(seed)()
-    const pick = await pickGame(app.db, pools, filters, r)
-    if (!pick) throw new ApiError(404, 'No games match the current filters')
-    return pick
-  })
+  }, async (request) => app.picker.pick(request.body))
 }
 
 export default picker

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { ApiError } from '../plugins/errors.ts'
+import { NoRoomCode } from '../domain/errors.ts'
 import { ErrorBody, SessionGameParams } from '../schemas/common.ts'
-import { findSessionGameOrThrow } from '../db/session-games.ts'
+import { getSessionGame } from '../domain/session-games.ts'
 
 const MonitorStarted = Type.Object({
   message: Type.Literal('Room monitor started'),
@@ -32,8 +32,8 @@ const playerCheck: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { sessionId, sessionGameId } = request.params
-    const game = await findSessionGameOrThrow(app.db, sessionId, sessionGameId)
-    if (!game.room_code) throw new ApiError(400, 'Game does not have a room code')
+    const game = await getSessionGame(app.db, sessionId, sessionGameId)
+    if (!game.room_code) throw new NoRoomCode()
     await app.roomMonitor.watch(sessionGameId)
     return { message: 'Room monitor started' as const, status: 'monitoring' as const }
   })
@@ -50,7 +50,7 @@ const playerCheck: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { sessionId, sessionGameId } = request.params
-    await findSessionGameOrThrow(app.db, sessionId, sessionGameId)
+    await getSessionGame(app.db, sessionId, sessionGameId)
     await app.roomMonitor.unwatch(sessionGameId)
     return { message: 'Room monitor and player count check stopped' as const, status: 'stopped' as const }
   })

@@ -7,10 +7,10 @@ import {
   NewSessionGame, PlayerCountBody, PlayerCountUpdatedBody, RoomCodeBody, SessionGame, SessionGameRemoved, StatusBody, StatusUpdated
 } from '../schemas/sessions.ts'
 import { findSession } from '../db/sessions.ts'
+import { findSessionGame, listSessionGames } from '../db/session-games.ts'
 import {
-  deleteSessionGame, findSessionGame, findSessionGameOrThrow, insertSessionGame, listSessionGames, updatePlayerCount, updateRoomCode,
-  updateSessionGameStatus
-} from '../db/session-games.ts'
+  addSessionGame, getSessionGame, removeSessionGame, setPlayerCount, setRoomCode, setSessionGameStatus
+} from '../domain/session-games.ts'
 
 const SUB_ROUTE_NOTE = '`sessionGameId` is `session_games.id` (the `id` of a session game), not `games.id`.'
 
@@ -56,14 +56,12 @@ const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { game_id: gameId, manually_added: manuallyAdded, room_code: roomCode } = request.body
-    const added = await insertSessionGame(app.db, request.params.id, {
+    const added = await addSessionGame(app.db, request.params.id, {
       game_id: gameId,
       manually_added: manuallyAdded ?? 0,
       room_code: roomCode ?? null
     })
     for (const id of added.finishedIds) await monitor(request.log, 'unwatch', id)
-    // Announced before the monitor starts, so no room event for this game can precede its game.added.
-    app.events.publish('game.added', added.session.id, { session: added.session, game: added.sessionGame })
     let sessionGame = added.sessionGame
     if (sessionGame.room_code) {
       await monitor(request.log, 'watch', sessionGame.id)
@@ -88,7 +86,7 @@ const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { sessionId, sessionGameId } = request.params
     const { status } = request.body
-    const finishedIds = await updateSessionGameStatus(app.db, sessionId, sessionGameId, status)
+    const { finishedIds } = await setSessionGameStatus(app.db, sessionId, sessionGameId, status)
     const stopped = status === 'playing' ? finishedIds : [sessionGameId]
     for (const id of stopped) await monitor(request.log, 'unwatch', id)
     return { message: 'Status updated successfully' as const, status }
@@ -107,7 +105,7 @@ const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { sessionId, sessionGameId } = request.params
-    await deleteSessionGame(app.db, sessionId, sessionGameId)
+    await removeSessionGame(app.db, sessionId, sessionGameId)
     await monitor(request.log, 'unwatch', sessionGameId)
     return { message: 'Game removed from session successfully' as const }
   })
@@ -126,10 +124,10 @@ const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { sessionId, sessionGameId } = request.params
-    const sessionGame = await updateRoomCode(app.db, sessionId, sessionGameId, request.body.room_code)
+    const sessionGame = await setRoomCode(app.db, sessionId, sessionGameId, request.body.room_code)
     if (!app.roomMonitor.isWatching(sessionGameId)) return sessionGame
     await monitor(request.log, 'watch', sessionGameId)
-    return findSessionGameOrThrow(app.db, sessionId, sessionGameId)
+    return getSessionGame(app.db, sessionId, sessionGameId)
   })
 
   app.patch('/:sessionId/games/:sessionGameId/player-count', {
@@ -148,18 +146,10 @@ const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { sessionId, sessionGameId } = request.params
     const playerCount = request.body.player_count
-    await findSessionGameOrThrow(app.db, sessionId, sessionGameId)
+    await getSessionGame(app.db, sessionId, sessionGameId)
     // Stop the monitor first, so it cannot overwrite the count given by hand.
     await monitor(request.log, 'unwatch', sessionGameId)
-    const sessionGame = await updatePlayerCount(app.db, sessionId, sessionGameId, playerCount)
-    app.events.publish('player-count.updated', sessionId, {
-      sessionId,
-      sessionGameId,
-      roomCode: sessionGame.room_code,
-      playerCount,
-      status: sessionGame.player_count_check_status,
-      source: 'manual'
-    })
+    await setPlayerCount(app.db, sessionId, sessionGameId, playerCount)
     return { message: 'Player count updated successfully' as const, player_count: playerCount }
   })
 }

@@ -4,7 +4,8 @@ import type { FastifyRequest } from 'fastify'
 import { NotFound } from '../plugins/errors.ts'
 import { ErrorBody, IdParams } from '../schemas/common.ts'
 import { CloseSession, CreatedSession, NewSession, NoActiveSession, Session, SessionDeleted } from '../schemas/sessions.ts'
-import { closeSession, deleteSession, findActiveSession, findSession, insertSession, listSessions } from '../db/sessions.ts'
+import { findActiveSession, findSession, listSessions } from '../db/sessions.ts'
+import { closeSession, deleteSession, startSession } from '../domain/sessions.ts'
 
 const sessions: FastifyPluginAsyncTypebox = async (app) => {
   // The body of a create or close is optional: a bare `curl -X POST` means `{}`.
@@ -64,8 +65,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: CreatedSession, 400: ErrorBody, 401: ErrorBody }
     }
   }, async (request, reply) => {
-    const session = await insertSession(app.db, request.body.notes ?? null)
-    app.events.publish('session.started', session.id, { session: { ...session, games_played: 0 } })
+    const session = await startSession(app.db, request.body.notes ?? null)
     reply.code(201)
     return session
   })
@@ -86,7 +86,6 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { session, sessionGameIds } = await closeSession(app.db, request.params.id, request.body.notes)
-    app.events.publish('session.ended', session.id, { session })
     for (const id of sessionGameIds) {
       await app.roomMonitor.unwatch(id).catch((err) => request.log.error({ err, sessionGameId: id }, 'room monitor unwatch failed'))
     }

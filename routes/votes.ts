@@ -1,13 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ApiError, NotFound } from '../plugins/errors.ts'
+import { NotFound } from '../plugins/errors.ts'
 import { ErrorBody, IdParams } from '../schemas/common.ts'
 import { LiveVoteBody, LiveVoteResult, SessionVotes, VoteList, VotesQuery } from '../schemas/votes.ts'
-import { DUPLICATE_WINDOW_MS, KeyedLock, listSessionVoteTallies, listVotes, recordLiveVote } from '../db/votes.ts'
+import { listSessionVoteTallies, listVotes } from '../db/votes.ts'
+import { castLiveVote, DUPLICATE_WINDOW_MS } from '../domain/votes.ts'
 import { findSession } from '../db/sessions.ts'
 
 const votes: FastifyPluginAsyncTypebox = async (app) => {
-  const votesByUser = new KeyedLock()
-
   app.post('/votes/live', {
     onRequest: app.requireRole('admin', 'bot'),
     schema: {
@@ -16,7 +15,7 @@ const votes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Record a vote from chat as it happens',
       description: 'The vote counts for the active session\'s game at `timestamp`: the one with the latest played_at at ' +
         'or before it, the rule chat import uses (skipped games included). The live_votes row and the game\'s counters ' +
-        `change in one transaction, then \`vote.received\` is published. A vote whose timestamp is less than ${DUPLICATE_WINDOW_MS} ms ` +
+        `change in one transaction with its \`vote.received\` event. A vote whose timestamp is less than ${DUPLICATE_WINDOW_MS} ms ` +
         'from one the same username already cast (before or after it, in any session) is refused with 409.',
       security: [{ bearer: [] }],
       body: LiveVoteBody,
@@ -24,18 +23,8 @@ const votes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { username, vote, timestamp } = request.body
-    const at = new Date(timestamp)
-    const outcome = await recordLiveVote(app.db, votesByUser, username, vote, at)
-    if (outcome.status === 'no-session') throw new ApiError(404, 'No active session')
-    if (outcome.status === 'no-game') throw new ApiError(404, 'No game is being played at that time')
-    if (outcome.status === 'duplicate') throw new ApiError(409, 'Duplicate vote: this username already voted within the last second')
-    const voted = { username, type: vote, timestamp: at }
-    app.events.publish('vote.received', outcome.session.id, {
-      sessionId: outcome.session.id,
-      game: outcome.game,
-      vote: { ...voted, timestamp: at.toISOString() }
-    })
-    return { success: true as const, session: outcome.session, game: outcome.game, vote: voted }
+    const { session, game, vote: voted } = await castLiveVote(app.db, username, vote, new Date(timestamp))
+    return { success: true as const, session, game, vote: voted }
   })
 
   app.get('/votes', {

@@ -3,12 +3,20 @@ import { Flag, Id, Nullable, Timestamp } from './common.ts'
 import { PlayerCheckStatus, Session, SessionGame } from './sessions.ts'
 import { VoteGame, VoteType } from './votes.ts'
 
-// The domain events of API.md's "Live events" table (their data shapes are the contract's). The live WebSocket and
-// webhooks deliver them as {"type"|"event", "timestamp", "data"}; services publish them on app.events after commit.
+// The domain events of API.md's "Live events" table (their data shapes are the contract's). The live WebSocket,
+// webhooks and the timeline deliver them as {"type"|"event", "timestamp", "data"}; domain operations record them in
+// the event log (the `events` table) in the transaction of the change they describe.
 
 export const EVENT_TYPES = ['session.started', 'game.added', 'session.ended', 'player-count.updated', 'vote.received',
   'room.connected', 'lobby.player-joined', 'lobby.updated', 'game.started', 'game.ended', 'room.disconnected'] as const
 export type EventType = typeof EVENT_TYPES[number]
+
+/**
+ * Events the log carries for the service's own consumers (the room monitor) and never shows to clients or webhooks:
+ * changes the contract announces no event for.
+ */
+export const INTERNAL_EVENT_TYPES = ['session-game.status-changed', 'session-game.removed', 'session-game.room-code-changed'] as const
+export type InternalEventType = typeof INTERNAL_EVENT_TYPES[number]
 
 /** The events a webhook may subscribe to (API.md "Webhooks"). */
 export const WEBHOOK_EVENTS = ['session.started', 'game.added', 'session.ended', 'vote.received', 'player-count.updated'] as const
@@ -59,3 +67,24 @@ export const EVENT_DATA = {
 } satisfies Record<EventType, TSchema>
 
 export type EventData<T extends EventType = EventType> = Static<typeof EVENT_DATA[T]>
+
+/** One event of a session's history, as the live socket sends it. */
+export const TimelineEvent = Type.Object({
+  id: Type.Integer({ minimum: 1, description: 'Increases in commit order: pass the last one seen as `since`' }),
+  type: Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))),
+  timestamp: Type.String({ format: 'date-time' }),
+  data: Type.Unknown()
+})
+export type TimelineEvent = Static<typeof TimelineEvent>
+
+export const TimelineQuery = Type.Object({
+  since: Type.Integer({ minimum: 0, default: 0, description: 'Only events with a larger id' }),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 })
+})
+export type TimelineQuery = Static<typeof TimelineQuery>
+
+export const Timeline = Type.Object({
+  events: Type.Array(TimelineEvent),
+  next: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'The `since` of the next page; null when this page is the last' })
+})
+export type Timeline = Static<typeof Timeline>

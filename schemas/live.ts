@@ -49,6 +49,7 @@ export const ServerMessage = Type.Union([
   Type.Object({ type: Type.Literal('command'), id: Type.String(), key: Type.String(), data: Type.Unknown() }),
   Type.Object({ type: Type.Literal('error'), message: Type.String() }),
   Type.Object({
+    id: Type.Integer({ minimum: 1, description: 'Increases in commit order across every process: resume with `since`' }),
     type: Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))),
     timestamp: Type.String({ format: 'date-time' }),
     data: Type.Unknown()

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { build, resetDb, authHeaders } from './helper.ts'
 import { FakeEcast } from './fixtures/fake-ecast.ts'
-import type { DomainEvent } from '../plugins/events.ts'
+import type { LoggedEvent } from '../plugins/event-log.ts'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
@@ -12,8 +12,8 @@ t.test('domain events from sessions and session games', async (t) => {
   t.teardown(() => fake.close())
   const app = await build(t, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '40' })
   const auth = authHeaders(app)
-  const events: DomainEvent[] = []
-  t.teardown(app.events.subscribe((event) => { events.push(event) }))
+  const events: LoggedEvent[] = []
+  t.teardown(app.eventLog.subscribe((event) => { events.push(event) }))
   t.beforeEach(async () => {
     await resetDb(app)
     events.length = 0
@@ -23,7 +23,9 @@ t.test('domain events from sessions and session games', async (t) => {
     fake.rooms.clear()
   })
 
-  const post = (url: string, payload: object = {}) => app.inject({ method: 'POST', url, headers: auth, payload })
+  // Events reach the log's readers after the commit: wait until this process's reader has handed them on.
+  const settle = async <T>(response: T) => { await app.eventLog.poll(); return response }
+  const post = async (url: string, payload: object = {}) => settle(await app.inject({ method: 'POST', url, headers: auth, payload }))
   // Events carry Dates where the wire has strings: compare them as the wire would.
   const wire = (value: unknown) => JSON.parse(JSON.stringify(value))
   async function until (condition: () => boolean, timeoutMs = 15_000) {
@@ -85,7 +87,7 @@ t.test('domain events from sessions and session games', async (t) => {
     await post('/api/sessions')
     await post('/api/sessions/1/games', { game_id: 3, room_code: 'XY9Z' })
     events.length = 0
-    await app.inject({ method: 'PATCH', url: '/api/sessions/1/games/1/player-count', headers: auth, payload: { player_count: 6 } })
+    await settle(await app.inject({ method: 'PATCH', url: '/api/sessions/1/games/1/player-count', headers: auth, payload: { player_count: 6 } }))
     t.equal(events.length, 1)
     const [event] = events
     t.equal(event.type, 'player-count.updated')
@@ -118,7 +120,7 @@ t.test('domain events from sessions and session games', async (t) => {
 
   t.test('events fire after the commit: a listener can read what they announce', async (t) => {
     const seen: unknown[] = []
-    const off = app.events.subscribe((event) => {
+    const off = app.eventLog.subscribe((event) => {
       if (event.type !== 'game.added') return
       const { game } = event.data as { game: { id: number } }
       seen.push(app.db.selectFrom('session_games').select(['id', 'status']).where('id', '=', game.id).executeTakeFirst())

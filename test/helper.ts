@@ -7,7 +7,7 @@ import { sql } from 'kysely'
 import type { Test } from 'tap'
 import { buildApp, type App, type AppOptions } from '../app.ts'
 import { loadConfig } from '../plugins/config.ts'
-import { seedCatalogIfEmpty } from '../db/catalog.ts'
+import { seedCatalogIfEmpty } from '../domain/catalog.ts'
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long'
 export const ADMIN_KEY = 'test-admin-key-0f3a9c'

@@ -4,7 +4,7 @@ import { FakeEcast } from '../fixtures/fake-ecast.ts'
 import { EventLog, until } from '../fixtures/event-log.ts'
 
 // Whole scenarios against a fake ecast on loopback: the session game is made through the public API (adding it with
-// a room code starts the monitor), and the test observes the live events on app.events and the stored row.
+// a room code starts the monitor), and the test observes the events in the log and the stored row.
 t.test('room monitor against a fake ecast', async (t) => {
   const fake = await FakeEcast.start()
   t.teardown(() => fake.close())

@@ -5,7 +5,7 @@ import websocket from '@fastify/websocket'
 import WebSocket from 'ws'
 import errors from '../../plugins/errors.ts'
 import auth from '../../plugins/auth.ts'
-import events from '../../plugins/events.ts'
+import fp from 'fastify-plugin'
 import liveEvents from '../../plugins/live-events.ts'
 import { loadConfig } from '../../plugins/config.ts'
 import { ADMIN_KEY, TEST_SECRET } from '../helper.ts'
@@ -16,7 +16,8 @@ t.test('the heartbeat timer drops a client that stops answering pings', async (t
   app.register(errors)
   app.register(websocket)
   app.register(auth)
-  app.register(events)
+  // No database here: an event log with nothing in it.
+  app.register(fp(async (child) => { child.decorate('eventLog', { subscribe: () => () => {} } as never) }, { name: 'event-log' }))
   app.register(liveEvents, { heartbeatMs: 20 })
   app.register(async (child) => {
     child.get('/ws', { websocket: true }, (socket) => { child.liveEvents.connect(socket) })

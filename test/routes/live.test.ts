@@ -5,6 +5,7 @@ import { createSigner } from 'fast-jwt'
 import { build, resetDb, TEST_SECRET } from '../helper.ts'
 import { EVENT_TYPES } from '../../schemas/events.ts'
 import type { App } from '../../app.ts'
+import { publish } from '../fixtures/event-log.ts'
 
 type Message = Record<string, unknown>
 
@@ -162,8 +163,8 @@ t.test('live events WebSocket', async (t) => {
     const a = await authed()
     const b = await subscribed(session.id)
     const data = { session: { id: 2, notes: null, is_active: 1, created_at: '2026-03-15T19:00:00.000Z', closed_at: null, games_played: 0 } }
-    const event = app.events.publish('session.started', 2, data)
-    const expected = { type: 'session.started', timestamp: event.timestamp, data }
+    const event = await publish(app, 'session.started', 2, data)
+    const expected = { id: event.id, type: 'session.started', timestamp: event.timestamp, data }
     t.same(await a.next(), expected)
     t.same(await b.next(), expected)
     t.match(event.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
@@ -195,11 +196,11 @@ t.test('live events WebSocket', async (t) => {
     }
     t.same(Object.keys(samples).sort(), EVENT_TYPES.filter((e) => e !== 'session.started').sort(), 'every event type is covered')
     for (const [type, data] of Object.entries(samples)) {
-      const event = app.events.publish(type as typeof EVENT_TYPES[number], one.id, data)
-      t.same(await subscriber.next(), { type, timestamp: event.timestamp, data }, type)
+      const event = await publish(app, type as typeof EVENT_TYPES[number], one.id, data)
+      t.same(await subscriber.next(), { id: event.id, type, timestamp: event.timestamp, data }, type)
     }
-    const forTwo = app.events.publish('game.started', two.id, { ...ids, sessionId: two.id, playerCount: 4 })
-    t.same(await other.next(), { type: 'game.started', timestamp: forTwo.timestamp, data: { ...ids, sessionId: two.id, playerCount: 4 } })
+    const forTwo = await publish(app, 'game.started', two.id, { ...ids, sessionId: two.id, playerCount: 4 })
+    t.same(await other.next(), { id: forTwo.id, type: 'game.started', timestamp: forTwo.timestamp, data: { ...ids, sessionId: two.id, playerCount: 4 } })
     await subscriber.assertNothingPending(t, 'a subscriber of session 1 gets nothing of session 2')
     await other.assertNothingPending(t, 'a subscriber of session 2 got nothing of session 1')
     await unsubscribed.assertNothingPending(t, 'an authenticated client without subscriptions gets nothing')
@@ -210,10 +211,13 @@ t.test('live events WebSocket', async (t) => {
   t.test('end to end: the HTTP API announces each event with the contract\'s data', async (t) => {
     const headers = { authorization: `Bearer ${token()}` }
     const nextEvent = async (client: LiveClient) => {
-      const { timestamp, ...rest } = await client.next()
+      const { timestamp, id, ...rest } = await client.next()
       t.match(timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+      t.ok(Number.isInteger(id) && (id as number) > lastId, 'ids increase')
+      lastId = id as number
       return rest
     }
+    let lastId = 0
     const watcher = await authed()
     const subscriber = await authed()
     const anonymous = await connect()
@@ -270,7 +274,7 @@ t.test('live events WebSocket', async (t) => {
     client.ws.close()
     await once(client.ws, 'close')
     while (app.liveEvents.clientCount !== before) await new Promise((resolve) => setImmediate(resolve))
-    t.doesNotThrow(() => app.events.publish('game.started', session.id, {}), 'publishing to a departed subscriber is harmless')
+    await t.resolves(publish(app, 'game.started', session.id, {}), 'publishing to a departed subscriber is harmless')
   })
 
   t.test('the heartbeat drops a client that leaves two pings unanswered, and keeps one that answers', async (t) => {
@@ -301,7 +305,7 @@ t.test('live events WebSocket', async (t) => {
     while (Date.now() < exp * 1000) await new Promise((resolve) => setTimeout(resolve, 50))
     app.liveEvents.heartbeat()
     t.same(await client.next(), { type: 'auth_error', message: 'Token expired' })
-    app.events.publish('game.started', session.id, { playerCount: 1 })
+    await publish(app, 'game.started', session.id, { playerCount: 1 })
     await client.assertNothingPending(t, 'no events after expiry')
     t.same(await client.request({ type: 'subscribe', sessionId: session.id }), { type: 'error', message: 'Not authenticated' })
   })
@@ -318,14 +322,14 @@ t.test('live events WebSocket', async (t) => {
     // 1 MiB events until the server gives up on the slow one; the kernel's socket buffers absorb the first few MB.
     let sent = 0
     while (app.liveEvents.clientCount === before && sent < 200) {
-      app.events.publish('lobby.updated', session.id, { big })
+      await publish(app, 'lobby.updated', session.id, { big })
       sent++
       const received = await fast.next()
       t.equal(received.type, 'lobby.updated')
     }
     t.equal(app.liveEvents.clientCount, before - 1, `the slow client was dropped after ${sent} events`)
     t.ok(sent < 200)
-    app.events.publish('game.started', session.id, { playerCount: 2 })
+    await publish(app, 'game.started', session.id, { playerCount: 2 })
     t.match(await fast.next(), { type: 'game.started', data: { playerCount: 2 } }, 'the fast client still gets events')
     socket.resume()
     await slowClosed

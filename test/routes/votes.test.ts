@@ -1,7 +1,7 @@
 import t from 'tap'
 import { build, resetDb, authHeaders } from '../helper.ts'
 import { insertSession, insertSessionGame, findGame, countRows } from '../fixtures/votes.ts'
-import type { DomainEvent } from '../../plugins/events.ts'
+import type { LoggedEvent } from '../../plugins/event-log.ts'
 
 t.test('votes', async (t) => {
   const app = await build(t)
@@ -22,8 +22,8 @@ t.test('votes', async (t) => {
 
   t.test('POST /api/votes/live counts a vote and answers the contract shape', async (t) => {
     const { session } = await gameNight()
-    const events: DomainEvent[] = []
-    const off = app.events.subscribe((e) => events.push(e))
+    const events: LoggedEvent[] = []
+    const off = app.eventLog.subscribe((e) => { events.push(e) })
     t.teardown(off)
     const res = await vote({ username: 'viewer1', vote: 'up', timestamp: '2026-03-15T20:10:00.000Z' })
     t.equal(res.statusCode, 200)
@@ -41,6 +41,7 @@ t.test('votes', async (t) => {
       { session_id: session.id, game_id: 1, username: 'viewer1', vote_type: 'up', timestamp: new Date('2026-03-15T20:10:00.000Z') },
       { session_id: session.id, game_id: 1, username: 'viewer2', vote_type: 'down' }
     ])
+    await app.eventLog.poll()
     t.equal(events.length, 2)
     t.same(events[0].type, 'vote.received')
     t.same(events[0].sessionId, session.id)

@@ -1,0 +1,35 @@
+// The typed errors domain operations throw. They carry facts, not HTTP: plugins/errors.ts maps each class to its
+// status and the contract's sentence.
+
+export abstract class DomainError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = new.target.name
+  }
+}
+
+export class SessionNotFound extends DomainError { constructor () { super('Session not found') } }
+export class GameNotFound extends DomainError { constructor () { super('Game not found') } }
+export class SessionGameNotFound extends DomainError { constructor () { super('Session game not found') } }
+export class PackNotFound extends DomainError { constructor () { super('Pack not found') } }
+
+export class ActiveSessionExists extends DomainError {
+  constructor (readonly activeSessionId: number) { super('An active session already exists') }
+}
+export class SessionAlreadyClosed extends DomainError { constructor () { super('Session is already closed') } }
+export class SessionClosed extends DomainError { constructor () { super('The session is closed') } }
+export class SessionStillActive extends DomainError { constructor () { super('The session is active') } }
+
+export class DuplicateGame extends DomainError { constructor () { super('A game with this pack and title exists') } }
+export class GameInUse extends DomainError { constructor () { super('The game is referenced by a session or a vote') } }
+export class InvalidPlayerRange extends DomainError { constructor () { super('min_players > max_players') } }
+export class CsvHeaderMissing extends DomainError {
+  constructor (readonly required: readonly string[], readonly missing: readonly string[]) { super('The CSV header lacks columns') }
+}
+export class NoGamesMatch extends DomainError { constructor () { super('No game matches the filters') } }
+
+export class NoActiveSession extends DomainError { constructor () { super('No active session') } }
+export class NoGameAtTime extends DomainError { constructor () { super('No game at that time') } }
+export class DuplicateVote extends DomainError { constructor () { super('Duplicate vote') } }
+
+export class NoRoomCode extends DomainError { constructor () { super('The session game has no room code') } }
