@@ -12,17 +12,6 @@ export type LiveVoteOutcome =
     game: { id: number, title: string, upvotes: number, downvotes: number, popularity_score: number }
   }
 
-// The advisory-lock namespace of live votes (two-key form, so it never meets the event log's one-key lock).
-const VOTE_LOCK_NAMESPACE = 8317
-
-/**
- * Takes a transaction-level advisory lock on a username: the votes of one user take turns across every process, so
- * each vote's duplicate check (a later statement, with a later snapshot) sees the previous vote committed.
- */
-export async function lockVoter (trx: Kysely<Database>, username: string): Promise<void> {
-  await sql`select pg_advisory_xact_lock(${VOTE_LOCK_NAMESPACE}::int, hashtext(${username}::text))`.execute(trx)
-}
-
 /** What the vote statement answers: the session (null: none active), whether a game was on, and the counted game. */
 interface RecordedVote {
   session_id: number | null
@@ -36,39 +25,56 @@ interface RecordedVote {
 }
 
 /**
- * Records one live vote for the active session's game at `at` (the shared timeline rule), in ONE statement: the
- * lookups, the duplicate check (a vote of the same username less than `windowMs` away, either way), the live_votes row
- * and the game's counters. Run it under lockVoter, in the same transaction.
+ * Records one live vote for the active session's game at `at` (the shared timeline rule), with its `vote.received`
+ * event, in ONE statement: the lookups, the duplicate check (a vote of the same username less than `windowMs` away,
+ * either way), the live_votes row, the game's counters and the event row commit together, and the event is inserted
+ * last (it reads the updated counters), so the event log's lock is held only while the statement commits. A racing
+ * vote of the same username that the check could not see yet is refused by the `live_votes_one_per_second` constraint.
  */
 export async function insertLiveVote (db: Kysely<Database>, username: string, voteType: VoteType, at: Date, windowMs: number): Promise<LiveVoteOutcome> {
   const entry = sessionGameAt(db, sql<number>`(select id from active)`, at)
-  const { rows: [found] } = await sql<RecordedVote>`
-    with active as (select id from sessions where is_active = 1),
-    entry as (${entry}),
-    vote as (
-      insert into live_votes (session_id, session_game_id, game_id, username, vote_type, timestamp)
-      select active.id, entry.id, entry.game_id, ${username}::text, ${voteType}::text, ${at}::timestamptz
-      from active cross join entry
-      where not exists (
-        select 1 from live_votes where username = ${username}::text
-          and timestamp > ${new Date(at.getTime() - windowMs)}::timestamptz
-          and timestamp < ${new Date(at.getTime() + windowMs)}::timestamptz)
-      returning game_id, vote_type
-    ),
-    counted as (
-      update games set
-        upvotes = games.upvotes + (vote.vote_type = 'up')::int,
-        downvotes = games.downvotes + (vote.vote_type = 'down')::int
-      from vote where games.id = vote.game_id
-      returning games.id, games.title, games.upvotes, games.downvotes, games.popularity_score
-    )
-    select active.id as session_id,
-      (select count(*)::int from session_games where session_id = active.id) as games_played,
-      exists (select 1 from entry) as has_game,
-      counted.*
-    from (select 1) as one
-      left join active on true
-      left join counted on true`.execute(db)
+  let found: RecordedVote
+  try {
+    ({ rows: [found] } = await sql<RecordedVote>`
+      with active as (select id from sessions where is_active = 1),
+      entry as (${entry}),
+      vote as (
+        insert into live_votes (session_id, session_game_id, game_id, username, vote_type, timestamp)
+        select active.id, entry.id, entry.game_id, ${username}::text, ${voteType}::text, ${at}::timestamptz
+        from active cross join entry
+        where not exists (
+          select 1 from live_votes where username = ${username}::text
+            and timestamp > ${new Date(at.getTime() - windowMs)}::timestamptz
+            and timestamp < ${new Date(at.getTime() + windowMs)}::timestamptz)
+        returning session_id, game_id, vote_type
+      ),
+      counted as (
+        update games set
+          upvotes = games.upvotes + (vote.vote_type = 'up')::int,
+          downvotes = games.downvotes + (vote.vote_type = 'down')::int
+        from vote where games.id = vote.game_id
+        returning games.id, games.title, games.upvotes, games.downvotes, games.popularity_score
+      ),
+      event as (
+        insert into events (type, session_id, data)
+        select 'vote.received', vote.session_id, jsonb_build_object(
+          'sessionId', vote.session_id,
+          'game', jsonb_build_object('id', counted.id, 'title', counted.title, 'upvotes', counted.upvotes,
+            'downvotes', counted.downvotes, 'popularity_score', counted.popularity_score),
+          'vote', jsonb_build_object('username', ${username}::text, 'type', ${voteType}::text, 'timestamp', ${at.toISOString()}::text))
+        from vote cross join counted
+      )
+      select active.id as session_id,
+        (select count(*)::int from session_games where session_id = active.id) as games_played,
+        exists (select 1 from entry) as has_game,
+        counted.*
+      from (select 1) as one
+        left join active on true
+        left join counted on true`.execute(db))
+  } catch (err) {
+    if ((err as { code?: string }).code === '23P01') return { status: 'duplicate' }
+    throw err
+  }
   if (found.session_id === null) return { status: 'no-session' }
   if (!found.has_game) return { status: 'no-game' }
   if (found.id === null) return { status: 'duplicate' }

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import { PGliteDialect } from 'kysely-pglite-dialect'
 import { PGlite } from '@electric-sql/pglite'
+import { btree_gist as btreeGist } from '@electric-sql/pglite/contrib/btree_gist'
 import pg from 'pg'
 import { migrateToLatest } from '../db/migrate.ts'
 import { seedCatalogIfEmpty } from '../domain/catalog.ts'
@@ -34,7 +35,7 @@ export default fp<DbOptions>(async function db (app, opts) {
   } else {
     // Two processes on one PGlite directory corrupt it: take it for this process before PGlite opens it.
     if (!DATA_DIR.includes('://')) release = lockDataDir(DATA_DIR)
-    const pglite = new PGlite(DATA_DIR) // tests use 'memory://'
+    const pglite = new PGlite(DATA_DIR, { extensions: { btree_gist: btreeGist } }) // tests use 'memory://'
     dialect = new PGliteDialect(pglite)
     listen = async (channel, onNotify) => {
       const unlisten = await pglite.listen(channel, () => onNotify())

@@ -4,7 +4,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import { BlockList, isIP } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, buildConnector, request, type Dispatcher } from 'undici'
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/types.ts'
 import type { Listen } from './db.ts'
@@ -38,7 +38,6 @@ export interface WebhooksOptions {
   /** Attempts one process sends at once. */
   concurrency?: number
 }
-
 
 export const DEFAULT_RETRY_DELAYS_MS = [2000, 10_000]
 

@@ -3,6 +3,7 @@ import * as initial from './2026_11_22_001_initial.ts'
 import * as pickerIndex from './2026_11_22_020_picker_index.ts'
 import * as catalogVersion from './2026_11_22_060_catalog_version.ts'
 import * as eventLog from './2026_12_01_010_event_log.ts'
+import * as voteWindow from './2026_12_01_020_vote_window.ts'
 import * as webhookDeliveries from './2026_12_01_030_webhook_deliveries.ts'
 import * as tokens from './2026_12_01_110_tokens.ts'
 
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '2026_11_22_020_picker_index': pickerIndex,
   '2026_11_22_060_catalog_version': catalogVersion,
   '2026_12_01_010_event_log': eventLog,
+  '2026_12_01_020_vote_window': voteWindow,
   '2026_12_01_030_webhook_deliveries': webhookDeliveries,
   '2026_12_01_110_tokens': tokens
 }
