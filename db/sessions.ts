@@ -67,4 +67,3 @@ export async function deleteClosedSession (db: Kysely<Database>, id: number): Pr
   const deleted = await db.deleteFrom('sessions').where('id', '=', id).where('is_active', '=', 0).returning('id').executeTakeFirst()
   return deleted !== undefined
 }
-

@@ -3,9 +3,9 @@ import * as initial from './2026_11_22_001_initial.ts'
 import * as pickerIndex from './2026_11_22_020_picker_index.ts'
 import * as catalogVersion from './2026_11_22_060_catalog_version.ts'
 import * as eventLog from './2026_12_01_010_event_log.ts'
-import * as voteWindow from './2026_12_01_020_vote_window.ts'
 import * as webhookDeliveries from './2026_12_01_030_webhook_deliveries.ts'
 import * as tokens from './2026_12_01_110_tokens.ts'
+import * as voteWindow from './2026_12_01_120_vote_window.ts'
 
 // Listed by hand: a static list survives bundling and compiling, a directory scan does not.
 const migrations: Record<string, Migration> = {
@@ -13,9 +13,9 @@ const migrations: Record<string, Migration> = {
   '2026_11_22_020_picker_index': pickerIndex,
   '2026_11_22_060_catalog_version': catalogVersion,
   '2026_12_01_010_event_log': eventLog,
-  '2026_12_01_020_vote_window': voteWindow,
   '2026_12_01_030_webhook_deliveries': webhookDeliveries,
-  '2026_12_01_110_tokens': tokens
+  '2026_12_01_110_tokens': tokens,
+  '2026_12_01_120_vote_window': voteWindow
 }
 
 export const migrationProvider: MigrationProvider = {
