@@ -45,6 +45,8 @@ interface Service {
   stop_grace_period?: string
   healthcheck?: { test: string | string[] }
   volumes?: string[]
+  profiles?: string[]
+  deploy?: { replicas?: number }
 }
 interface Compose { services: Record<string, Service>, volumes?: Record<string, unknown> }
 
@@ -129,6 +131,34 @@ t.test('docker-compose.yml', async (t) => {
     const known = new Set([...Object.keys(Env.properties), 'NODE_ENV'])
     for (const name of Object.keys(app.environment ?? {})) t.ok(known.has(name), `${name} is a setting the app reads`)
   })
+})
+
+t.test('the replicas profile: three service processes on the one database behind Caddy', async (t) => {
+  const { app, replica, proxy } = compose.services
+  t.same(replica.profiles, ['replicas'])
+  t.same(proxy.profiles, ['replicas'])
+  t.notOk(app.profiles, 'the single service runs without a profile')
+  t.equal(replica.deploy?.replicas, 3)
+  t.equal(replica.image, app.image, 'the same image as the single service')
+  t.same(replica.depends_on, app.depends_on)
+  const { TRUST_PROXY, ...env } = replica.environment ?? {}
+  t.same(env, app.environment, 'the same settings as the single service')
+  t.equal(TRUST_PROXY, 1, 'client addresses come from the one proxy hop')
+  for (const name of Object.keys(replica.environment ?? {})) {
+    t.ok(name === 'NODE_ENV' || name in Env.properties, `${name} is a setting the app reads`)
+  }
+  t.notOk(replica.ports, 'replicas are reached through the proxy only')
+  t.same(replica.healthcheck, app.healthcheck)
+  t.equal(replica.init, true)
+
+  t.match(proxy.image, /^caddy:2/, "Caddy's official image")
+  t.same(proxy.ports, ['$' + '{PROXY_PORT:-8080}:80'])
+  t.same(proxy.depends_on, { replica: { condition: 'service_healthy' } })
+  const mount = (proxy.volumes ?? []).find((v) => v.endsWith(':/etc/caddy/Caddyfile:ro'))
+  t.ok(mount, 'the Caddyfile is mounted read-only')
+  const caddyfile = read(mount!.split(':')[0].replace(/^\.\//, ''))
+  t.match(caddyfile, /reverse_proxy \{[\s\S]*dynamic a \{[\s\S]*name replica[\s\S]*port 5000/, 'proxies to every replica by its Compose name')
+  t.match(caddyfile, /^:80 \{/m, 'listens on the port compose publishes')
 })
 
 t.test('.env.example and docker-compose.yml agree on variable names', async (t) => {
