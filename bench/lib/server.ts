@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 
-export const BENCH_ADMIN_KEY = 'bench-admin-key'
+export const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789'
 export const BENCH_JWT_SECRET = 'bench-secret-bench-secret-bench-secret-0123'
 
 export interface ServiceProcess {
