@@ -5,7 +5,7 @@ import WebSocket from 'ws'
 import { build, authHeaders } from './helper.ts'
 
 t.test('time and count limits, through the real HTTP server', async (t) => {
-  const app = await build(t, { LIVE_MAX_CLIENTS: '3' }, { requestTimeoutMs: 1000, connectionsCheckingIntervalMs: 100, liveAuthTimeoutMs: 400 })
+  const app = await build(t, { LIVE_MAX_CLIENTS: '3', TRUST_PROXY: '127.0.0.1' }, { requestTimeoutMs: 1000, connectionsCheckingIntervalMs: 100, liveAuthTimeoutMs: 400 })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const port = (app.server.address() as { port: number }).port
   const token = authHeaders(app).authorization.slice(7)
@@ -23,6 +23,20 @@ t.test('time and count limits, through the real HTTP server', async (t) => {
     t.same(await live.first, { type: 'auth_success' })
     return live
   }
+
+  t.test('behind a trusted proxy the login throttle counts the forwarded client address; old failures are pruned', async (t) => {
+    await app.db.insertInto('login_failures').values({ address: '198.51.100.9', failed_at: new Date(Date.now() - 120_000) }).execute()
+    const login = (forwardedFor: string, key = 'wrong-key-wrong-key') => fetch(`http://127.0.0.1:${port}/api/auth/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor }, body: JSON.stringify({ key })
+    })
+    for (let i = 0; i < 10; i++) t.equal((await login('203.0.113.7')).status, 401)
+    const blocked = await login('203.0.113.7')
+    t.equal(blocked.status, 429)
+    t.equal((await login('203.0.113.8')).status, 401, 'another client behind the same proxy is not locked out')
+    const rows = await app.db.selectFrom('login_failures').select('address').execute()
+    t.notOk(rows.some((row) => row.address === '198.51.100.9'), 'a failure older than the window is gone')
+    t.ok(rows.every((row) => row.address !== '127.0.0.1'), 'the proxy address itself is never counted')
+  })
 
   t.test('a body trickling in past requestTimeout gets 408 in the error shape', async (t) => {
     const socket = connect(port, '127.0.0.1')
