@@ -9,6 +9,8 @@ type Message = Record<string, unknown>
 type Handler = (data: unknown) => Message | undefined
 
 const TIMEOUT_MS = 1500
+const ROUTES: Array<['GET' | 'POST', string]> = [['GET', '/api/clients'], ['GET', '/api/clients/x'], ['POST', '/api/clients/x/disconnect'],
+  ['POST', '/api/clients/x/message'], ['POST', '/api/clients/disconnect'], ['POST', '/api/clients/message']]
 
 /**
  * A real `ws` client on the live socket that queues what it receives. Commands whose key has a handler are answered
@@ -310,10 +312,29 @@ t.test('connected clients', async (t) => {
     t.ok(spec.components.schemas.CommandOutcome, 'CommandOutcome is a named component')
   })
 
+  t.test('user_key is the scoped token\'s id; a bot or overlay token may not use these routes (403)', async (t) => {
+    const scoped: Record<string, { id: number, token: string }> = {}
+    for (const role of ['bot', 'overlay']) {
+      const created = await post('/api/auth/tokens', { name: `${role} for clients`, role })
+      t.equal(created.statusCode, 201)
+      scoped[role] = created.json()
+    }
+    const overlay = await connect()
+    t.same(await overlay.request({ type: 'auth', token: scoped.overlay.token }), { type: 'auth_success' })
+    const { clientId } = await overlay.request({ type: 'hello', name: 'scoped overlay', functions: [] })
+    t.same((await get(`/api/clients/${clientId as string}`)).json().session.user_key, scoped.overlay.id)
+
+    for (const role of ['bot', 'overlay']) {
+      for (const [method, url] of ROUTES) {
+        const res = await app.inject({ method, url, headers: { authorization: `Bearer ${scoped[role].token}` }, payload: method === 'POST' ? {} : undefined })
+        t.equal(res.statusCode, 403, `${role}: ${method} ${url}`)
+        t.match(res.json(), { error: String })
+      }
+    }
+  })
+
   t.test('every route needs a token', async (t) => {
-    const routes: Array<['GET' | 'POST', string]> = [['GET', '/api/clients'], ['GET', '/api/clients/x'], ['POST', '/api/clients/x/disconnect'],
-      ['POST', '/api/clients/x/message'], ['POST', '/api/clients/disconnect'], ['POST', '/api/clients/message']]
-    for (const [method, url] of routes) {
+    for (const [method, url] of ROUTES) {
       const res = await app.inject({ method, url, payload: method === 'POST' ? {} : undefined })
       t.equal(res.statusCode, 401, `${method} ${url}`)
       t.match(res.json(), { error: String })
