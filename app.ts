@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import Fastify, { type FastifyLoggerOptions } from 'fastify'
 import type { DestinationStream, LoggerOptions as PinoLoggerOptions } from 'pino'
 import websocket from '@fastify/websocket'
@@ -94,6 +96,9 @@ export function buildApp (config: Config, options: AppOptions = {}) {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)
+  // Names this process among those sharing the database (room leases, /api/health): host and pid for an operator,
+  // random bytes so that a restarted process with a reused pid is never taken for its predecessor.
+  app.decorate('instance', `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`)
   app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
 
   app.register(errors)
@@ -141,5 +146,7 @@ export type App = ReturnType<typeof buildApp>
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config
+    /** This process's id, unique among the processes sharing the database. */
+    instance: string
   }
 }

@@ -153,6 +153,14 @@ export interface LoginFailuresTable {
   failed_at: CreatedAt
 }
 
+/** Who watches a room: the owning process (null: released) until `expires_at` (see the room-leases migration). */
+export interface RoomLeasesTable {
+  session_game_id: number
+  room_code: string
+  owner: string | null
+  expires_at: Date
+}
+
 export interface Database {
   games: GamesTable
   sessions: SessionsTable
@@ -166,6 +174,7 @@ export interface Database {
   events: EventsTable
   tokens: TokensTable
   login_failures: LoginFailuresTable
+  room_leases: RoomLeasesTable
 }
 
 export type GameRow = Selectable<GamesTable>
@@ -181,3 +190,4 @@ export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>
 export type EventRow = Selectable<EventsTable>
 export type NewEventRow = Insertable<EventsTable>
 export type TokenRow = Selectable<TokensTable>
+export type RoomLeaseRow = Selectable<RoomLeasesTable>

@@ -1,10 +1,12 @@
 import fp from 'fastify-plugin'
 import { Agent, type Dispatcher } from 'undici'
 import type { FastifyInstance } from 'fastify'
-import { findMonitoredGame, listResumableGames, updatePlayerCheck } from '../db/room-monitor.ts'
+import { findMonitoredGame, updatePlayerCheck } from '../db/room-monitor.ts'
+import { insertMissingRoomLeases, listAnnouncedRoomEvents } from '../db/room-leases.ts'
 import { EcastClient, EcastError, type EcastApi } from './ecast-client.ts'
 import { audienceUrl, openAudienceSocket, type OpenAudienceSocket } from './audience-socket.ts'
-import { RoomWatch, type RoomWatchSink } from './room-watch.ts'
+import { RoomWatch, type RoomWatchSink, type WatchResume } from './room-watch.ts'
+import { RoomLeases } from './leases.ts'
 import { recordMonitorCount, recordRoomEvent } from '../domain/player-check.ts'
 
 export interface RoomMonitorOptions {
@@ -24,9 +26,12 @@ export interface RoomMonitor {
   isWatching (sessionGameId: number): boolean
   /** The room codes being watched now, by session game id. */
   watching (): Map<number, string>
-  /** Restarts the watches the database marks as `checking` for `playing` games (on boot). */
+  /**
+   * On boot: starts following the room leases, taking over every room no live process watches (a `checking` game of
+   * a `playing` session game without a lease gets one first).
+   */
   resume (): Promise<void>
-  /** Stops every watch without touching their stored status, so the next boot resumes them. */
+  /** Stops every watch without touching their stored status and releases their leases: another process (or the next boot) takes them over. */
   stopAll (): Promise<void>
 }
 
@@ -36,7 +41,6 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
   const log = app.log.child({ plugin: 'room-monitor' })
   const { ECAST_BASE_URL, ECAST_POLL_INTERVAL_MS, ECAST_ROOM_WAIT_MS } = app.config
   const entries = new Map<number, Entry>()
-  const byCode = new Map<string, number>()
   let closing = false
   // watch/unwatch run one at a time, so "one watch per room code and per session game" holds under concurrent calls.
   let ops: Promise<unknown> = Promise.resolve()
@@ -46,29 +50,54 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
     return next
   }
 
+  // One watch per room across processes: a lease in the database (monitor/leases.ts). A lease lasts one poll period
+  // (at least 400 ms) and is renewed every quarter of one, so a dead owner's rooms move within 1.25 periods.
+  const beatMs = Math.max(100, Math.floor(ECAST_POLL_INTERVAL_MS / 4))
+  const leases = new RoomLeases({
+    db: app.db,
+    listen: app.dbListen,
+    owner: app.instance,
+    ttlMs: 4 * beatMs,
+    beatMs,
+    log,
+    acquired: (taken) => serial(async () => {
+      for (const { sessionGameId } of taken) await start(sessionGameId, { resuming: true })
+    }),
+    lost: (lost) => serial(async () => {
+      for (const { sessionGameId, deleted } of lost) {
+        if (!leases.owned.has(sessionGameId)) await leave(sessionGameId, { announce: deleted })
+      }
+    })
+  })
+
   function forget (sessionGameId: number, entry: Entry) {
     if (entries.get(sessionGameId) !== entry) return
     entries.delete(sessionGameId)
-    if (byCode.get(entry.code) === sessionGameId) byCode.delete(entry.code)
   }
 
   function sinkFor (sessionGameId: number, sessionId: number, roomCode: string, entry: () => Entry): RoomWatchSink {
     const room = { sessionId, sessionGameId, roomCode }
     return {
       async event (type, data) {
+        // A watch that lost its lease (taken over while this process stalled) reports nothing more.
+        if (!leases.owned.has(sessionGameId)) return
         await recordRoomEvent(app.db, room, type, data)
       },
       async count (playerCount, status) {
+        if (!leases.owned.has(sessionGameId)) return
         await recordMonitorCount(app.db, room, playerCount, status)
       },
       async status (status) {
         await updatePlayerCheck(app.db, sessionGameId, { status }, 'checking')
       },
-      finished () { forget(sessionGameId, entry()) }
+      finished () {
+        forget(sessionGameId, entry())
+        leases.drop(sessionGameId).catch((err) => log.warn({ err: (err as Error).message, sessionGameId }, 'could not drop a room lease'))
+      }
     }
   }
 
-  function begin (sessionGameId: number, sessionId: number, code: string) {
+  function begin (sessionGameId: number, sessionId: number, code: string, resume?: WatchResume) {
     const entry: Entry = {
       sessionId,
       code,
@@ -80,25 +109,44 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
         pollIntervalMs: ECAST_POLL_INTERVAL_MS,
         roomWaitMs: ECAST_ROOM_WAIT_MS,
         sink: sinkFor(sessionGameId, sessionId, code, () => entry),
-        log: log.child({ sessionGameId })
+        log: log.child({ sessionGameId }),
+        resume
       })
     }
     entries.set(sessionGameId, entry)
-    byCode.set(code, sessionGameId)
     entry.watch.start()
   }
 
-  async function end (sessionGameId: number) {
+  /** Stops this process's watch of a session game, if it has one; `announce`: room.disconnected when it was live. */
+  async function leave (sessionGameId: number, { announce }: { announce: boolean }) {
     const entry = entries.get(sessionGameId)
-    if (entry) {
-      forget(sessionGameId, entry)
-      const wasLive = entry.watch.connected && !entry.watch.done
-      await entry.watch.stop()
-      if (wasLive) {
-        await recordRoomEvent(app.db, { sessionId: entry.sessionId, sessionGameId, roomCode: entry.code }, 'room.disconnected', { reason: 'monitor stopped' })
-      }
+    if (!entry) return
+    forget(sessionGameId, entry)
+    const wasLive = entry.watch.connected && !entry.watch.done
+    await entry.watch.stop()
+    if (announce && wasLive) {
+      await recordRoomEvent(app.db, { sessionId: entry.sessionId, sessionGameId, roomCode: entry.code }, 'room.disconnected', { reason: 'monitor stopped' })
     }
+  }
+
+  // Whichever process owns the watch: deleting the lease tells the owner (NOTIFY) to stop and announce it.
+  async function end (sessionGameId: number) {
+    await leave(sessionGameId, { announce: true })
+    await leases.drop(sessionGameId, { any: true })
     await updatePlayerCheck(app.db, sessionGameId, { status: 'stopped' }, 'checking')
+  }
+
+  /** What the log and the row say an earlier watch of this game already reported (a takeover must not repeat it). */
+  async function resumeFrom (game: { id: number, session_id: number, player_count: number | null, player_count_check_status: string }): Promise<WatchResume & { ended: boolean }> {
+    const announced = await listAnnouncedRoomEvents(app.db, game.session_id, game.id)
+    // A `completed` check means the start was stored, whether or not its event made it to the log.
+    const started = announced.includes('game.started') || game.player_count_check_status === 'completed'
+    return {
+      connected: started || announced.includes('room.connected'),
+      started,
+      ended: announced.includes('game.ended'),
+      playerCount: game.player_count
+    }
   }
 
   async function start (sessionGameId: number, { resuming }: { resuming: boolean }) {
@@ -110,13 +158,23 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
       await end(sessionGameId)
       if (!game?.room_code) return
     }
-    const holder = byCode.get(game.room_code)
-    if (holder !== undefined) {
+    let resume: (WatchResume & { ended: boolean }) | undefined
+    if (resuming) {
+      resume = await resumeFrom(game)
+      // A lease outliving its watch (the owner died between the end and deleting it): nothing left to watch.
+      if (resume.ended || game.status !== 'playing' || !['checking', 'completed'].includes(game.player_count_check_status)) {
+        await leases.drop(sessionGameId)
+        return
+      }
+    }
+    const claim = await leases.claim(sessionGameId, game.room_code)
+    if (!claim.claimed) return // another process watches this room already
+    for (const holder of claim.displaced) {
       log.info({ roomCode: game.room_code, from: holder, to: sessionGameId }, 'room code moved to another session game')
       await end(holder)
     }
     if (!resuming) await updatePlayerCheck(app.db, sessionGameId, { status: 'checking' })
-    begin(sessionGameId, game.session_id, game.room_code)
+    begin(sessionGameId, game.session_id, game.room_code, resume)
   }
 
   return {
@@ -127,18 +185,19 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
       return entry !== undefined && !entry.watch.done
     },
     watching: () => new Map([...entries].map(([id, entry]) => [id, entry.code])),
-    resume: () => serial(async () => {
-      const games = await listResumableGames(app.db)
-      for (const game of games) await start(game.id, { resuming: true })
-      if (games.length) log.info({ count: games.length }, 'room watches resumed')
-    }),
+    // Not serial: the first beat's takeovers go through the queue, and resume waits for them.
+    resume: async () => {
+      await insertMissingRoomLeases(app.db)
+      await leases.start()
+      if (entries.size) log.info({ count: entries.size }, 'room watches resumed')
+    },
     stopAll: () => {
       closing = true
       return serial(async () => {
         const all = [...entries.values()]
         entries.clear()
-        byCode.clear()
         await Promise.all(all.map((entry) => entry.watch.stop()))
+        await leases.stop({ release: true })
       })
     }
   }

@@ -41,6 +41,17 @@ export interface RoomWatchOptions {
   random?: () => number
   /** Sets and clears the poll timer; default: unref'd Node timers. */
   timers?: WatchTimers
+  /** What an earlier watch of this room (another process's, before a takeover) already reported, so it is not repeated. */
+  resume?: WatchResume
+}
+
+export interface WatchResume {
+  /** room.connected was published. */
+  connected: boolean
+  /** game.started was published: the count is final. */
+  started: boolean
+  /** The count stored last; only a different one is stored again. */
+  playerCount: number | null
 }
 
 export interface WatchTimers {
@@ -88,6 +99,7 @@ export class RoomWatch {
     this.#random = options.random ?? Math.random
     this.#timers = options.timers ?? nodeTimers
     this.#loop = { scheduling: false, startedAt: this.#now(), timer: null, running: null, wakeAgain: false }
+    this.#reported.playerCount = options.resume?.playerCount ?? null
   }
 
   get state (): WatchState { return this.#state }
@@ -224,10 +236,18 @@ export class RoomWatch {
     }
     this.#rest.room = room
     this.#state = 'lobby'
-    this.#o.log.info({ roomCode: this.code, appTag: room.appTag, locked: room.locked }, 'ecast room found')
-    await this.#o.sink.event('room.connected', { appTag: room.appTag, maxPlayers: room.maxPlayers })
+    const resume = this.#o.resume
+    this.#o.log.info({ roomCode: this.code, appTag: room.appTag, locked: room.locked, resumed: resume?.connected ?? false }, 'ecast room found')
+    if (!resume?.connected) await this.#o.sink.event('room.connected', { appTag: room.appTag, maxPlayers: room.maxPlayers })
+    if (resume?.started) {
+      this.#state = 'started'
+      this.#reported.startAnnounced = true
+    }
     this.#ensureSocket()
-    if (room.locked) await this.#enterStarted()
+    if (this.#state === 'started') return
+    if (room.locked) return this.#enterStarted()
+    // Taken over from another process: count now, not a period later (failover is timed from the owner's death).
+    if (resume?.connected) await this.#stepLobby()
   }
 
   async #stepLobby (): Promise<void> {

@@ -17,11 +17,14 @@ export interface ServerProcess {
   waitForLine (test: (line: string) => boolean): Promise<string>
   /** Resolves when the process has exited. */
   exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  /** Sends a signal (SIGKILL: the process dies at once, leaving its leases and connections behind). */
+  kill (signal: NodeJS.Signals): void
 }
 
 /**
  * Runs the real entry point, `node --import tsx server.ts`, with its output piped (so it logs JSON, as under Docker)
- * and resolves once /api/health answers 200. Killed at the end of the test if still running.
+ * and resolves once /api/health answers 200. Killed at the end of the test if still running. A fresh database of its
+ * own unless `env` names one (DATABASE_URL or DATA_DIR): see startReplicas for several processes on one.
  */
 export async function startServer (t: Test, env: Record<string, string> = {}): Promise<ServerProcess> {
   const port = await freePort()
@@ -33,7 +36,7 @@ export async function startServer (t: Test, env: Record<string, string> = {}): P
       PORT: String(port),
       ADMIN_KEY: PROCESS_ADMIN_KEY,
       JWT_SECRET: PROCESS_JWT_SECRET,
-      ...await testDatabase(t, { onDisk: true }),
+      ...env.DATABASE_URL || env.DATA_DIR ? {} : await testDatabase(t, { onDisk: true }),
       ...env
     },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -86,6 +89,30 @@ export async function startServer (t: Test, env: Record<string, string> = {}): P
       if (found !== undefined) return Promise.resolve(found)
       return new Promise((resolve) => waiters.push({ test, resolve }))
     },
-    exited
+    exited,
+    kill (signal) { child.kill(signal) }
   }
+}
+
+/**
+ * Why several processes cannot share a test database here, or undefined when they can: they need a PostgreSQL server
+ * (TEST_DATABASE_URL, as CI sets); the embedded PGlite is one process by design. Use as `t.test(name, { skip }, …)`.
+ */
+export const replicasSkip = (): string | undefined => process.env.TEST_DATABASE_URL
+  ? undefined
+  : 'several processes need one PostgreSQL database (set TEST_DATABASE_URL); PGlite is one process by design'
+
+/**
+ * Starts `count` real service processes on one fresh PostgreSQL database (throws without TEST_DATABASE_URL: see
+ * replicasSkip). The first boots alone, so it runs the migrations and seeds the catalog; the others then boot at once.
+ * Resolves with the processes and the database URL (for a test's own pg client).
+ */
+export async function startReplicas (t: Test, count: number, env: Record<string, string> = {}): Promise<{ servers: ServerProcess[], databaseUrl: string }> {
+  const reason = replicasSkip()
+  if (reason) throw new Error(reason)
+  const { DATABASE_URL: databaseUrl } = await testDatabase(t)
+  const shared = { ...env, DATABASE_URL: databaseUrl }
+  const first = await startServer(t, shared)
+  const rest = await Promise.all(Array.from({ length: count - 1 }, () => startServer(t, shared)))
+  return { servers: [first, ...rest], databaseUrl }
 }

@@ -1,0 +1,117 @@
+import { sql, type Kysely } from 'kysely'
+import type { Database } from './types.ts'
+
+// Expiry is computed by the database (now() + ttl), never from a process clock.
+const expiry = (ttlMs: number) => sql<Date>`now() + make_interval(secs => ${ttlMs / 1000})`
+
+export type ClaimOutcome =
+  /** This process owns the lease now; `displaced`: other session games' leases on the same room code, deleted. */
+  | { claimed: true, displaced: number[] }
+  /** Another process holds a live lease on this session game and the same room code: it watches the room already. */
+  | { claimed: false }
+
+/**
+ * Takes the lease of a session game's room for `owner`, unless another live owner already watches the same code.
+ * One room code has one lease: the leases of other session games on the code are deleted (their owners stop).
+ */
+export async function claimRoomLease (db: Kysely<Database>, sessionGameId: number, roomCode: string, owner: string, ttlMs: number): Promise<ClaimOutcome> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx.insertInto('room_leases')
+      .values({ session_game_id: sessionGameId, room_code: roomCode, owner, expires_at: expiry(ttlMs) })
+      .onConflict((oc) => oc.column('session_game_id').doUpdateSet({
+        room_code: (eb) => eb.ref('excluded.room_code'),
+        owner: (eb) => eb.ref('excluded.owner'),
+        expires_at: (eb) => eb.ref('excluded.expires_at')
+      }).where((eb) => eb.or([
+        eb('room_leases.owner', 'is', null),
+        eb('room_leases.owner', '=', owner),
+        eb('room_leases.room_code', '!=', roomCode),
+        eb('room_leases.expires_at', '<', sql<Date>`now()`)
+      ])))
+      .returning('session_game_id')
+      .executeTakeFirst()
+    if (!row) return { claimed: false as const }
+    const displaced = await trx.deleteFrom('room_leases')
+      .where('room_code', '=', roomCode).where('session_game_id', '!=', sessionGameId)
+      .returning('session_game_id')
+      .execute()
+    return { claimed: true as const, displaced: displaced.map((r) => r.session_game_id) }
+  })
+}
+
+/** Extends every lease `owner` holds; returns the session games it still holds (a lease taken or deleted is absent). */
+export async function renewRoomLeases (db: Kysely<Database>, owner: string, ttlMs: number): Promise<number[]> {
+  const rows = await db.updateTable('room_leases')
+    .set({ expires_at: expiry(ttlMs) })
+    .where('owner', '=', owner)
+    .returning('session_game_id')
+    .execute()
+  return rows.map((r) => r.session_game_id)
+}
+
+/**
+ * Takes up to `limit` leases that expired or were released, skipping rows another process is taking at this moment
+ * (so two processes never take the same room). Returns them with their room codes.
+ */
+export function takeFreeRoomLeases (db: Kysely<Database>, owner: string, ttlMs: number, limit: number) {
+  return db.updateTable('room_leases')
+    .set({ owner, expires_at: expiry(ttlMs) })
+    .where('session_game_id', 'in', (eb) => eb.selectFrom('room_leases')
+      .select('session_game_id')
+      .where((eb) => eb.or([eb('owner', 'is', null), eb('expires_at', '<', sql<Date>`now()`)]))
+      .orderBy('session_game_id')
+      .limit(limit)
+      .forUpdate().skipLocked())
+    .returning(['session_game_id', 'room_code'])
+    .execute()
+}
+
+/** Of these session games, the ones that still have a lease (whoever owns it). */
+export async function listLeasedSessionGames (db: Kysely<Database>, sessionGameIds: number[]): Promise<number[]> {
+  if (!sessionGameIds.length) return []
+  const rows = await db.selectFrom('room_leases').select('session_game_id').where('session_game_id', 'in', sessionGameIds).execute()
+  return rows.map((r) => r.session_game_id)
+}
+
+/** Deletes a session game's lease: its watch ended or was stopped. `owner` limits it to that owner's lease. */
+export async function deleteRoomLease (db: Kysely<Database>, sessionGameId: number, owner?: string): Promise<boolean> {
+  let query = db.deleteFrom('room_leases').where('session_game_id', '=', sessionGameId)
+  if (owner !== undefined) query = query.where('owner', '=', owner)
+  const result = await query.executeTakeFirst()
+  return result.numDeletedRows > 0n
+}
+
+/** Releases every lease `owner` holds, free for any process to take now (a graceful shutdown). */
+export async function releaseRoomLeases (db: Kysely<Database>, owner: string): Promise<number> {
+  const result = await db.updateTable('room_leases')
+    .set({ owner: null, expires_at: sql<Date>`now()` })
+    .where('owner', '=', owner)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows)
+}
+
+/**
+ * Gives a free lease to each watch that should be running and has none: `playing` games still `checking` with a room
+ * code (a database from before leases, or rows whose lease was lost with a whole restart).
+ */
+export async function insertMissingRoomLeases (db: Kysely<Database>): Promise<void> {
+  await db.insertInto('room_leases')
+    .columns(['session_game_id', 'room_code', 'owner', 'expires_at'])
+    .expression((eb) => eb.selectFrom('session_games')
+      .select(['id', 'room_code', sql<null>`null`.as('owner'), sql<Date>`now()`.as('expires_at')])
+      .where('status', '=', 'playing')
+      .where('player_count_check_status', '=', 'checking')
+      .where('room_code', 'is not', null))
+    .onConflict((oc) => oc.doNothing())
+    .execute()
+}
+
+/** Which of a session game's once-only room events the log holds already (a new owner must not repeat them). */
+export async function listAnnouncedRoomEvents (db: Kysely<Database>, sessionId: number, sessionGameId: number): Promise<string[]> {
+  const rows = await db.selectFrom('events').select('type').distinct()
+    .where('session_id', '=', sessionId)
+    .where('type', 'in', ['room.connected', 'game.started'])
+    .where(sql<number>`(data->>'sessionGameId')::int`, '=', sessionGameId)
+    .execute()
+  return rows.map((r) => r.type)
+}

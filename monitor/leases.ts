@@ -1,0 +1,161 @@
+import type { Kysely } from 'kysely'
+import type { Database } from '../db/types.ts'
+import {
+  claimRoomLease, deleteRoomLease, listLeasedSessionGames, releaseRoomLeases, renewRoomLeases, takeFreeRoomLeases,
+  type ClaimOutcome
+} from '../db/room-leases.ts'
+import type { Listen } from '../plugins/db.ts'
+
+// Why a lease row and not a session-level advisory lock on a dedicated connection: an advisory lock lives and dies
+// with its connection. If that connection drops (a database restart, a proxy timeout) the lock is gone while the
+// process goes on watching, unaware, and another process starts a second watch; if the owner host hangs or is cut
+// off, the lock is held until TCP keepalive gives up (hours by default), far past "two poll periods". A row with an
+// expiry in database time fails over on a bounded clock (`ttlMs`), tells its owner at the next renewal that it lost
+// a room, costs no extra connection, and is visible to an operator (`select * from room_leases`).
+//
+// Timing: a lease lasts one poll period and is renewed every quarter of one, when every process also looks for
+// expired or released leases. A dead owner's rooms are thus taken within 1.25 poll periods of its last renewal; a
+// released lease (graceful shutdown) or a lost one is noticed at once through NOTIFY.
+
+export interface LeaseLogger {
+  info (obj: object, msg: string): void
+  warn (obj: object, msg: string): void
+}
+
+export interface RoomLeasesOptions {
+  db: Kysely<Database>
+  listen: Listen
+  /** This process's id, unique among the processes sharing the database. */
+  owner: string
+  /** How long a lease lasts without renewal. */
+  ttlMs: number
+  /** How often leases are renewed and free ones looked for; default a quarter of `ttlMs`. */
+  beatMs?: number
+  log: LeaseLogger
+  /** Rooms this process took over (an owner died or released them): start watching them. */
+  acquired (leases: { sessionGameId: number, roomCode: string }[]): Promise<void>
+  /**
+   * Rooms this process no longer owns: stop watching them (unless claimed again meanwhile: check `owned`).
+   * `deleted`: the watch was ended elsewhere rather than taken over.
+   */
+  lost (leases: { sessionGameId: number, deleted: boolean }[]): Promise<void>
+}
+
+/**
+ * The room leases one process holds. Every change (claim, release, beat) runs one at a time, so the set of owned
+ * leases always matches what the last database statement said.
+ */
+export class RoomLeases {
+  readonly #o: RoomLeasesOptions
+  readonly #beatMs: number
+  readonly #owned = new Set<number>()
+  #queue: Promise<unknown> = Promise.resolve()
+  #timer: NodeJS.Timeout | undefined
+  #unlisten: (() => Promise<void>) | undefined
+  #stopped = false
+  #failing = false
+  #beatQueued = false
+  #nextBeat: Promise<void> | undefined
+
+  constructor (options: RoomLeasesOptions) {
+    this.#o = options
+    this.#beatMs = options.beatMs ?? Math.max(10, Math.floor(options.ttlMs / 4))
+  }
+
+  get owner (): string { return this.#o.owner }
+  /** The session games whose leases this process holds now. */
+  get owned (): ReadonlySet<number> { return this.#owned }
+
+  /** Starts the heartbeat and listens for lease changes; takes free leases at once. */
+  async start (): Promise<void> {
+    this.#unlisten = await this.#o.listen('room_leases', () => { this.beat() })
+    await this.beat()
+    this.#schedule()
+  }
+
+  /** Takes a room's lease for a new or restarted watch (see claimRoomLease). */
+  claim (sessionGameId: number, roomCode: string): Promise<ClaimOutcome> {
+    return this.#serial(async () => {
+      const outcome = await claimRoomLease(this.#o.db, sessionGameId, roomCode, this.#o.owner, this.#o.ttlMs)
+      if (outcome.claimed) this.#owned.add(sessionGameId)
+      return outcome
+    })
+  }
+
+  /** A watch ended or was stopped: its lease is deleted. Without `any`, only when this process owns it. */
+  drop (sessionGameId: number, { any = false } = {}): Promise<void> {
+    return this.#serial(async () => {
+      this.#owned.delete(sessionGameId)
+      await deleteRoomLease(this.#o.db, sessionGameId, any ? undefined : this.#o.owner)
+    })
+  }
+
+  /**
+   * Renews the held leases and takes the free ones, then reports what was lost and taken (outside the queue, so the
+   * handlers may claim or drop). Never rejects: a failure is logged once per run of failures.
+   */
+  beat (): Promise<void> {
+    // Notifications arrive in bursts: one beat waiting behind the running one covers them all.
+    if (this.#beatQueued) return this.#nextBeat!
+    this.#beatQueued = true
+    this.#nextBeat = this.#serial(async () => {
+      this.#beatQueued = false
+      if (this.#stopped) return { lost: [], taken: [] }
+      const lost = await this.#renew()
+      const taken = await this.#takeFree()
+      return { lost, taken }
+    }).then(async ({ lost, taken }) => {
+      if (this.#failing) this.#o.log.info({}, 'room leases renewed again')
+      this.#failing = false
+      if (lost.length) await this.#o.lost(lost)
+      if (taken.length) await this.#o.acquired(taken)
+    }, (err) => {
+      if (!this.#failing) this.#o.log.warn({ err: (err as Error).message }, 'room lease heartbeat failed; retrying')
+      this.#failing = true
+    })
+    return this.#nextBeat
+  }
+
+  /** Stops the heartbeat and hands every held lease over to the other processes at once. */
+  async stop ({ release = true } = {}): Promise<void> {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    await this.#unlisten?.().catch(() => {})
+    await this.#serial(async () => {
+      if (release && this.#owned.size) {
+        const count = await releaseRoomLeases(this.#o.db, this.#o.owner)
+        this.#o.log.info({ count }, 'room leases released')
+      }
+      this.#owned.clear()
+    }).catch((err) => this.#o.log.warn({ err: (err as Error).message }, 'could not release room leases'))
+  }
+
+  async #renew (): Promise<{ sessionGameId: number, deleted: boolean }[]> {
+    const held = new Set(await renewRoomLeases(this.#o.db, this.#o.owner, this.#o.ttlMs))
+    const gone = [...this.#owned].filter((id) => !held.has(id))
+    if (!gone.length) return []
+    for (const id of gone) this.#owned.delete(id)
+    const stillLeased = new Set(await listLeasedSessionGames(this.#o.db, gone))
+    this.#o.log.info({ sessionGameIds: gone }, 'room leases lost')
+    return gone.map((sessionGameId) => ({ sessionGameId, deleted: !stillLeased.has(sessionGameId) }))
+  }
+
+  async #takeFree (): Promise<{ sessionGameId: number, roomCode: string }[]> {
+    const rows = await takeFreeRoomLeases(this.#o.db, this.#o.owner, this.#o.ttlMs, 100)
+    const taken = rows.filter((row) => !this.#owned.has(row.session_game_id))
+    for (const row of rows) this.#owned.add(row.session_game_id)
+    if (taken.length) this.#o.log.info({ sessionGameIds: taken.map((row) => row.session_game_id) }, 'room leases taken over')
+    return taken.map((row) => ({ sessionGameId: row.session_game_id, roomCode: row.room_code }))
+  }
+
+  #schedule (): void {
+    if (this.#stopped) return
+    this.#timer = setTimeout(() => { this.beat().finally(() => this.#schedule()) }, this.#beatMs).unref()
+  }
+
+  #serial<T> (op: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(op)
+    this.#queue = next.catch(() => {})
+    return next
+  }
+}

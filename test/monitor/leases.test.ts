@@ -1,0 +1,127 @@
+import t, { type Test } from 'tap'
+import { build, resetDb } from '../helper.ts'
+import { until } from '../fixtures/event-log.ts'
+import { RoomLeases } from '../../monitor/leases.ts'
+import type { App } from '../../app.ts'
+
+// Two keepers with different owners on one database stand for two processes (the lease logic is all in SQL, so one
+// app's connection serves both). The real-process failover is in test/replicas.test.ts.
+const app = await build(t)
+// The app's own room monitor would take free leases too: only the keepers below may.
+await app.roomMonitor.stopAll()
+const silent = { info () {}, warn () {} }
+
+interface Keeper { leases: RoomLeases, acquired: number[], lost: { sessionGameId: number, deleted: boolean }[] }
+
+function keeper (t: Test, app: App, owner: string, ttlMs: number): Keeper {
+  const k: Keeper = { leases: undefined as unknown as RoomLeases, acquired: [], lost: [] }
+  k.leases = new RoomLeases({
+    db: app.db,
+    listen: app.dbListen,
+    owner,
+    ttlMs,
+    log: silent,
+    async acquired (taken) { k.acquired.push(...taken.map((l) => l.sessionGameId)) },
+    async lost (lost) { k.lost.push(...lost) }
+  })
+  t.teardown(() => k.leases.stop({ release: false }))
+  return k
+}
+
+// One session each: a session has one playing game at a time.
+async function sessionGames (count: number): Promise<number[]> {
+  const ids: number[] = []
+  for (let i = 0; i < count; i++) {
+    const session = await app.db.insertInto('sessions').values({ is_active: 0 }).returning('id').executeTakeFirstOrThrow()
+    const row = await app.db.insertInto('session_games').values({ session_id: session.id, game_id: i + 1, room_code: `R${i}AA` })
+      .returning('id').executeTakeFirstOrThrow()
+    ids.push(row.id)
+  }
+  return ids
+}
+
+const owners = () => app.db.selectFrom('room_leases').select(['session_game_id', 'room_code', 'owner']).orderBy('session_game_id').execute()
+
+t.beforeEach(() => resetDb(app, { catalog: true }))
+
+t.test('a claim holds against another live owner of the same room; a new room code takes it over', async (t) => {
+  const [id] = await sessionGames(1)
+  const a = keeper(t, app, 'A', 60_000)
+  const b = keeper(t, app, 'B', 60_000)
+  await a.leases.start()
+  await b.leases.start()
+  t.same(await a.leases.claim(id, 'ROOM'), { claimed: true, displaced: [] })
+  t.same(await b.leases.claim(id, 'ROOM'), { claimed: false }, 'A watches that room already')
+  t.same([...b.leases.owned], [])
+  t.same(await b.leases.claim(id, 'NEWC'), { claimed: true, displaced: [] }, 'the room code changed: B restarts the watch')
+  await until('A hears it lost the lease', () => a.lost.length === 1, 5000)
+  t.same(a.lost, [{ sessionGameId: id, deleted: false }])
+  t.same([...a.leases.owned], [])
+  t.same(await owners(), [{ session_game_id: id, room_code: 'NEWC', owner: 'B' }])
+})
+
+t.test('one lease per room code: claiming it for another session game displaces the first', async (t) => {
+  const [first, second] = await sessionGames(2)
+  const a = keeper(t, app, 'A', 60_000)
+  const b = keeper(t, app, 'B', 60_000)
+  await a.leases.start()
+  await b.leases.start()
+  await a.leases.claim(first, 'SAME')
+  t.same(await b.leases.claim(second, 'SAME'), { claimed: true, displaced: [first] })
+  await until('A hears its lease was deleted', () => a.lost.length === 1, 5000)
+  t.same(a.lost, [{ sessionGameId: first, deleted: true }])
+  t.same(await owners(), [{ session_game_id: second, room_code: 'SAME', owner: 'B' }])
+})
+
+t.test('a dead owner\'s leases are taken once expired, each by exactly one of the others', async (t) => {
+  const ids = await sessionGames(6)
+  const dead = keeper(t, app, 'DEAD', 400)
+  for (const id of ids) await dead.leases.claim(id, `C${id}`)
+  const b = keeper(t, app, 'B', 400)
+  const c = keeper(t, app, 'C', 400)
+  const started = Date.now()
+  await b.leases.start()
+  await c.leases.start()
+  t.same(b.acquired.length + c.acquired.length, 0, 'nothing is taken while the lease is live')
+  // DEAD never renews (no start): its leases expire 400 ms after the claims.
+  await until('every room taken over', () => b.acquired.length + c.acquired.length === ids.length, 5000)
+  t.ok(Date.now() - started < 400 + 2 * 100 + 1000, 'within the lease plus a beat (with slack for a loaded machine)')
+  t.same([...b.acquired, ...c.acquired].sort((x, y) => x - y), ids, 'each room once')
+  const rows = await owners()
+  t.same(rows.filter((r) => r.owner === 'DEAD'), [])
+  t.same(rows.filter((r) => r.owner === 'B').map((r) => r.session_game_id).sort(), [...b.acquired].sort())
+  await new Promise((resolve) => setTimeout(resolve, 600))
+  t.same(b.lost.concat(c.lost), [], 'the new owners keep them: their heartbeat renews')
+})
+
+t.test('a graceful stop hands the leases over at once (NOTIFY, not expiry)', async (t) => {
+  const ids = await sessionGames(2)
+  const a = keeper(t, app, 'A', 60_000)
+  const b = keeper(t, app, 'B', 60_000)
+  await a.leases.start()
+  await b.leases.start()
+  for (const id of ids) await a.leases.claim(id, `C${id}`)
+  await a.leases.stop()
+  // The leases would last a minute and B beats every 15 s: only the release's notification can wake B in time.
+  await until('B takes both', () => b.acquired.length === 2, 5000)
+  t.same(b.acquired.sort(), ids)
+  t.same((await owners()).map((r) => r.owner), ['B', 'B'])
+})
+
+t.test('a dropped lease is gone for good; `any` drops another owner\'s, which hears it was deleted', async (t) => {
+  const [mine, theirs] = await sessionGames(2)
+  const a = keeper(t, app, 'A', 60_000)
+  const b = keeper(t, app, 'B', 60_000)
+  await a.leases.start()
+  await b.leases.start()
+  await a.leases.claim(mine, 'MINE')
+  await a.leases.claim(theirs, 'THRS')
+  await b.leases.drop(mine)
+  t.same((await owners()).length, 2, 'without `any`, only the own lease is dropped')
+  await b.leases.drop(theirs, { any: true })
+  await until('A hears it', () => a.lost.length === 1, 5000)
+  t.same(a.lost, [{ sessionGameId: theirs, deleted: true }])
+  await a.leases.drop(mine)
+  t.same(await owners(), [])
+  t.same(b.acquired, [], 'nothing to take over')
+})
