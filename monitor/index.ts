@@ -50,14 +50,15 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
     return next
   }
 
-  // One watch per room across processes: a lease in the database (monitor/leases.ts). A lease lasts one poll period
-  // (at least 400 ms) and is renewed every quarter of one, so a dead owner's rooms move within 1.25 periods.
-  const beatMs = Math.max(100, Math.floor(ECAST_POLL_INTERVAL_MS / 4))
+  // One watch per room across processes: a lease in the database (monitor/leases.ts), renewed every eighth of a poll
+  // period and lasting six beats (three quarters of a period): a dead owner's rooms move within 7/8 of a period, and
+  // the new owner's first count follows at once, well inside the contract's two periods.
+  const beatMs = Math.max(100, Math.round(ECAST_POLL_INTERVAL_MS / 8))
   const leases = new RoomLeases({
     db: app.db,
     listen: app.dbListen,
     owner: app.instance,
-    ttlMs: 4 * beatMs,
+    ttlMs: 6 * beatMs,
     beatMs,
     log,
     acquired: (taken) => serial(async () => {
@@ -139,10 +140,10 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
   /** What the log and the row say an earlier watch of this game already reported (a takeover must not repeat it). */
   async function resumeFrom (game: { id: number, session_id: number, player_count: number | null, player_count_check_status: string }): Promise<WatchResume & { ended: boolean }> {
     const announced = await listAnnouncedRoomEvents(app.db, game.session_id, game.id)
-    // A `completed` check means the start was stored, whether or not its event made it to the log.
+    // The row backs the log up: a `completed` check means the start was stored, a stored count that the room was found.
     const started = announced.includes('game.started') || game.player_count_check_status === 'completed'
     return {
-      connected: started || announced.includes('room.connected'),
+      connected: started || game.player_count !== null || announced.includes('room.connected'),
       started,
       ended: announced.includes('game.ended'),
       playerCount: game.player_count
@@ -229,6 +230,8 @@ export default fp<RoomMonitorOptions>(async function roomMonitor (app, opts) {
       app.log.error({ err }, 'could not resume room watches')
     }
   })
+  // preClose, before the server drains its connections: the other processes take the rooms over meanwhile.
+  app.addHook('preClose', () => monitor.stopAll())
   app.addHook('onClose', async () => {
     await monitor.stopAll()
     await ownAgent?.close()

@@ -13,9 +13,9 @@ import type { Listen } from '../plugins/db.ts'
 // expiry in database time fails over on a bounded clock (`ttlMs`), tells its owner at the next renewal that it lost
 // a room, costs no extra connection, and is visible to an operator (`select * from room_leases`).
 //
-// Timing: a lease lasts one poll period and is renewed every quarter of one, when every process also looks for
-// expired or released leases. A dead owner's rooms are thus taken within 1.25 poll periods of its last renewal; a
-// released lease (graceful shutdown) or a lost one is noticed at once through NOTIFY.
+// Timing (chosen by the monitor): a lease lasts a few beats; at every beat the owner renews its leases and every
+// process looks for expired or released ones, so a dead owner's rooms are taken within one lease plus one beat of
+// its last renewal. A released lease (graceful shutdown) or a taken one is noticed at once through NOTIFY.
 
 export interface LeaseLogger {
   info (obj: object, msg: string): void
@@ -118,6 +118,7 @@ export class RoomLeases {
 
   /** Stops the heartbeat and hands every held lease over to the other processes at once. */
   async stop ({ release = true } = {}): Promise<void> {
+    if (this.#stopped) return
     this.#stopped = true
     clearTimeout(this.#timer)
     await this.#unlisten?.().catch(() => {})

@@ -1,0 +1,156 @@
+import t, { type Test } from 'tap'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import pg from 'pg'
+import WebSocket from 'ws'
+import { FakeEcast } from './fixtures/fake-ecast.ts'
+import { until } from './fixtures/event-log.ts'
+import { PROCESS_ADMIN_KEY, replicasSkip, startReplicas, type ServerProcess } from './server-process.ts'
+
+// Three real service processes (server.ts) on one PostgreSQL database behave as one service. The embedded PGlite is
+// one process by design, so this file needs TEST_DATABASE_URL (CI runs the suite on PostgreSQL 15 too).
+const POLL_MS = 1500
+const ACTIVE_EXISTS = 'An active session already exists. Please close it before creating a new one.'
+
+interface Api { status: number, body: any }
+
+async function api (server: ServerProcess, path: string, init: { method?: string, body?: unknown, token?: string } = {}): Promise<Api> {
+  const res = await fetch(`${server.url}${path}`, {
+    method: init.method ?? 'GET',
+    headers: {
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(init.token ? { authorization: `Bearer ${init.token}` } : {})
+    },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body)
+  })
+  return { status: res.status, body: await res.json() }
+}
+
+interface LiveEvent { id?: number, type: string, data: Record<string, unknown> }
+
+/** A live client subscribed to one session; collects the events it receives. */
+async function liveClient (t: Test, server: ServerProcess, token: string, sessionId: number) {
+  const socket = new WebSocket(`${server.url.replace('http', 'ws')}/api/sessions/live?token=${token}`)
+  t.teardown(() => socket.terminate())
+  const events: LiveEvent[] = []
+  let acked: () => void
+  const subscribed = new Promise<void>((resolve) => { acked = resolve })
+  socket.on('message', (raw) => {
+    const message = JSON.parse(String(raw))
+    if (message.type === 'subscribed') acked()
+    else if (message.data) events.push(message)
+  })
+  await once(socket, 'open')
+  socket.send(JSON.stringify({ type: 'subscribe', sessionId }))
+  await subscribed
+  return { events, of: (type: string) => events.filter((e) => e.type === type) }
+}
+
+t.test('three processes on one PostgreSQL database', { skip: replicasSkip() }, async (t) => {
+  const fake = await FakeEcast.start()
+  t.teardown(() => fake.close())
+  const delivered: Array<{ event: string, data: any }> = []
+  const receiver = createServer((req, res) => {
+    let raw = ''
+    req.on('data', (chunk) => { raw += chunk })
+    req.on('end', () => { delivered.push(JSON.parse(raw)); res.end('ok') })
+  }).listen(0, '127.0.0.1')
+  await once(receiver, 'listening')
+  t.teardown(() => { receiver.closeAllConnections(); receiver.close() })
+
+  const { servers, databaseUrl } = await startReplicas(t, 3, {
+    ECAST_BASE_URL: fake.url,
+    ECAST_POLL_INTERVAL_MS: String(POLL_MS),
+    WEBHOOK_ALLOW_LOOPBACK: 'true',
+    LOG_LEVEL: 'info'
+  })
+  const [a, b, c] = servers
+  const db = new pg.Client({ connectionString: databaseUrl })
+  await db.connect()
+  t.teardown(() => db.end())
+  const token = (await api(a, '/api/auth/login', { method: 'POST', body: { key: PROCESS_ADMIN_KEY } })).body.token as string
+  const leaseOwner = async (sessionGameId: number) =>
+    (await db.query('select owner from room_leases where session_game_id = $1', [sessionGameId])).rows[0]?.owner as string | undefined
+  const ownedBy = (owner: string | undefined, server: ServerProcess) => owner !== undefined && owner.includes(`-${server.pid}-`)
+  const logged = async (type: string, sessionGameId: number) => Number((await db.query(
+    'select count(*) from events where type = $1 and (data->>\'sessionGameId\')::int = $2', [type, sessionGameId])).rows[0].count)
+
+  let sessionId = 0
+
+  t.test('50 racing POST /api/sessions spread over the three give one 201; its webhook is delivered once, not three times', async (t) => {
+    const hook = await api(a, '/api/webhooks', {
+      method: 'POST', token, body: { name: 'Once', url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`, events: ['session.started'] }
+    })
+    t.equal(hook.status, 201)
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) =>
+      api(servers[i % 3], '/api/sessions', { method: 'POST', token, body: { notes: `race ${i}` } })))
+    const created = results.filter((r) => r.status === 201)
+    t.equal(created.length, 1, 'one session started')
+    sessionId = created[0].body.id
+    t.same(results.filter((r) => r.status !== 201), Array.from({ length: 49 }, () => ({ status: 400, body: { error: ACTIVE_EXISTS, activeSessionId: sessionId } })))
+
+    await until('the delivery', () => delivered.length >= 1, 20_000)
+    // Every process runs a dispatcher: give the other two time to (wrongly) send it again.
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    t.same(delivered.map((d) => [d.event, d.data.session.id]), [['session.started', sessionId]], 'one delivery')
+    const sent = await db.query('select count(*) from webhook_logs where success')
+    t.equal(Number(sent.rows[0].count), 1, 'one successful attempt logged')
+  })
+
+  t.test('a room watched by A is taken over within two poll periods after A gets SIGKILL, without repeating its events', async (t) => {
+    fake.createRoom('FAIL')
+    fake.addPlayer('FAIL', 'alice')
+    fake.addPlayer('FAIL', 'bob')
+    const added = await api(a, `/api/sessions/${sessionId}/games`, { method: 'POST', token, body: { game_id: 9, room_code: 'FAIL' } })
+    t.equal(added.status, 201)
+    const sessionGameId = added.body.id as number
+    const stored = async () => (await db.query('select player_count, player_count_check_status from session_games where id = $1', [sessionGameId])).rows[0]
+    await until('the first count', async () => (await stored()).player_count === 2, 20_000)
+    t.ok(ownedBy(await leaseOwner(sessionGameId), a), 'A, which took the request, watches the room')
+    t.equal(fake.openSockets(), 1, 'one audience socket: only A watches')
+    const others = { b: await liveClient(t, b, token, sessionId), c: await liveClient(t, c, token, sessionId) }
+
+    a.kill('SIGKILL')
+    const killedAt = Date.now()
+    await a.exited
+    fake.addPlayer('FAIL', 'carol')
+    await until('the count after the takeover', async () => (await stored()).player_count === 3, 20_000)
+    const failover = Date.now() - killedAt
+    t.ok(failover < 2 * POLL_MS, `first count stored by the new owner ${failover} ms after the SIGKILL (two poll periods: ${2 * POLL_MS} ms)`)
+    const owner = await leaseOwner(sessionGameId)
+    t.ok(ownedBy(owner, b) || ownedBy(owner, c), `a survivor owns the room now (${owner})`)
+    const [next, nextClient, last] = ownedBy(owner, b) ? [b, others.b, c] : [c, others.c, b]
+    await until('the new owner reports the count', () => nextClient.of('player-count.updated').length === 1)
+    t.same(nextClient.of('player-count.updated').map((e) => e.data), [{
+      sessionId, sessionGameId, roomCode: 'FAIL', playerCount: 3, status: 'checking', source: 'monitor'
+    }])
+    t.same(nextClient.of('room.connected'), [], 'room.connected is not repeated')
+    t.equal(await logged('player-count.updated', sessionGameId), 2, 'the log holds both counts, 2 then 3')
+
+    fake.addPlayer('FAIL', 'dave')
+    await until('the count keeps following the room', async () => (await stored()).player_count === 4, 10_000)
+    fake.start('FAIL')
+    await until('the start', async () => (await stored()).player_count_check_status === 'completed', 10_000)
+    await until('game.started', () => nextClient.of('game.started').length === 1)
+    t.same(nextClient.of('game.started').map((e) => e.data), [{ sessionId, sessionGameId, roomCode: 'FAIL', playerCount: 4 }])
+
+    // A graceful shutdown hands the room over at once: well before the lease (one poll period) could expire.
+    const lastClient = last === b ? others.b : others.c
+    const before = { started: lastClient.of('game.started').length, connected: lastClient.of('room.connected').length }
+    next.kill('SIGTERM')
+    const stoppedAt = Date.now()
+    await until('the last process owns the room', async () => ownedBy(await leaseOwner(sessionGameId), last), 10_000)
+    const handover = Date.now() - stoppedAt
+    t.ok(handover < POLL_MS, `handed over ${handover} ms after SIGTERM (less than a poll period)`)
+    t.same(await next.exited, { code: 0, signal: null })
+    t.match(JSON.parse(await next.waitForLine((line) => line.includes('"msg":"room leases released"'))), { count: 1 }, 'released, not left to expire')
+    fake.finish('FAIL')
+    await until('game.ended', () => lastClient.of('game.ended').length === 1)
+    t.same(lastClient.of('game.ended').map((e) => e.data), [{ sessionId, sessionGameId, roomCode: 'FAIL', playerCount: 4 }])
+    // (Whether this client also heard B's events depends on the live hub; none may come from the new owner.)
+    t.same({ started: lastClient.of('game.started').length, connected: lastClient.of('room.connected').length }, before,
+      'neither game.started nor room.connected is repeated after the handover')
+    await until('the finished watch drops its lease', async () => await leaseOwner(sessionGameId) === undefined, 10_000)
+    t.equal(fake.playerSocketAttempts, 0, 'never joined as a player')
+  })
+})
