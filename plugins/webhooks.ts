@@ -37,7 +37,11 @@ export interface WebhooksOptions {
   pollMs?: number
   /** Attempts one process sends at once. */
   concurrency?: number
+  /** Days a delivery may stay pending (EVENT_RETENTION_DAYS); older ones are dropped with the event history. */
+  retentionDays?: number
 }
+
+const DAY_MS = 86_400_000
 
 export const DEFAULT_RETRY_DELAYS_MS = [2000, 10_000]
 
@@ -142,6 +146,7 @@ export class WebhookDispatcher {
   readonly #claimMs: number
   readonly #pollMs: number
   readonly #concurrency: number
+  readonly #retentionDays: number
   readonly #onAttempt: NonNullable<WebhooksOptions['onAttempt']>
   readonly #inFlight = new Set<Promise<unknown>>()
   readonly #shutdown = new AbortController()
@@ -162,6 +167,7 @@ export class WebhookDispatcher {
     this.#claimMs = opts.claimMs ?? 60_000
     this.#pollMs = opts.pollMs ?? 5000
     this.#concurrency = opts.concurrency ?? 8
+    this.#retentionDays = opts.retentionDays ?? 30
     this.#onAttempt = opts.onAttempt ?? (() => {})
   }
 
@@ -173,7 +179,7 @@ export class WebhookDispatcher {
   /** Starts following the deliveries, beginning with those left pending by an earlier run. */
   async start (): Promise<void> {
     this.#unlisten = await this.#listen('webhook_deliveries', () => { this.wake() })
-    this.wake()
+    await this.wake()
   }
 
   /** Looks for due deliveries now; resolves when that look (and any it queued) is done. */
@@ -216,7 +222,7 @@ export class WebhookDispatcher {
   async #prune () {
     if (Date.now() - this.#lastPrune < 3_600_000) return
     this.#lastPrune = Date.now()
-    await deleteOldDeliveries(this.#db, new Date(Date.now() - 86_400_000), new Date(Date.now() - 30 * 86_400_000))
+    await deleteOldDeliveries(this.#db, new Date(Date.now() - DAY_MS), new Date(Date.now() - this.#retentionDays * DAY_MS))
   }
 
   /** One attempt of a claimed delivery, then its outcome recorded with its log entry. */
@@ -360,7 +366,7 @@ export default fp<WebhooksOptions>(async function webhooks (app, opts) {
     ? undefined
     : new Agent({ connect: guardedConnector(app.config.WEBHOOK_ALLOW_LOOPBACK, opts.lookup) })
   const onAttempt = app.hasDecorator('metrics') ? (outcome: string) => app.metrics.webhookDeliveries.inc({ outcome }) : undefined
-  const dispatcher = new WebhookDispatcher(app.db, app.dbListen, app.log.child({ plugin: 'webhooks' }), opts.dispatcher ?? agent!, { onAttempt, ...opts })
+  const dispatcher = new WebhookDispatcher(app.db, app.dbListen, app.log.child({ plugin: 'webhooks' }), opts.dispatcher ?? agent!, { onAttempt, retentionDays: app.config.EVENT_RETENTION_DAYS, ...opts })
   app.decorate('webhooks', dispatcher)
   app.addHook('onReady', () => dispatcher.start())
   app.addHook('onClose', async () => {

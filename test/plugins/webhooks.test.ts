@@ -252,3 +252,18 @@ t.test('with WEBHOOK_ALLOW_LOOPBACK, a name resolving to loopback is reached; me
     { webhook_id: mixed.id, success: false, error: /^ERR_WEBHOOK_TARGET_REFUSED: mixed.test is resolved to 169.254.169.254/ }
   ])
 })
+
+t.test('finished deliveries are kept a day, pending ones for the event retention period', async (t) => {
+  await insertWebhook(app.db, { name: 'Old', url: 'http://192.0.2.1/', events: ['vote.received'] })
+  for (let n = 0; n < 4; n++) await insertEvent(app.db, 'vote.received', 1, { n })
+  const ids = (await app.db.selectFrom('webhook_deliveries').select('id').orderBy('created_at').execute()).map((row) => row.id)
+  const age = (id: string, days: number, status: string) =>
+    sql`update webhook_deliveries set created_at = now() - ${days} * interval '1 day', status = ${status}, next_attempt_at = now() + interval '1 hour' where id = ${id}`.execute(app.db)
+  await age(ids[0], 2, 'succeeded')
+  await age(ids[1], 0.5, 'failed')
+  await age(ids[2], 8, 'pending')
+  await age(ids[3], 6, 'pending')
+  const d = dispatcher(t, { retentionDays: 7 })
+  await d.start()
+  t.same((await app.db.selectFrom('webhook_deliveries').select('id').orderBy('created_at').execute()).map((row) => row.id), [ids[3], ids[1]])
+})
