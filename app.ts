@@ -35,6 +35,7 @@ import votesRoutes from './routes/votes.ts'
 import webhooksRoutes from './routes/webhooks.ts'
 import liveRoutes from './routes/live.ts'
 import clientsRoutes from './routes/clients.ts'
+import timelineRoutes from './routes/timeline.ts'
 
 export interface AppOptions {
   /** pino options laid over the defaults (level from config, redaction, request serializer): e.g. a transport or a stream. */
@@ -134,6 +135,7 @@ export function buildApp (config: Config, options: AppOptions = {}) {
   app.register(chatImportRoutes, { prefix: '/api/sessions' })
   app.register(exportRoutes, { prefix: '/api/sessions' })
   app.register(liveRoutes, { prefix: '/api/sessions' })
+  app.register(timelineRoutes, { prefix: '/api/sessions' })
   app.register(votesRoutes, { prefix: '/api' })
   app.register(webhooksRoutes, { prefix: '/api/webhooks' })
   app.register(clientsRoutes, { prefix: '/api/clients' })

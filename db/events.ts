@@ -17,11 +17,13 @@ export function listEventsAfter (db: Kysely<Database>, afterId: number, limit: n
     .execute()
 }
 
-/** One session's events with an id above `afterId`, oldest first (live resume and the timeline). */
-export function listSessionEvents (db: Kysely<Database>, sessionId: number, afterId: number, limit: number): Promise<EventRow[]> {
+/** One session's events with an id above `afterId`, oldest first, optionally of these types only (live resume and the timeline). */
+export function listSessionEvents (db: Kysely<Database>, sessionId: number, afterId: number, limit: number,
+  types?: readonly string[]): Promise<EventRow[]> {
   return db.selectFrom('events').selectAll()
     .where('session_id', '=', sessionId)
     .where('id', '>', afterId)
+    .$if(types !== undefined, (q) => q.where('type', 'in', types!))
     .orderBy('id').limit(limit)
     .execute()
 }

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
-import { findLastEventId, listEventsAfter } from '../db/events.ts'
+import { deleteEventsBefore, findLastEventId, listEventsAfter } from '../db/events.ts'
 import type { Database, EventRow } from '../db/types.ts'
 import type { Listen } from './db.ts'
 
@@ -118,11 +118,38 @@ export class EventLogReader {
   }
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000
+
+/** Deletes the events older than `retentionDays` before `now`; returns how many. */
+export function pruneEventHistory (db: Kysely<Database>, retentionDays: number, now = Date.now()): Promise<number> {
+  return deleteEventsBefore(db, new Date(now - retentionDays * DAY_MS))
+}
+
+// How often each process deletes the events older than EVENT_RETENTION_DAYS (several processes doing it is harmless).
+const PRUNE_EVERY_MS = 60 * 60 * 1000
+
 export default fp<EventLogOptions>(async function eventLog (app, opts) {
-  const reader = new EventLogReader(app.db, app.dbListen, app.log.child({ plugin: 'event-log' }), opts)
+  const log = app.log.child({ plugin: 'event-log' })
+  const reader = new EventLogReader(app.db, app.dbListen, log, opts)
+  const prune = async () => {
+    try {
+      const deleted = await pruneEventHistory(app.db, app.config.EVENT_RETENTION_DAYS)
+      if (deleted) log.info({ deleted }, 'pruned the event history')
+    } catch (err) {
+      log.warn(`event history pruning failed: ${(err as Error).message}`)
+    }
+  }
+  let pruning: NodeJS.Timeout | undefined
   app.decorate('eventLog', reader)
-  app.addHook('onReady', () => reader.start())
-  app.addHook('onClose', () => reader.stop())
+  app.addHook('onReady', async () => {
+    await reader.start()
+    await prune()
+    pruning = setInterval(prune, PRUNE_EVERY_MS).unref()
+  })
+  app.addHook('onClose', async () => {
+    clearInterval(pruning)
+    await reader.stop()
+  })
 }, { name: 'event-log', dependencies: ['db'] })
 
 declare module 'fastify' {

@@ -32,10 +32,16 @@ export class LiveClient {
   missedPings = 0
   authTimer: NodeJS.Timeout | undefined
   readonly sessions = new Set<number>()
+  /** Sessions whose history is being replayed (`subscribe` with `since`): their live events wait here meanwhile. */
+  readonly held = new Map<number, LoggedEvent[]>()
   constructor (readonly socket: WebSocket) {}
 }
 
 const CLIENT_EVENTS = new Set<string>(EVENT_TYPES)
+
+/** An event as the live socket sends it (the timeline's shape too). */
+export const clientEvent = (event: LoggedEvent) => ({ id: event.id, type: event.type, timestamp: event.timestamp, data: event.data })
+const serialize = (event: LoggedEvent) => Buffer.from(JSON.stringify(clientEvent(event)))
 
 // Text frames, never compressed: a pre-serialized Buffer goes to every client as it is.
 const SEND_OPTIONS = { binary: false, compress: false } as const
@@ -90,8 +96,10 @@ export class LiveHub {
     client.tokenId = tokenId
   }
 
-  subscribe (client: LiveClient, sessionId: number): void {
+  /** With `hold`, the session's live events are held back until `resume` has replayed its history. */
+  subscribe (client: LiveClient, sessionId: number, { hold = false } = {}): void {
     if (!this.#clients.has(client)) return // it disconnected while its subscribe was being checked
+    if (hold) client.held.set(sessionId, [])
     client.sessions.add(sessionId)
     let set = this.#subscribers.get(sessionId)
     if (!set) this.#subscribers.set(sessionId, set = new Set())
@@ -100,6 +108,7 @@ export class LiveHub {
 
   unsubscribe (client: LiveClient, sessionId: number): void {
     client.sessions.delete(sessionId)
+    client.held.delete(sessionId)
     const set = this.#subscribers.get(sessionId)
     if (!set) return
     set.delete(client)
@@ -108,6 +117,35 @@ export class LiveHub {
 
   send (client: LiveClient, message: ServerMessage): void {
     this.#write(client, Buffer.from(JSON.stringify(message)))
+  }
+
+  /**
+   * Replays a session's history to a client subscribed with `hold`: every event after `since` (`read` pages through
+   * the log), then the live events held meanwhile that the history did not include, then live ones as they come: no
+   * gap and no duplicate. `caughtUp` resolves once this process's reader has handed on every event committed before
+   * the call, so after it nothing at or below the last replayed id can still arrive live.
+   */
+  async resume (client: LiveClient, sessionId: number, since: number,
+    read: (afterId: number) => Promise<LoggedEvent[]>, caughtUp: () => Promise<void>): Promise<void> {
+    let last = since
+    try {
+      for (;;) {
+        const page = await read(last)
+        for (const event of page) {
+          if (!client.held.has(sessionId)) return // unsubscribed or gone meanwhile
+          this.#write(client, serialize(event))
+          last = event.id
+        }
+        if (page.length === 0) break
+      }
+      await caughtUp()
+    } catch (err) {
+      this.unsubscribe(client, sessionId)
+      throw err
+    }
+    const held = client.held.get(sessionId)
+    client.held.delete(sessionId)
+    for (const event of held ?? []) if (event.id > last) this.#write(client, serialize(event))
   }
 
   /** session.started reaches every authenticated client; every other event, the subscribers of its session. */
@@ -120,7 +158,12 @@ export class LiveHub {
     let bytes: Buffer | undefined
     for (const client of recipients) {
       if (!client.authenticated) continue
-      bytes ??= Buffer.from(JSON.stringify({ id: event.id, type: event.type, timestamp: event.timestamp, data: event.data }))
+      const held = event.sessionId === null ? undefined : client.held.get(event.sessionId)
+      if (held) {
+        held.push(event)
+        continue
+      }
+      bytes ??= serialize(event)
       this.#write(client, bytes)
     }
   }

@@ -4,13 +4,17 @@ import type { RawData } from 'ws'
 import { Value } from '@sinclair/typebox/value'
 import { LiveQuery, AuthMessage, SubscribeMessage, UnsubscribeMessage, HelloMessage } from '../schemas/live.ts'
 import { findSession } from '../db/sessions.ts'
+import { listSessionEvents } from '../db/events.ts'
+import { EVENT_TYPES } from '../schemas/events.ts'
+import { toLoggedEvent } from '../plugins/event-log.ts'
 import { isDatabaseDown, Unauthorized } from '../plugins/errors.ts'
 import type { LiveClient } from '../plugins/live-events.ts'
 
 const DESCRIPTION = `A WebSocket for stream overlays and bots. Authenticate with \`{"type":"auth","token":"<jwt>"}\` (or
-\`?token=<jwt>\` on the URL), then \`{"type":"subscribe","sessionId":1}\`. Replies: \`auth_success\`, \`auth_error\`,
+\`?token=<jwt>\` on the URL), then \`{"type":"subscribe","sessionId":1}\`; add \`"since": <id>\` to
+get, after the \`subscribed\` ack, every event of the session with a larger id (in order), then the live ones. Replies: \`auth_success\`, \`auth_error\`,
 \`subscribed\`, \`unsubscribed\`, \`pong\` (to \`{"type":"ping"}\`), and \`{"type":"error","message"}\` for anything the server
-cannot take (the socket stays open). Events arrive as \`{"type","timestamp","data"}\`: \`session.started\` to every
+cannot take (the socket stays open). Events arrive as \`{"id","type","timestamp","data"}\` (ids increase in commit order): \`session.started\` to every
 authenticated client, every other event to the subscribers of its session. When the token expires the client gets
 \`{"type":"auth_error","message":"Token expired"}\` and loses its subscriptions until it authenticates again.
 The server pings every 30 s and drops a client that leaves two pings unanswered, and drops a client that has more
@@ -24,6 +28,9 @@ and the client answers \`{"type":"command_result","id","ok":true,"response":<obj
 \`{"type":"command_result","id","ok":false,"error":"<message>"}\`.
 
 Roles: admin, bot, overlay.`
+
+// Events per read while a resuming client catches up.
+const RESUME_PAGE = 500
 
 const live: FastifyPluginAsyncTypebox = async (app) => {
   const hub = app.liveEvents
@@ -54,11 +61,18 @@ const live: FastifyPluginAsyncTypebox = async (app) => {
       case 'auth':
         return authenticate(client, Value.Check(AuthMessage, message) ? message.token : undefined)
       case 'subscribe':
-        if (!Value.Check(SubscribeMessage, message)) return hub.send(client, { type: 'error', message: 'sessionId must be a positive integer' })
+        if (!Value.Check(SubscribeMessage, message)) {
+          const badSince = Value.Check(SubscribeMessage, { ...message as object, since: undefined })
+          return hub.send(client, { type: 'error', message: badSince ? 'since must be a non-negative integer' : 'sessionId must be a positive integer' })
+        }
         if (!client.authenticated) return hub.send(client, { type: 'error', message: 'Not authenticated' })
         if (!await findSession(app.db, message.sessionId)) return hub.send(client, { type: 'error', message: 'Session not found' })
-        hub.subscribe(client, message.sessionId)
-        return hub.send(client, { type: 'subscribed', sessionId: message.sessionId })
+        hub.subscribe(client, message.sessionId, { hold: message.since !== undefined })
+        hub.send(client, { type: 'subscribed', sessionId: message.sessionId })
+        if (message.since === undefined) return
+        return hub.resume(client, message.sessionId, message.since, async (afterId) =>
+          (await listSessionEvents(app.db, message.sessionId, afterId, RESUME_PAGE, EVENT_TYPES)).map(toLoggedEvent),
+        () => app.eventLog.poll())
       case 'unsubscribe':
         if (!Value.Check(UnsubscribeMessage, message)) return hub.send(client, { type: 'error', message: 'sessionId must be a positive integer' })
         hub.unsubscribe(client, message.sessionId)

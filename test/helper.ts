@@ -53,9 +53,11 @@ export async function build (t: Test, env: Record<string, string> = {}, options:
 
 const TABLES = ['tokens', 'login_failures', 'webhook_logs', 'webhooks', 'live_votes', 'chat_logs', 'session_games', 'sessions', 'games']
 
-/** Empties every table and restarts ids; `catalog: true` (the default) reloads the bundled catalog, so game ids 1..67 exist. */
+/** Empties every table and restarts ids (event ids excepted); `catalog: true` (the default) reloads the bundled catalog, so game ids 1..67 exist. */
 export async function resetDb (app: App, { catalog = true } = {}): Promise<void> {
   await sql`truncate ${sql.join(TABLES.map((table) => sql.table(table)))} restart identity cascade`.execute(app.db)
+  // The event log is emptied but keeps its ids running: every process's reader follows it from its last id.
+  await sql`delete from events`.execute(app.db)
   if (catalog) await seedCatalogIfEmpty(app.db)
 }
 

@@ -1,0 +1,94 @@
+import t from 'tap'
+import { build, resetDb, authHeaders } from '../helper.ts'
+import { publish } from '../fixtures/event-log.ts'
+import { LiveSocket } from '../fixtures/live-client.ts'
+
+t.test('subscribe with since: the missed events, in order, then live ones', async (t) => {
+  const app = await build(t)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as { port: number }
+  const headers = authHeaders(app)
+  t.beforeEach(() => resetDb(app))
+
+  const http = async (method: 'POST' | 'PATCH', url: string, payload: object = {}) => {
+    const res = await app.inject({ method, url, headers, payload })
+    t.ok(res.statusCode < 300, `${method} ${url}: ${res.body}`)
+    return res.json()
+  }
+  const timeline = async (sessionId: number, since = 0) =>
+    (await app.inject({ url: `/api/sessions/${sessionId}/events?since=${since}&limit=1000` })).json().events
+  async function authed () {
+    const socket = await LiveSocket.open(t, `ws://127.0.0.1:${port}/api/sessions/live`)
+    t.same(await socket.request({ type: 'auth', token: app.jwt.sign({ role: 'admin' }) }), { type: 'auth_success' })
+    return socket
+  }
+
+  t.test('a client that misses three events gets exactly those three after the ack, then live ones', async (t) => {
+    const session = await http('POST', '/api/sessions')
+    const first = await authed()
+    t.same(await first.request({ type: 'subscribe', sessionId: session.id }), { type: 'subscribed', sessionId: session.id })
+    const game = await http('POST', `/api/sessions/${session.id}/games`, { game_id: 1 })
+    const seen = await first.next()
+    t.match(seen, { type: 'game.added', id: Number })
+    await first.close()
+
+    await http('PATCH', `/api/sessions/${session.id}/games/${game.id}/player-count`, { player_count: 5 })
+    await http('POST', '/api/votes/live', { username: 'alice', vote: 'up', timestamp: new Date(Date.parse(game.played_at) + 1000).toISOString() })
+    await http('POST', `/api/sessions/${session.id}/games`, { game_id: 2 })
+    const missed = await timeline(session.id, seen.id as number)
+    t.same(missed.map((e: { type: string }) => e.type), ['player-count.updated', 'vote.received', 'game.added'])
+
+    const again = await authed()
+    t.same(await again.request({ type: 'subscribe', sessionId: session.id, since: seen.id }), { type: 'subscribed', sessionId: session.id })
+    t.same(await again.take(3), missed, 'the three missed events, whole and in order')
+    await again.assertNothingPending(t, 'nothing more of the history')
+
+    await http('POST', `/api/sessions/${session.id}/close`)
+    const ended = await again.next()
+    t.match(ended, { type: 'session.ended', id: Number })
+    t.ok((ended.id as number) > missed[2].id, 'the live event comes after the history')
+    await again.assertNothingPending(t, 'each event once')
+  })
+
+  t.test('since 0 replays the whole session from session.started, and nothing of another session', async (t) => {
+    const other = await http('POST', '/api/sessions')
+    await http('POST', `/api/sessions/${other.id}/games`, { game_id: 3 })
+    await http('POST', `/api/sessions/${other.id}/close`)
+    const session = await http('POST', '/api/sessions', { notes: 'Friday' })
+    await http('POST', `/api/sessions/${session.id}/games`, { game_id: 1 })
+    await http('POST', `/api/sessions/${session.id}/games`, { game_id: 2 })
+    const history = await timeline(session.id)
+    t.same(history.map((e: { type: string }) => e.type), ['session.started', 'game.added', 'game.added'])
+
+    const socket = await authed()
+    t.same(await socket.request({ type: 'subscribe', sessionId: session.id, since: 0 }), { type: 'subscribed', sessionId: session.id })
+    t.same(await socket.take(3), history)
+    await socket.assertNothingPending(t, 'nothing of the other session')
+  })
+
+  t.test('events committed while the history is replayed arrive once each, in id order', async (t) => {
+    const session = await http('POST', '/api/sessions')
+    for (let n = 0; n < 50; n++) await publish(app, 'lobby.updated', session.id, { n })
+    const socket = await authed()
+    // Keep recording events while the subscribe replays the history.
+    const writing = { on: true }
+    const writer = (async () => {
+      for (let n = 50; writing.on && n < 500; n++) await publish(app, 'lobby.updated', session.id, { n })
+    })()
+    t.same(await socket.request({ type: 'subscribe', sessionId: session.id, since: 0 }), { type: 'subscribed', sessionId: session.id })
+    const received = await socket.take(60)
+    writing.on = false
+    await writer
+    const all = await timeline(session.id)
+    const rest = await socket.take(all.length - 60)
+    t.same([...received, ...rest].map((e) => e.id), all.map((e: { id: number }) => e.id), 'every event of the session once, in id order')
+    await socket.assertNothingPending(t, 'and nothing twice')
+  })
+
+  t.test('a bad since is refused', async (t) => {
+    const session = await http('POST', '/api/sessions')
+    const socket = await authed()
+    t.same(await socket.request({ type: 'subscribe', sessionId: session.id, since: -1 }), { type: 'error', message: 'since must be a non-negative integer' })
+    t.same(await socket.request({ type: 'subscribe', sessionId: session.id, since: 'x' }), { type: 'error', message: 'since must be a non-negative integer' })
+  })
+})
