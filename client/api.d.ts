@@ -1760,24 +1760,15 @@ export interface operations {
                 enabled?: boolean;
                 /** @description Keeps games with min_players ≤ playerCount ≤ max_players */
                 playerCount?: number;
-                /**
-                 * @description Exact pack name
-                 * @example The Jackbox Party Pack 3
-                 */
+                /** @description Exact pack name */
                 pack?: string;
-                /**
-                 * @description Game type, case-insensitive
-                 * @example Writing
-                 */
+                /** @description Game type, case-insensitive */
                 gameType?: string;
                 /** @description `true`: only family-friendly games; `false`: only the others */
                 familyFriendly?: boolean;
                 /** @description `true`: only drawing games; `false`: no drawing games */
                 drawing?: boolean;
-                /**
-                 * @description Case-insensitive substring of the title
-                 * @example quip
-                 */
+                /** @description Case-insensitive substring of the title */
                 q?: string;
             };
             header?: never;

@@ -89,11 +89,11 @@ export type NewGame = Static<typeof NewGame>
 export const GameFilters = Type.Object({
   enabled: Type.Optional(Type.Boolean({ description: '`true`: only enabled games; `false`: only disabled ones' })),
   playerCount: Type.Optional({ ...PlayerCount, description: 'Keeps games with min_players ≤ playerCount ≤ max_players' }),
-  pack: Type.Optional(Type.String({ description: 'Exact pack name', examples: ['The Jackbox Party Pack 3'] })),
-  gameType: Type.Optional(Type.String({ description: 'Game type, case-insensitive', examples: ['Writing'] })),
+  pack: Type.Optional(Type.String({ description: 'Exact pack name' })),
+  gameType: Type.Optional(Type.String({ description: 'Game type, case-insensitive' })),
   familyFriendly: Type.Optional(Type.Boolean({ description: '`true`: only family-friendly games; `false`: only the others' })),
   drawing: Type.Optional(Type.Boolean({ description: '`true`: only drawing games; `false`: no drawing games' })),
-  q: Type.Optional(Type.String({ maxLength: 200, description: 'Case-insensitive substring of the title', examples: ['quip'] }))
+  q: Type.Optional(Type.String({ maxLength: 200, description: 'Case-insensitive substring of the title' }))
 })
 export type GameFilters = Static<typeof GameFilters>
 

@@ -1,0 +1,34 @@
+import t from 'tap'
+import { chromium } from 'playwright-core'
+import { build } from './helper.ts'
+
+// Swagger UI in a real headless browser (Debian's chromium; .ci/run installs it): the page is served from a
+// non-default port, loads the spec from there, and "Try it out" on GET /api/games gets a 200.
+// A missing browser fails this test: it does not skip.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+
+t.test('Swagger UI: Try it out on GET /api/games from any address', async (t) => {
+  const app = await build(t)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as { port: number }
+  t.not(port, 5000)
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] })
+  t.teardown(() => browser.close())
+  const page = await browser.newPage()
+  const calls: string[] = []
+  page.on('request', (request) => { if (request.url().includes('/api/')) calls.push(request.url()) })
+
+  await page.goto(`http://127.0.0.1:${port}/docs`, { timeout: 20_000 })
+  const operation = page.locator('#operations-games-listGames')
+  await operation.locator('.opblock-summary').click({ timeout: 15_000 })
+  await operation.locator('button.try-out__btn').click()
+  await operation.locator('button.execute').click()
+  // Query filters start empty (no examples are prefilled), so this lists the whole catalog.
+  const status = operation.locator('.live-responses-table tbody .response-col_status').first()
+  await status.waitFor({ timeout: 10_000 })
+  t.equal((await status.textContent())?.trim(), '200')
+  t.same(calls, [`http://127.0.0.1:${port}/api/games`], 'the request went to the address that served the page')
+  const body = await operation.locator('.live-responses-table .microlight').first().textContent()
+  t.match(body ?? '', '"pack_name"')
+})
