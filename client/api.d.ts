@@ -636,6 +636,82 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sessions/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A session's event history
+         * @description The events of the session (its `session.started` included) with an id above `since`, oldest first, in the shape the live socket sends them. `next` is the `since` of the next page, null on the last one. History older than EVENT_RETENTION_DAYS is gone.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Only events with a larger id */
+                    since?: number;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    /** @description A positive integer id */
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            events: {
+                                /** @description Increases in commit order: pass the last one seen as `since` */
+                                id: number;
+                                /** @enum {string} */
+                                type: "session.started" | "game.added" | "session.ended" | "player-count.updated" | "vote.received" | "room.connected" | "lobby.player-joined" | "lobby.updated" | "game.started" | "game.ended" | "room.disconnected";
+                                /** Format: date-time */
+                                timestamp: string;
+                                data: unknown;
+                            }[];
+                            /** @description The `since` of the next page; null when this page is the last */
+                            next: number | null;
+                        };
+                    };
+                };
+                /** @description Bad input: `error` names the field or the rule that failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource: `error` says which */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/votes/live": {
         parameters: {
             query?: never;
@@ -647,7 +723,7 @@ export interface paths {
         put?: never;
         /**
          * Record a vote from chat as it happens
-         * @description The vote counts for the active session's game at `timestamp`: the one with the latest played_at at or before it, the rule chat import uses (skipped games included). The live_votes row and the game's counters change in one transaction, then `vote.received` is published. A vote whose timestamp is less than 1000 ms from one the same username already cast (before or after it, in any session) is refused with 409.
+         * @description The vote counts for the active session's game at `timestamp`: the one with the latest played_at at or before it, the rule chat import uses (skipped games included). The live_votes row and the game's counters change in one transaction with its `vote.received` event. A vote whose timestamp is less than 1000 ms from one the same username already cast (before or after it, in any session) is refused with 409.
          *
          *     Roles: admin, bot.
          */
