@@ -647,63 +647,7 @@ export interface paths {
          * A session's event history
          * @description The events of the session (its `session.started` included) with an id above `since`, oldest first, in the shape the live socket sends them. `next` is the `since` of the next page, null on the last one. History older than EVENT_RETENTION_DAYS is gone.
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Only events with a larger id */
-                    since?: number;
-                    limit?: number;
-                };
-                header?: never;
-                path: {
-                    /** @description A positive integer id */
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            events: {
-                                /** @description Increases in commit order: pass the last one seen as `since` */
-                                id: number;
-                                /** @enum {string} */
-                                type: "session.started" | "game.added" | "session.ended" | "player-count.updated" | "vote.received" | "room.connected" | "lobby.player-joined" | "lobby.updated" | "game.started" | "game.ended" | "room.disconnected";
-                                /** Format: date-time */
-                                timestamp: string;
-                                data: unknown;
-                            }[];
-                            /** @description The `since` of the next page; null when this page is the last */
-                            next: number | null;
-                        };
-                    };
-                };
-                /** @description Bad input: `error` names the field or the rule that failed */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description No such resource: `error` says which */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["listSessionEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3549,6 +3493,63 @@ export interface operations {
             };
             /** @description No token, or a malformed, expired or wrongly signed one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource: `error` says which */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listSessionEvents: {
+        parameters: {
+            query?: {
+                /** @description Only events with a larger id */
+                since?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description A positive integer id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the session's events, oldest first, and the id to pass as since for the next one */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        events: {
+                            /** @description Increases in commit order: pass the last one seen as `since` */
+                            id: number;
+                            /** @enum {string} */
+                            type: "session.started" | "game.added" | "session.ended" | "player-count.updated" | "vote.received" | "room.connected" | "lobby.player-joined" | "lobby.updated" | "game.started" | "game.ended" | "room.disconnected";
+                            /** Format: date-time */
+                            timestamp: string;
+                            data: unknown;
+                        }[];
+                        /** @description The `since` of the next page; null when this page is the last */
+                        next: number | null;
+                    };
+                };
+            };
+            /** @description Bad input: `error` names the field or the rule that failed */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
