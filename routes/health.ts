@@ -4,7 +4,9 @@ import { Type } from '@sinclair/typebox'
 const Health = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
   db: Type.Union([Type.Literal('ok'), Type.Literal('down')]),
-  uptime: Type.Number({ description: 'Seconds since the process started' })
+  uptime: Type.Number({ description: 'Seconds since the process started' }),
+  instance: Type.String({ description: 'This process\'s id, unique among the processes sharing the database' }),
+  rooms: Type.Integer({ minimum: 0, description: 'How many room watches this process owns now' })
 }, { description: 'The service and its database are up' })
 
 const health: FastifyPluginAsyncTypebox = async (app) => {
@@ -13,7 +15,13 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
   }, async (_request, reply) => {
     const dbUp = await app.pingDb()
     reply.code(dbUp ? 200 : 503)
-    return { status: dbUp ? 'ok' as const : 'degraded' as const, db: dbUp ? 'ok' as const : 'down' as const, uptime: process.uptime() }
+    return {
+      status: dbUp ? 'ok' as const : 'degraded' as const,
+      db: dbUp ? 'ok' as const : 'down' as const,
+      uptime: process.uptime(),
+      instance: app.instance,
+      rooms: app.roomMonitor.watching().size
+    }
   })
 }
 

@@ -16,6 +16,7 @@ const timeline: FastifyPluginAsyncTypebox = async (app) => {
       description: 'The events of the session (its `session.started` included) with an id above `since`, oldest first, ' +
         'in the shape the live socket sends them. `next` is the `since` of the next page, null on the last one. ' +
         'History older than EVENT_RETENTION_DAYS is gone.',
+      security: [],
       params: IdParams,
       querystring: TimelineQuery,
       response: { 200: { ...Timeline, description: 'A page of the session\'s events, oldest first, and the id to pass as since for the next one' }, 400: ErrorBody, 404: ErrorBody }

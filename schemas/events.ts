@@ -86,5 +86,5 @@ export type TimelineQuery = Static<typeof TimelineQuery>
 export const Timeline = Type.Object({
   events: Type.Array(TimelineEvent),
   next: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'The `since` of the next page; null when this page is the last' })
-})
+}, { description: 'One page of the session\'s events, oldest first' })
 export type Timeline = Static<typeof Timeline>

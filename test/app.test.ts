@@ -59,7 +59,9 @@ t.test('the app', async (t) => {
   t.test('health reports the database', async (t) => {
     const res = await app.inject('/api/health')
     t.equal(res.statusCode, 200)
-    t.match(res.json(), { status: 'ok', db: 'ok', uptime: Number })
+    const body = res.json()
+    t.same(Object.keys(body).sort(), ['db', 'instance', 'rooms', 'status', 'uptime'])
+    t.match(body, { status: 'ok', db: 'ok', uptime: Number, instance: app.instance, rooms: 0 })
   })
 
   t.test('unknown routes are a 404 in the error shape', async (t) => {
