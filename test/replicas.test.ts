@@ -97,6 +97,40 @@ t.test('three processes on one PostgreSQL database', { skip: replicasSkip() }, a
     t.equal(Number(sent.rows[0].count), 1, 'one successful attempt logged')
   })
 
+  t.test('a live client on C gets the events of writes made through A and B, in id order, once; a vote rule and a revocation that hold across processes', async (t) => {
+    const watcher = await liveClient(t, c, token, sessionId)
+    const { rows: [{ max }] } = await db.query('select coalesce(max(id), 0) as max from events')
+    const game = await api(a, `/api/sessions/${sessionId}/games`, { method: 'POST', token, body: { game_id: 5 } })
+    t.equal(game.status, 201)
+    const at = (ms: number) => new Date(Date.now() + ms).toISOString()
+    // One user, two votes 300 ms apart, through A and B at the same moment: the database lets one in.
+    const pair = await Promise.all([
+      api(a, '/api/votes/live', { method: 'POST', token, body: { username: 'twice', vote: 'up', timestamp: at(0) } }),
+      api(b, '/api/votes/live', { method: 'POST', token, body: { username: 'twice', vote: 'down', timestamp: at(300) } })
+    ])
+    t.same(pair.map((r) => r.status).sort(), [200, 409], 'one 200, one 409')
+    t.same(pair.find((r) => r.status === 409)!.body, { error: 'Duplicate vote: this username already voted within the last second' })
+    for (const [server, username] of [[a, 'viewer-a'], [b, 'viewer-b'], [a, 'viewer-c'], [b, 'viewer-d']] as const) {
+      t.equal((await api(server, '/api/votes/live', { method: 'POST', token, body: { username, vote: 'up', timestamp: at(600) } })).status, 200)
+    }
+    const logged = (await db.query('select id, type from events where session_id = $1 and id > $2 order by id', [sessionId, max])).rows
+      .map((row) => ({ id: Number(row.id), type: row.type as string }))
+    t.same(logged.map((e) => e.type), ['game.added', 'vote.received', 'vote.received', 'vote.received', 'vote.received', 'vote.received'])
+    await until('C has every event', () => watcher.events.length >= logged.length)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    t.same(watcher.events.map((e) => ({ id: e.id, type: e.type })), logged, 'every event once, in id order, as in the log')
+    t.same(watcher.of('vote.received').map((e) => (e.data as { vote: { username: string } }).vote.username),
+      ['twice', 'viewer-a', 'viewer-b', 'viewer-c', 'viewer-d'])
+
+    const scoped = await api(a, '/api/auth/tokens', { method: 'POST', token, body: { name: 'chat bot', role: 'bot' } })
+    t.equal(scoped.status, 201)
+    const verify = (server: ServerProcess) => api(server, '/api/auth/verify', { token: scoped.body.token }).then((r) => r.status)
+    t.same(await Promise.all(servers.map(verify)), [200, 200, 200], 'accepted (and cached) by all three')
+    t.equal((await api(b, `/api/auth/tokens/${scoped.body.id}`, { method: 'DELETE', token })).status, 200)
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    t.same(await Promise.all(servers.map(verify)), [401, 401, 401], 'revoked through B, refused by all three within a second')
+  })
+
   t.test('a room watched by A is taken over within two poll periods after A gets SIGKILL, without repeating its events', async (t) => {
     fake.createRoom('FAIL')
     fake.addPlayer('FAIL', 'alice')
