@@ -12,8 +12,6 @@ import { recordMonitorCount, recordRoomEvent } from '../domain/player-check.ts'
 export interface RoomMonitorOptions {
   /** Outbound HTTP for ecast REST calls; tests pass a MockAgent or a local Agent. Default: an Agent owned here. */
   dispatcher?: Dispatcher
-  /** Opens audience sockets; tests may substitute it. */
-  openSocket?: OpenAudienceSocket
 }
 
 /** What the session routes need from the room monitor. */
@@ -222,7 +220,7 @@ export default fp<RoomMonitorOptions>(async function roomMonitor (app, opts) {
     getRoom: (code, signal) => counted(ecast.getRoom(code, signal)),
     getConnections: (code, signal) => counted(ecast.getConnections(code, signal))
   }
-  const monitor = createRoomMonitor(app, api, opts.openSocket ?? openAudienceSocket)
+  const monitor = createRoomMonitor(app, api, openAudienceSocket)
   app.decorate('roomMonitor', monitor)
   app.addHook('onReady', async () => {
     try {
