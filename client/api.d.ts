@@ -1752,6 +1752,10 @@ export interface operations {
                         db: "ok" | "down";
                         /** @description Seconds since the process started */
                         uptime: number;
+                        /** @description This process's id, unique among the processes sharing the database */
+                        instance: string;
+                        /** @description How many room watches this process owns now */
+                        rooms: number;
                     };
                 };
             };
@@ -1768,6 +1772,10 @@ export interface operations {
                         db: "ok" | "down";
                         /** @description Seconds since the process started */
                         uptime: number;
+                        /** @description This process's id, unique among the processes sharing the database */
+                        instance: string;
+                        /** @description How many room watches this process owns now */
+                        rooms: number;
                     };
                 };
             };
