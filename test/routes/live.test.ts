@@ -1,4 +1,4 @@
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { once } from 'node:events'
 import WebSocket from 'ws'
 import { createSigner } from 'fast-jwt'
@@ -6,42 +6,7 @@ import { build, resetDb, TEST_SECRET } from '../helper.ts'
 import { EVENT_TYPES } from '../../schemas/events.ts'
 import type { App } from '../../app.ts'
 import { publish } from '../fixtures/event-log.ts'
-
-type Message = Record<string, unknown>
-
-/** A real `ws` client that queues what it receives, so a test can read messages one at a time in order. */
-class LiveClient {
-  readonly #queue: Message[] = []
-  readonly #waiting: Array<(m: Message) => void> = []
-  constructor (readonly ws: WebSocket) {
-    ws.on('message', (raw) => {
-      const message = JSON.parse(raw.toString()) as Message
-      const resolve = this.#waiting.shift()
-      if (resolve) resolve(message)
-      else this.#queue.push(message)
-    })
-  }
-
-  next (): Promise<Message> {
-    const queued = this.#queue.shift()
-    if (queued) return Promise.resolve(queued)
-    return new Promise((resolve) => this.#waiting.push(resolve))
-  }
-
-  send (message: unknown): void {
-    this.ws.send(typeof message === 'string' ? message : JSON.stringify(message))
-  }
-
-  request (message: unknown): Promise<Message> {
-    this.send(message)
-    return this.next()
-  }
-
-  /** Nothing is waiting for this client: a ping's pong comes back as the very next message. */
-  async assertNothingPending (t: Test, what: string): Promise<void> {
-    t.same(await this.request({ type: 'ping' }), { type: 'pong' }, what)
-  }
-}
+import { LiveSocket as LiveClient } from '../fixtures/live-client.ts'
 
 t.test('live events WebSocket', async (t) => {
   const app = await build(t)
