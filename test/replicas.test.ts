@@ -70,7 +70,7 @@ t.test('three processes on one PostgreSQL database', { skip: replicasSkip() }, a
   t.teardown(() => db.end())
   const token = (await api(a, '/api/auth/login', { method: 'POST', body: { key: PROCESS_ADMIN_KEY } })).body.token as string
   const leaseOwner = async (sessionGameId: number) =>
-    (await db.query('select owner from room_leases where session_game_id = $1', [sessionGameId])).rows[0]?.owner as string | undefined
+    ((await db.query('select owner from room_leases where session_game_id = $1', [sessionGameId])).rows[0]?.owner ?? undefined) as string | undefined
   const ownedBy = (owner: string | undefined, server: ServerProcess) => owner !== undefined && owner.includes(`-${server.pid}-`)
   const logged = async (type: string, sessionGameId: number) => Number((await db.query(
     'select count(*) from events where type = $1 and (data->>\'sessionGameId\')::int = $2', [type, sessionGameId])).rows[0].count)
