@@ -30,6 +30,13 @@ export class LiveClient {
   /** The scoped token the client authenticated with; null for a login token (or before auth). */
   tokenId: number | null = null
   missedPings = 0
+  /**
+   * The newest event id committed when the client authenticated: anything at or below it happened before the client
+   * was there, however late this process's reader hands it on.
+   */
+  liveAfter = 0
+  /** The same floor per session, taken when the client subscribed without `since`. */
+  readonly sessionLiveAfter = new Map<number, number>()
   authTimer: NodeJS.Timeout | undefined
   readonly sessions = new Set<number>()
   /** Sessions whose history is being replayed (`subscribe` with `since`): their live events wait here meanwhile. */
@@ -89,17 +96,23 @@ export class LiveHub {
     return client
   }
 
-  authenticate (client: LiveClient, expiresAt: number, tokenId: number | null = null): void {
+  /** `liveAfter`: the newest committed event id when the client authenticated (see LiveClient.liveAfter). */
+  authenticate (client: LiveClient, expiresAt: number, tokenId: number | null = null, liveAfter = 0): void {
     clearTimeout(client.authTimer)
     client.authenticated = true
+    client.liveAfter = liveAfter
     client.expiresAt = expiresAt
     client.tokenId = tokenId
   }
 
-  /** With `hold`, the session's live events are held back until `resume` has replayed its history. */
-  subscribe (client: LiveClient, sessionId: number, { hold = false } = {}): void {
+  /**
+   * With `hold`, the session's live events are held back until `resume` has replayed its history. Without it,
+   * `liveAfter` is the newest committed event id at the subscribe: the session's events up to it are not sent.
+   */
+  subscribe (client: LiveClient, sessionId: number, { hold = false, liveAfter = 0 } = {}): void {
     if (!this.#clients.has(client)) return // it disconnected while its subscribe was being checked
     if (hold) client.held.set(sessionId, [])
+    else client.sessionLiveAfter.set(sessionId, liveAfter)
     client.sessions.add(sessionId)
     let set = this.#subscribers.get(sessionId)
     if (!set) this.#subscribers.set(sessionId, set = new Set())
@@ -109,6 +122,7 @@ export class LiveHub {
   unsubscribe (client: LiveClient, sessionId: number): void {
     client.sessions.delete(sessionId)
     client.held.delete(sessionId)
+    client.sessionLiveAfter.delete(sessionId)
     const set = this.#subscribers.get(sessionId)
     if (!set) return
     set.delete(client)
@@ -157,7 +171,8 @@ export class LiveHub {
     if (!recipients?.size) return
     let bytes: Buffer | undefined
     for (const client of recipients) {
-      if (!client.authenticated) continue
+      if (!client.authenticated || event.id <= client.liveAfter) continue
+      if (event.sessionId !== null && event.id <= (client.sessionLiveAfter.get(event.sessionId) ?? 0)) continue
       const held = event.sessionId === null ? undefined : client.held.get(event.sessionId)
       if (held) {
         held.push(event)

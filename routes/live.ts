@@ -4,7 +4,7 @@ import type { RawData } from 'ws'
 import { Value } from '@sinclair/typebox/value'
 import { LiveQuery, AuthMessage, SubscribeMessage, UnsubscribeMessage, HelloMessage } from '../schemas/live.ts'
 import { findSession } from '../db/sessions.ts'
-import { listSessionEvents } from '../db/events.ts'
+import { findLastEventId, listSessionEvents } from '../db/events.ts'
 import { EVENT_TYPES } from '../schemas/events.ts'
 import { toLoggedEvent } from '../plugins/event-log.ts'
 import { isDatabaseDown, Unauthorized } from '../plugins/errors.ts'
@@ -45,7 +45,8 @@ const live: FastifyPluginAsyncTypebox = async (app) => {
       if (!(err instanceof Unauthorized)) throw err
       return hub.send(client, { type: 'auth_error', message: err.message })
     }
-    hub.authenticate(client, identity.expiresAt, identity.tokenId)
+    // Events committed before this point are not live for this client, even if this process has yet to read them.
+    hub.authenticate(client, identity.expiresAt, identity.tokenId, await findLastEventId(app.db))
     hub.send(client, { type: 'auth_success' })
   }
 
@@ -67,7 +68,9 @@ const live: FastifyPluginAsyncTypebox = async (app) => {
         }
         if (!client.authenticated) return hub.send(client, { type: 'error', message: 'Not authenticated' })
         if (!await findSession(app.db, message.sessionId)) return hub.send(client, { type: 'error', message: 'Session not found' })
-        hub.subscribe(client, message.sessionId, { hold: message.since !== undefined })
+        hub.subscribe(client, message.sessionId, message.since !== undefined
+          ? { hold: true }
+          : { liveAfter: await findLastEventId(app.db) })
         hub.send(client, { type: 'subscribed', sessionId: message.sessionId })
         if (message.since === undefined) return
         return hub.resume(client, message.sessionId, message.since, async (afterId) =>

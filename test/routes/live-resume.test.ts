@@ -85,6 +85,31 @@ t.test('subscribe with since: the missed events, in order, then live ones', asyn
     await socket.assertNothingPending(t, 'and nothing twice')
   })
 
+  t.test('an event committed before a client authenticated or subscribed is not sent live, however late this process reads it', async (t) => {
+    // Hold this process's reader on the first event after `gate` closes, so the next ones are committed but unread.
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    let holding = false
+    const stopHolding = app.eventLog.subscribe(async () => { if (holding) { holding = false; await gate } })
+    t.teardown(stopHolding)
+    const watched = await http('POST', '/api/sessions')
+    await app.eventLog.poll()
+    holding = true
+    await http('POST', `/api/sessions/${watched.id}/games`, { game_id: 1 }) // the reader stops on this one
+    await http('POST', `/api/sessions/${watched.id}/close`)
+    const early = await http('POST', '/api/sessions') // session.started, committed but not read yet
+    await http('POST', `/api/sessions/${early.id}/games`, { game_id: 2 })
+    t.equal(holding, false, 'the reader is held')
+
+    const socket = await authed()
+    t.same(await socket.request({ type: 'subscribe', sessionId: early.id }), { type: 'subscribed', sessionId: early.id })
+    release()
+    await app.eventLog.poll()
+    await socket.assertNothingPending(t, 'neither the session.started nor the game.added committed before')
+    await http('POST', `/api/sessions/${early.id}/games`, { game_id: 3 })
+    t.match(await socket.next(), { type: 'game.added', data: { session: { id: early.id } } }, 'the next live event is the first one sent')
+  })
+
   t.test('a bad since is refused', async (t) => {
     const session = await http('POST', '/api/sessions')
     const socket = await authed()
