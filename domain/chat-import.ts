@@ -7,7 +7,7 @@ import { addGameVotes, insertChatLogs, type ChatLogBatch } from '../db/chat-logs
 import { lockSession } from '../db/sessions.ts'
 import { entryAt, loadTimeline, type TimelineEntry } from '../db/timeline.ts'
 import type { Database, VoteType } from '../db/types.ts'
-import { ApiError, NotFound } from '../plugins/errors.ts'
+import { ChatLogInvalid, NoGamesPlayed, SessionNotFound } from './errors.ts'
 
 // A chat import reads the `{"chatData": [...]}` body as it arrives (stream-json's token stream, one row at a time)
 // and writes it in batches inside one transaction, so memory does not grow with the size of the log and a bad row
@@ -84,17 +84,17 @@ const NESTED = Symbol('nested')
 /** One row as a message, or a 400 naming its index. */
 function readRow (i: number, row: Record<string, unknown> | undefined): ChatMessage {
   const at = `chatData[${i}]`
-  if (row === undefined) throw new ApiError(400, `${at} must be an object`)
+  if (row === undefined) throw new ChatLogInvalid(`${at} must be an object`)
   const { username, message, timestamp } = row
-  if (username === undefined || username === null || username === '') throw new ApiError(400, `${at}.username is required`)
-  if (typeof username !== 'string') throw new ApiError(400, `${at}.username must be a string`)
-  if (username.includes('\u0000')) throw new ApiError(400, `${at}.username must not contain a NUL character`)
-  if (message === undefined || message === null) throw new ApiError(400, `${at}.message is required`)
-  if (typeof message !== 'string') throw new ApiError(400, `${at}.message must be a string`)
-  if (message.includes('\u0000')) throw new ApiError(400, `${at}.message must not contain a NUL character`)
-  if (timestamp === undefined || timestamp === null) throw new ApiError(400, `${at}.timestamp is required`)
+  if (username === undefined || username === null || username === '') throw new ChatLogInvalid(`${at}.username is required`)
+  if (typeof username !== 'string') throw new ChatLogInvalid(`${at}.username must be a string`)
+  if (username.includes('\u0000')) throw new ChatLogInvalid(`${at}.username must not contain a NUL character`)
+  if (message === undefined || message === null) throw new ChatLogInvalid(`${at}.message is required`)
+  if (typeof message !== 'string') throw new ChatLogInvalid(`${at}.message must be a string`)
+  if (message.includes('\u0000')) throw new ChatLogInvalid(`${at}.message must not contain a NUL character`)
+  if (timestamp === undefined || timestamp === null) throw new ChatLogInvalid(`${at}.timestamp is required`)
   const date = parseTimestamp(timestamp)
-  if (!date) throw new ApiError(400, `${at}.timestamp is not a valid timestamp`)
+  if (!date) throw new ChatLogInvalid(`${at}.timestamp is not a valid timestamp`)
   return { username, message, timestamp: date }
 }
 
@@ -133,24 +133,24 @@ class ChatRows {
       return
     }
     if (this.depth === 0) {
-      if (name !== 'startObject') throw new ApiError(400, NOT_AN_ARRAY)
+      if (name !== 'startObject') throw new ChatLogInvalid(NOT_AN_ARRAY)
       this.depth = 1
       return
     }
     if (this.depth === 1) {
       if (closes) {
         this.depth = 0
-        if (!this.seenChatData) throw new ApiError(400, NOT_AN_ARRAY)
+        if (!this.seenChatData) throw new ChatLogInvalid(NOT_AN_ARRAY)
         return
       }
       if (this.key === 'chatData') {
-        if (this.seenChatData) throw new ApiError(400, 'chatData must appear once')
-        if (name !== 'startArray') throw new ApiError(400, NOT_AN_ARRAY)
+        if (this.seenChatData) throw new ChatLogInvalid('chatData must appear once')
+        if (name !== 'startArray') throw new ChatLogInvalid(NOT_AN_ARRAY)
         this.seenChatData = this.inChatData = true
         this.depth = 2
         return
       }
-      throw new ApiError(400, `Unknown field '${this.key}' in the request body`)
+      throw new ChatLogInvalid(`Unknown field '${this.key}' in the request body`)
     }
     if (this.depth === 2) {
       if (closes) {
@@ -183,7 +183,7 @@ class ChatRows {
 
   /** The body ended: it must have been one complete object with chatData. */
   finish () {
-    if (this.depth !== 0 || !this.seenChatData) throw new ApiError(400, NOT_AN_ARRAY)
+    if (this.depth !== 0 || !this.seenChatData) throw new ChatLogInvalid(NOT_AN_ARRAY)
   }
 
   take (): ChatMessage[] {
@@ -256,7 +256,7 @@ async function * readChatLog (body: Readable, limit: number): AsyncGenerator<Cha
       notify()
     }
   })
-  tokens.on('error', (err: Error) => fail(new ApiError(400, `The body is not valid JSON: ${err.message.replace(/^Parser cannot parse input: /, '')}`)))
+  tokens.on('error', (err: Error) => fail(new ChatLogInvalid(`The body is not valid JSON: ${err.message.replace(/^Parser cannot parse input: /, '')}`)))
   tokens.on('end', () => {
     ended = true
     notify()
@@ -359,9 +359,9 @@ class ImportTally {
 export async function importChatLog (db: Kysely<Database>, sessionId: number, body: Readable, limit = CHAT_IMPORT_BODY_LIMIT): Promise<ChatImportOutcome> {
   return db.transaction().execute(async (trx) => {
     // Imports into one session take turns, so the counters of concurrent imports never race.
-    if (!await lockSession(trx, sessionId)) throw new NotFound('Session')
+    if (!await lockSession(trx, sessionId)) throw new SessionNotFound()
     const timeline = await loadTimeline(trx, sessionId)
-    if (timeline.length === 0) throw new ApiError(400, 'No games played in this session to match votes against')
+    if (timeline.length === 0) throw new NoGamesPlayed()
 
     const tally = new ImportTally(timeline)
     // One batch is written while the next is read.

@@ -33,3 +33,14 @@ export class NoGameAtTime extends DomainError { constructor () { super('No game 
 export class DuplicateVote extends DomainError { constructor () { super('Duplicate vote') } }
 
 export class NoRoomCode extends DomainError { constructor () { super('The session game has no room code') } }
+
+/** A chat log the import cannot read: `problem` names the row or the part of the body, in the client's words. */
+export class ChatLogInvalid extends DomainError {
+  constructor (readonly problem: string) { super(problem) }
+}
+export class NoGamesPlayed extends DomainError { constructor () { super('The session has no games to match votes against') } }
+
+export class TokenNotFound extends DomainError { constructor () { super('Token not found') } }
+export class TokenLifetimeOutOfRange extends DomainError {
+  constructor (readonly bound: 'long' | 'short') { super(`The token lifetime is too ${bound}`) }
+}

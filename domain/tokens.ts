@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { Database, Role } from '../db/types.ts'
 import * as tokens from '../db/tokens.ts'
-import { ApiError, NotFound } from '../plugins/errors.ts'
+import { TokenLifetimeOutOfRange, TokenNotFound } from './errors.ts'
 import { durationMs, MAX_TOKEN_LIFETIME_MS } from '../plugins/config.ts'
 
 /** Signs a JWT: `expiresIn` in seconds from `clockTimestamp` (ms), as @fastify/jwt reads them. */
@@ -10,8 +10,8 @@ export type Sign = (payload: { role: Role, jti: string }, options: { expiresIn: 
 /** A scoped token: its row first (the id becomes the JWT's `jti`), then the JWT, shown this once. */
 export async function createToken (db: Kysely<Database>, sign: Sign, input: { name: string, role: Role, expiresIn: string }) {
   const lifetime = durationMs(input.expiresIn)
-  if (lifetime > MAX_TOKEN_LIFETIME_MS) throw new ApiError(400, 'expiresIn must be at most 30 days')
-  if (lifetime < 1000) throw new ApiError(400, 'expiresIn must be at least 1 second')
+  if (lifetime > MAX_TOKEN_LIFETIME_MS) throw new TokenLifetimeOutOfRange('long')
+  if (lifetime < 1000) throw new TokenLifetimeOutOfRange('short')
   const now = Date.now()
   // The JWT's exp is whole seconds: the row keeps the same instant.
   const expiresAt = new Date(Math.floor((now + lifetime) / 1000) * 1000)
@@ -26,6 +26,6 @@ export async function listTokens (db: Kysely<Database>) {
 }
 
 export async function revokeToken (db: Kysely<Database>, id: number) {
-  if (!await tokens.revokeToken(db, id)) throw new NotFound('Token')
+  if (!await tokens.revokeToken(db, id)) throw new TokenNotFound()
   return { message: 'Token revoked' as const, tokenId: id }
 }

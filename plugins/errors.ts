@@ -52,7 +52,12 @@ const DOMAIN_REPLIES = new Map<DomainErrorClass, (err: never) => Reply>([
   [domain.NoActiveSession, () => [404, 'No active session']],
   [domain.NoGameAtTime, () => [404, 'No game is being played at that time']],
   [domain.DuplicateVote, () => [409, 'Duplicate vote: this username already voted within the last second']],
-  [domain.NoRoomCode, () => [400, 'Game does not have a room code']]
+  [domain.NoRoomCode, () => [400, 'Game does not have a room code']],
+  [domain.ChatLogInvalid, (err: domain.ChatLogInvalid) => [400, err.problem]],
+  [domain.NoGamesPlayed, () => [400, 'No games played in this session to match votes against']],
+  [domain.TokenNotFound, () => [404, 'Token not found']],
+  [domain.TokenLifetimeOutOfRange, (err: domain.TokenLifetimeOutOfRange) =>
+    [400, err.bound === 'long' ? 'expiresIn must be at most 30 days' : 'expiresIn must be at least 1 second']]
 ])
 
 /** The status and body a domain error is answered with. */
