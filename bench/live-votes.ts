@@ -59,18 +59,26 @@ function cpuSeconds (pid: number) {
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
-interface Round { rate: number, p99: number, cpuMsPerVote: number, non2xx: number }
+interface Round { rate: number, p99: number, cpuMsPerVote: number, pgCpuMsPerVote: number, non2xx: number }
 
 async function measure (url: string, path: string, headers: Record<string, string>, pid: number): Promise<Round> {
   const cpu = cpuSeconds(pid)
+  const pgCpu = postgres.cpuSeconds()
   const r = await load(url, path, headers)
   if (r.errors || r.timeouts) throw new Error(`${url}: ${r.errors} errors, ${r.timeouts} timeouts`)
-  return { rate: r.requests.average, p99: r.latency.p99, cpuMsPerVote: (cpuSeconds(pid) - cpu) * 1000 / r.requests.total, non2xx: r.non2xx }
+  return {
+    rate: r.requests.average,
+    p99: r.latency.p99,
+    cpuMsPerVote: (cpuSeconds(pid) - cpu) * 1000 / r.requests.total,
+    pgCpuMsPerVote: (postgres.cpuSeconds() - pgCpu) * 1000 / r.requests.total,
+    non2xx: r.non2xx
+  }
 }
 
 const report = (name: string, rounds: Round[]) =>
   `${name}: ${median(rounds.map((r) => r.rate)).toFixed(0)} votes/s, p99 ${median(rounds.map((r) => r.p99))} ms, ` +
-  `${median(rounds.map((r) => r.cpuMsPerVote)).toFixed(2)} ms of server CPU per vote (rounds: ${rounds.map((r) => r.rate.toFixed(0)).join(', ')} votes/s)`
+  `${median(rounds.map((r) => r.cpuMsPerVote)).toFixed(2)} ms of server CPU and ` +
+  `${median(rounds.map((r) => r.pgCpuMsPerVote)).toFixed(2)} ms of PostgreSQL CPU per vote (rounds: ${rounds.map((r) => r.rate.toFixed(0)).join(', ')} votes/s)`
 
 const postgres = startPostgres()
 try {

@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
+import { PREPARED } from './prepared.ts'
 import type { Database, EventRow } from './types.ts'
 
 /** Appends one event; its id and timestamp are assigned by the database (see the event-log migration). */
@@ -9,12 +10,13 @@ export function insertEvent (db: Kysely<Database>, type: string, sessionId: numb
     .executeTakeFirstOrThrow()
 }
 
-/** Events with an id above `afterId`, oldest first: what a reader of the whole log has not seen yet. */
-export function listEventsAfter (db: Kysely<Database>, afterId: number, limit: number): Promise<EventRow[]> {
-  return db.selectFrom('events').selectAll()
-    .where('id', '>', afterId)
-    .orderBy('id').limit(limit)
-    .execute()
+/**
+ * Events with an id above `afterId`, oldest first: what a reader of the whole log has not seen yet. Every process runs
+ * it after every commit that records events, so it is a prepared statement (PREPARED).
+ */
+export async function listEventsAfter (db: Kysely<Database>, afterId: number, limit: number): Promise<EventRow[]> {
+  const { rows } = await sql<EventRow>`${sql.raw(PREPARED)}select * from events where id > ${afterId} order by id limit ${limit}`.execute(db)
+  return rows
 }
 
 /** One session's events with an id above `afterId`, oldest first, optionally of these types only (live resume and the timeline). */

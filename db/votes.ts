@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import type { Database, VoteType } from './types.ts'
 import { sessionGameAt } from './timeline.ts'
+import { PREPARED } from './prepared.ts'
 
 export type LiveVoteOutcome =
   | { status: 'no-session' }
@@ -30,12 +31,13 @@ interface RecordedVote {
  * either way), the live_votes row, the game's counters and the event row commit together, and the event is inserted
  * last (it reads the updated counters), so the event log's lock is held only while the statement commits. A racing
  * vote of the same username that the check could not see yet is refused by the `live_votes_one_per_second` constraint.
+ * It is a prepared statement (PREPARED): planning it cost more than running it.
  */
 export async function insertLiveVote (db: Kysely<Database>, username: string, voteType: VoteType, at: Date, windowMs: number): Promise<LiveVoteOutcome> {
   const entry = sessionGameAt(db, sql<number>`(select id from active)`, at)
   let found: RecordedVote
   try {
-    ({ rows: [found] } = await sql<RecordedVote>`
+    ({ rows: [found] } = await sql<RecordedVote>`${sql.raw(PREPARED)}
       with active as (select id from sessions where is_active = 1),
       entry as (${entry}),
       vote as (

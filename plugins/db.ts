@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyBaseLogger } from 'fastify'
-import { Kysely, PostgresDialect, sql } from 'kysely'
+import { createHash } from 'node:crypto'
+import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely'
 import { PGliteDialect } from 'kysely-pglite-dialect'
 import { PGlite } from '@electric-sql/pglite'
 import { btree_gist as btreeGist } from '@electric-sql/pglite/contrib/btree_gist'
@@ -10,6 +11,7 @@ import { seedCatalogIfEmpty } from '../domain/catalog.ts'
 import type { Database } from '../db/types.ts'
 import { isDatabaseDown } from './errors.ts'
 import { lockDataDir } from './data-dir-lock.ts'
+import { PREPARED } from '../db/prepared.ts'
 
 // timestamptz arrives as Date, bigint counts (count(*)) as numbers: they never exceed 2^53 here.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value))
@@ -30,7 +32,7 @@ export default fp<DbOptions>(async function db (app, opts) {
     // mid-query (checked out by Kysely) would crash the process. Its query fails on its own and answers 503.
     pool.on('connect', (client) => client.on('error', (err) => app.log.warn(`database connection lost: ${err.message}`)))
     pool.on('error', () => {}) // idle clients: already logged by the listener above
-    dialect = new PostgresDialect({ pool })
+    dialect = new PostgresDialect({ pool: preparingPool(pool) })
     listen = (channel, onNotify) => listenOnServer(DATABASE_URL, channel, onNotify, app.log)
   } else {
     // Two processes on one PGlite directory corrupt it: take it for this process before PGlite opens it.
@@ -63,6 +65,30 @@ export default fp<DbOptions>(async function db (app, opts) {
     }
   })
 }, { name: 'db', dependencies: ['errors'] })
+
+/**
+ * The pool as Kysely sees it, with one difference: a statement marked PREPARED (db/prepared.ts) runs as a named
+ * prepared statement, named after a hash of its text, so each connection parses and plans it once.
+ */
+export function preparingPool (pool: pg.Pool): PostgresPool {
+  const names = new Map<string, string>()
+  const nameOf = (text: string) => {
+    let name = names.get(text)
+    if (!name) names.set(text, name = 'p_' + createHash('sha1').update(text).digest('hex').slice(0, 20))
+    return name
+  }
+  return {
+    async connect () {
+      const client = await pool.connect()
+      // Kysely calls query(sql, parameters) only (it streams through a cursor only when configured with one).
+      const query = (text: string, parameters: ReadonlyArray<unknown>) => text.startsWith(PREPARED)
+        ? client.query({ name: nameOf(text), text, values: [...parameters] })
+        : client.query(text, [...parameters])
+      return { query: query as unknown as PostgresPoolClient['query'], release: () => client.release() }
+    },
+    end: () => pool.end()
+  }
+}
 
 /**
  * LISTENs on a channel and calls `onNotify` for each notification, and once more after every reconnect (a

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -11,6 +11,8 @@ export interface ThrowawayPostgres {
   url: string
   /** Creates an empty database on the server and returns its URL. */
   createDatabase (name: string): Promise<string>
+  /** CPU seconds the server has used so far: the postmaster, its live backends and the ones that exited. */
+  cpuSeconds (): number
   stop (): void
 }
 
@@ -48,6 +50,27 @@ export function startPostgres (): ThrowawayPostgres {
       dbUrl.pathname = `/${name}`
       return dbUrl.toString()
     },
+    cpuSeconds: () => serverCpuSeconds(dir),
     stop
   }
+}
+
+// utime + stime (+ cutime + cstime with `children`) of a process, in seconds (clock ticks of 1/100 s).
+function processCpu (pid: number, children: boolean): { ppid: number, seconds: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  const ticks = Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0)
+  return { ppid: Number(fields[1]), seconds: ticks / 100 }
+}
+
+function serverCpuSeconds (dir: string): number {
+  const postmaster = Number(readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')[0])
+  let total = processCpu(postmaster, true).seconds
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const { ppid, seconds } = processCpu(Number(entry), false)
+      if (ppid === postmaster) total += seconds
+    } catch {} // it exited meanwhile
+  }
+  return total
 }
