@@ -33,13 +33,16 @@ function procStatus (pid: number, field: string): number {
   return line ? Number(line.split(/\s+/)[1]) / 1024 : NaN
 }
 
-/** Starts the real service (server.ts) as its own process, so its memory and CPU are measured apart from the load. */
-export async function startService (env: Record<string, string>): Promise<ServiceProcess> {
+/**
+ * Starts the real service (server.ts) as its own process, so its memory and CPU are measured apart from the load.
+ * `cwd` runs another checkout of the service (a benchmark comparing against an older commit).
+ */
+export async function startService (env: Record<string, string>, cwd = new URL('../..', import.meta.url).pathname): Promise<ServiceProcess> {
   const port = await freePort()
   // SERVICE_NODE_ARGS passes flags to the service's node only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
   const nodeArgs = process.env.SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? []
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server.ts'], {
-    cwd: new URL('../..', import.meta.url).pathname,
+    cwd,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ADMIN_KEY: BENCH_ADMIN_KEY, JWT_SECRET: BENCH_JWT_SECRET, ...env },
     stdio: ['ignore', 'ignore', 'inherit']
   })
