@@ -1,16 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import { CATALOG_COLUMNS, type CatalogGame } from './catalog.ts'
 import type { Database, Flag, GameRow, GameUpdate, NewGameRow } from './types.ts'
-
-export interface GameFilters {
-  enabled?: boolean
-  playerCount?: number
-  pack?: string
-  gameType?: string
-  familyFriendly?: boolean
-  drawing?: boolean
-  q?: string
-}
+import type { GameFilters } from '../schemas/games.ts'
 
 const flag = (value: boolean): Flag => (value ? 1 : 0)
 const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505'

@@ -1,20 +1,10 @@
 import { sql, type Kysely } from 'kysely'
-import type { Database, GameRow } from './types.ts'
-
-export interface Stats {
-  games: number
-  gamesEnabled: number
-  packs: number
-  sessions: number
-  activeSessionId: number | null
-  totalGamesPlayed: number
-  mostPlayed: GameRow[]
-  topRated: GameRow[]
-}
+import type { Database } from './types.ts'
 
 const TOP = 5
 
-export async function findStats (db: Kysely<Database>): Promise<Stats> {
+/** The Stats object of the contract (schemas/stats.ts); its type is what the queries return. */
+export async function findStats (db: Kysely<Database>) {
   const topBy = (column: 'play_count' | 'popularity_score') => db.selectFrom('games').selectAll()
     .orderBy(column, 'desc').orderBy('title').orderBy('id').limit(TOP).execute()
   const [counts, mostPlayed, topRated] = await Promise.all([

@@ -1,12 +1,13 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type { Flag } from '../schemas/common.ts'
+import type { PlayerCheckStatus, SessionGameStatus } from '../schemas/sessions.ts'
+import type { VoteType } from '../schemas/votes.ts'
 
-export type Flag = 0 | 1
+// The column value types are the contract's own (one source): db/ takes them from the schemas.
+export type { Flag, PlayerCheckStatus, SessionGameStatus, VoteType }
+
 // Written as a Date or left to the default, always read back as a Date.
 type CreatedAt = ColumnType<Date, Date | undefined, Date>
-
-export type SessionGameStatus = 'playing' | 'played' | 'skipped'
-export type PlayerCheckStatus = 'not_started' | 'checking' | 'completed' | 'failed' | 'stopped'
-export type VoteType = 'up' | 'down'
 
 export interface GamesTable {
   id: Generated<number>

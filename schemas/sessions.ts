@@ -46,6 +46,7 @@ export type SessionGameStatus = Static<typeof SessionGameStatus>
 
 export const PlayerCheckStatus = Type.Union([Type.Literal('not_started'), Type.Literal('checking'),
   Type.Literal('completed'), Type.Literal('failed'), Type.Literal('stopped')])
+export type PlayerCheckStatus = Static<typeof PlayerCheckStatus>
 
 export const SessionGame = Type.Object({
   id: { ...Id, description: 'session_games.id: the sessionGameId of the sub-routes' },
