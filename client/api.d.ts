@@ -449,7 +449,7 @@ export interface paths {
         put?: never;
         /**
          * Add a game to a session
-         * @description The new session game is `playing`. In one transaction the session's previous `playing` game becomes `played` (skipped games stay skipped) and the game's play_count grows by one. With a `room_code` the room monitor starts and the response shows `player_count_check_status: "checking"`. Announces `game.added` (with the session game as committed, before its monitor starts).
+         * @description The new session game is `playing`. In one transaction the session's previous `playing` game becomes `played` (skipped games stay skipped) and the game's play_count grows by one. With a `room_code` the room monitor starts and the response shows `player_count_check_status: "checking"`. Announces `game.added` (with the session game as inserted, `player_count_check_status` still `not_started`: the room monitor starts on it).
          *
          *     Roles: admin.
          */

@@ -81,6 +81,19 @@ export async function deleteRoomLease (db: Kysely<Database>, sessionGameId: numb
   return result.numDeletedRows > 0n
 }
 
+/** Whether a session game has a lease: a process watches its room, or one is about to take it over. */
+export async function hasRoomLease (db: Kysely<Database>, sessionGameId: number): Promise<boolean> {
+  const row = await db.selectFrom('room_leases').select('session_game_id').where('session_game_id', '=', sessionGameId).executeTakeFirst()
+  return row !== undefined
+}
+
+/** Deletes a session game's lease if no live process holds it (released, or its owner's lease expired). */
+export async function deleteFreeRoomLease (db: Kysely<Database>, sessionGameId: number): Promise<void> {
+  await db.deleteFrom('room_leases').where('session_game_id', '=', sessionGameId)
+    .where((eb) => eb.or([eb('owner', 'is', null), eb('expires_at', '<', sql<Date>`now()`)]))
+    .execute()
+}
+
 /** Releases every lease `owner` holds, free for any process to take now (a graceful shutdown). */
 export async function releaseRoomLeases (db: Kysely<Database>, owner: string): Promise<number> {
   const result = await db.updateTable('room_leases')

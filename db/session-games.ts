@@ -103,6 +103,25 @@ export async function updateRoomCode (db: Kysely<Database>, sessionId: number, s
   return result.numUpdatedRows > 0n
 }
 
+/** A session game's room code, its row locked until the transaction ends; undefined when the session has no such game. */
+export function lockSessionGame (trx: Kysely<Database>, sessionId: number, sessionGameId: number) {
+  return trx.selectFrom('session_games').select(['id', 'room_code'])
+    .where('id', '=', sessionGameId).where('session_id', '=', sessionId)
+    .forUpdate().executeTakeFirst()
+}
+
+/** Sets the player check of these session games to `stopped` where it is still `checking`. */
+export async function stopPlayerChecks (db: Kysely<Database>, sessionGameIds: number[]): Promise<void> {
+  if (!sessionGameIds.length) return
+  await db.updateTable('session_games').set({ player_count_check_status: 'stopped' })
+    .where('id', 'in', sessionGameIds).where('player_count_check_status', '=', 'checking').execute()
+}
+
+/** Sets a session game's player check to `checking`: its room is to be watched. */
+export async function markPlayerCheckStarted (db: Kysely<Database>, sessionGameId: number): Promise<void> {
+  await db.updateTable('session_games').set({ player_count_check_status: 'checking' }).where('id', '=', sessionGameId).execute()
+}
+
 /** Stores a player count as final (`completed`); false when the session has no such game. */
 export async function updatePlayerCount (db: Kysely<Database>, sessionId: number, sessionGameId: number, playerCount: number): Promise<boolean> {
   const result = await db.updateTable('session_games').set({ player_count: playerCount, player_count_check_status: 'completed' })

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/types.ts'
 import * as sessions from '../db/sessions.ts'
+import { stopPlayerChecks } from '../db/session-games.ts'
 import { ActiveSessionExists, SessionAlreadyClosed, SessionNotFound, SessionStillActive } from './errors.ts'
 import { recordEvent } from './events.ts'
 
@@ -19,16 +20,19 @@ export function startSession (db: Kysely<Database>, notes: string | null) {
   })
 }
 
-/** Closes an open session: its `playing` games become `played`. Returns the session and every one of its session game ids. */
+/**
+ * Closes an open session: its `playing` games become `played` and its player checks stop; the room monitor stops the
+ * session's watches on `session.ended`. Returns the session.
+ */
 export function closeSession (db: Kysely<Database>, id: number, notes: string | null | undefined) {
   return db.transaction().execute(async (trx) => {
     const found = await sessions.lockSession(trx, id)
     if (!found) throw new SessionNotFound()
     if (found.is_active !== 1) throw new SessionAlreadyClosed()
-    const sessionGameIds = await sessions.closeSession(trx, id, notes)
+    await stopPlayerChecks(trx, await sessions.closeSession(trx, id, notes))
     const session = (await sessions.findSession(trx, id))!
     await recordEvent(trx, 'session.ended', id, { session })
-    return { session, sessionGameIds }
+    return session
   })
 }
 

@@ -2,24 +2,34 @@ import fp from 'fastify-plugin'
 import { Agent, type Dispatcher } from 'undici'
 import type { FastifyInstance } from 'fastify'
 import { findMonitoredGame, updatePlayerCheck } from '../db/room-monitor.ts'
-import { insertMissingRoomLeases, listAnnouncedRoomEvents } from '../db/room-leases.ts'
+import { deleteFreeRoomLease, insertMissingRoomLeases, listAnnouncedRoomEvents } from '../db/room-leases.ts'
 import { EcastClient, EcastError, type EcastApi } from './ecast-client.ts'
 import { audienceUrl, openAudienceSocket, type OpenAudienceSocket } from './audience-socket.ts'
 import { RoomWatch, type RoomWatchSink, type WatchResume } from './room-watch.ts'
 import { RoomLeases } from './leases.ts'
 import { recordMonitorCount, recordRoomEvent } from '../domain/player-check.ts'
+import type { LoggedEvent } from '../plugins/event-log.ts'
+import type { EventData, InternalEventData } from '../schemas/events.ts'
 
 export interface RoomMonitorOptions {
   /** Outbound HTTP for ecast REST calls; tests pass a MockAgent or a local Agent. Default: an Agent owned here. */
   dispatcher?: Dispatcher
 }
 
-/** What the session routes need from the room monitor. */
+/**
+ * The room monitor of one process. It follows the event log (`follow`): a game added with a room code starts a watch,
+ * a status change away from `playing`, a removal, a count given by hand and a closed session stop it, a new room code
+ * restarts it, whichever process made the change. Only start/stop-player-check call it directly.
+ */
 export interface RoomMonitor {
   /** Starts watching a session game's room (restarting if its room code changed); its status becomes `checking`. */
   watch (sessionGameId: number): Promise<void>
-  /** Stops a session game's watch if it has one; a `checking` status becomes `stopped`. */
+  /** Stops a session game's watch, in whichever process owns it; a `checking` status becomes `stopped`. */
   unwatch (sessionGameId: number): Promise<void>
+  /** Acts on one event of the log: queues the starts, stops and restarts it implies (see `settled`). */
+  follow (event: LoggedEvent): void
+  /** Resolves once everything queued so far (by events, requests and lease changes) has run. */
+  settled (): Promise<void>
   /** Whether a watch for this session game is running now. */
   isWatching (sessionGameId: number): boolean
   /** The room codes being watched now, by session game id. */
@@ -40,7 +50,8 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
   const { ECAST_BASE_URL, ECAST_POLL_INTERVAL_MS, ECAST_ROOM_WAIT_MS } = app.config
   const entries = new Map<number, Entry>()
   let closing = false
-  // watch/unwatch run one at a time, so "one watch per room code and per session game" holds under concurrent calls.
+  // Starts and stops (from events, requests and lease changes) run one at a time, in the order they came: "one watch
+  // per room code and per session game" holds, and a stop read after a start in the log runs after it.
   let ops: Promise<unknown> = Promise.resolve()
   const serial = <T>(op: () => Promise<T>): Promise<T> => {
     const next = ops.then(op)
@@ -61,7 +72,7 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
     log,
     // Taken-over rooms start side by side: one after another, the tenth would wait for nine rounds of queries.
     acquired: (taken) => serial(async () => {
-      await Promise.all(taken.map(({ sessionGameId }) => start(sessionGameId, { resuming: true })))
+      await Promise.all(taken.map(({ sessionGameId }) => start(sessionGameId, 'takeover')))
     }),
     lost: (lost) => serial(async () => {
       for (const { sessionGameId, deleted } of lost) {
@@ -149,17 +160,26 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
     }
   }
 
-  async function start (sessionGameId: number, { resuming }: { resuming: boolean }) {
+  /**
+   * Starts (or moves to a new room code) a session game's watch in this process, unless another process watches the
+   * room. `request`: start-player-check, which writes `checking`. `event`: the log says a check started (a game added
+   * with a room code, a new code); it starts only while the row still says `checking`. `takeover`: a lease this
+   * process took over (an owner died or handed it over), resumed from what the log says that owner reported.
+   */
+  async function start (sessionGameId: number, mode: 'request' | 'event' | 'takeover') {
     if (closing) return
+    // A taken-over lease dropped meanwhile (its watch was stopped by an event queued first): nothing to resume.
+    if (mode === 'takeover' && !leases.owned.has(sessionGameId)) return
     const game = await findMonitoredGame(app.db, sessionGameId)
     const current = entries.get(sessionGameId)
     if (current && !current.watch.done && game?.room_code === current.code) return
-    if (current || !game?.room_code) {
+    if (!game?.room_code) {
       await end(sessionGameId)
-      if (!game?.room_code) return
+      return
     }
+    if (mode === 'event' && game.player_count_check_status !== 'checking') return
     let resume: (WatchResume & { ended: boolean }) | undefined
-    if (resuming) {
+    if (mode === 'takeover') {
       resume = await resumeFrom(game)
       // A lease outliving its watch (the owner died between the end and deleting it): nothing left to watch.
       if (resume.ended || game.status !== 'playing' || !['checking', 'completed'].includes(game.player_count_check_status)) {
@@ -167,19 +187,78 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
         return
       }
     }
+    // The room code changed: the old room's watch ends here, the claim below moves the lease to the new code.
+    if (current) await leave(sessionGameId, { announce: true })
     const claim = await leases.claim(sessionGameId, game.room_code)
     if (!claim.claimed) return // another process watches this room already
     for (const holder of claim.displaced) {
       log.info({ roomCode: game.room_code, from: holder, to: sessionGameId }, 'room code moved to another session game')
       await end(holder)
     }
-    if (!resuming) await updatePlayerCheck(app.db, sessionGameId, { status: 'checking' })
+    if (mode === 'request') await updatePlayerCheck(app.db, sessionGameId, { status: 'checking' })
     begin(sessionGameId, game.session_id, game.room_code, resume)
   }
 
+  /**
+   * A change in the log ended a session game's check (the domain stored its status already): the process that owns the
+   * watch stops it and gives its lease up. A lease no live process holds is deleted by whichever process sees the event
+   * first, so a later takeover does not resume a watch that was stopped meanwhile.
+   */
+  async function stop (sessionGameId: number) {
+    if (entries.has(sessionGameId) || leases.owned.has(sessionGameId)) {
+      await leave(sessionGameId, { announce: true })
+      await leases.drop(sessionGameId)
+    } else {
+      await deleteFreeRoomLease(app.db, sessionGameId)
+    }
+  }
+
+  /** What an event of the log asks of this process's watches; undefined when nothing. */
+  function react (event: LoggedEvent): (() => Promise<void>) | undefined {
+    switch (event.type) {
+      case 'game.added': {
+        const { game } = event.data as EventData<'game.added'>
+        return game.room_code ? () => start(game.id, 'event') : undefined
+      }
+      case 'session-game.status-changed': {
+        const { sessionGameId, status } = event.data as InternalEventData<'session-game.status-changed'>
+        return status === 'playing' ? undefined : () => stop(sessionGameId)
+      }
+      case 'session-game.removed': {
+        const { sessionGameId } = event.data as InternalEventData<'session-game.removed'>
+        return () => stop(sessionGameId)
+      }
+      case 'session-game.room-code-changed': {
+        // Only the owner of a running watch moves it (a free lease's taker reads the new code from the row).
+        const { sessionGameId } = event.data as InternalEventData<'session-game.room-code-changed'>
+        return async () => { if (entries.has(sessionGameId)) await start(sessionGameId, 'event') }
+      }
+      case 'player-count.updated': {
+        // A count given by hand is final: the watch has nothing left to find out.
+        const { sessionGameId, source } = event.data as EventData<'player-count.updated'>
+        return source === 'manual' ? () => stop(sessionGameId) : undefined
+      }
+      case 'session.ended': {
+        return async () => {
+          const ids = [...entries].filter(([, entry]) => entry.sessionId === event.sessionId).map(([id]) => id)
+          for (const id of ids) await stop(id)
+        }
+      }
+      default:
+        return undefined
+    }
+  }
+
   return {
-    watch: (sessionGameId) => serial(() => start(sessionGameId, { resuming: false })),
+    watch: (sessionGameId) => serial(() => start(sessionGameId, 'request')),
     unwatch: (sessionGameId) => serial(() => end(sessionGameId)),
+    follow (event) {
+      if (closing) return
+      const op = react(event)
+      if (!op) return
+      serial(op).catch((err) => log.error({ err, event: event.type, eventId: event.id }, 'room monitor could not follow an event'))
+    },
+    settled: () => serial(async () => {}),
     isWatching: (sessionGameId) => {
       const entry = entries.get(sessionGameId)
       return entry !== undefined && !entry.watch.done
@@ -221,6 +300,8 @@ export default fp<RoomMonitorOptions>(async function roomMonitor (app, opts) {
     getConnections: (code, signal) => counted(ecast.getConnections(code, signal))
   }
   const monitor = createRoomMonitor(app, api, openAudienceSocket)
+  // Every process reads the whole log, so a change made through any process reaches the one that owns the watch.
+  const unsubscribe = app.eventLog.subscribe((event) => monitor.follow(event))
   app.decorate('roomMonitor', monitor)
   app.addHook('onReady', async () => {
     try {
@@ -232,6 +313,7 @@ export default fp<RoomMonitorOptions>(async function roomMonitor (app, opts) {
   // preClose, before the server drains its connections: the other processes take the rooms over meanwhile.
   app.addHook('preClose', () => monitor.stopAll())
   app.addHook('onClose', async () => {
+    unsubscribe()
     await monitor.stopAll()
     await ownAgent?.close()
   })

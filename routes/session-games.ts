@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyBaseLogger } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { NotFound } from '../plugins/errors.ts'
 import { ErrorBody, IdParams, SessionGameParams } from '../schemas/common.ts'
@@ -7,23 +6,14 @@ import {
   NewSessionGame, PlayerCountBody, PlayerCountUpdatedBody, RoomCodeBody, SessionGame, SessionGameRemoved, StatusBody, StatusUpdated
 } from '../schemas/sessions.ts'
 import { findSession } from '../db/sessions.ts'
-import { findSessionGame, listSessionGames } from '../db/session-games.ts'
-import {
-  addSessionGame, getSessionGame, removeSessionGame, setPlayerCount, setRoomCode, setSessionGameStatus
-} from '../domain/session-games.ts'
+import { listSessionGames } from '../db/session-games.ts'
+import { addSessionGame, removeSessionGame, setPlayerCount, setRoomCode, setSessionGameStatus } from '../domain/session-games.ts'
 
 const SUB_ROUTE_NOTE = '`sessionGameId` is `session_games.id` (the `id` of a session game), not `games.id`.'
 
 const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
-  // The room monitor is a side effect: its failure is logged, never the request's failure.
-  async function monitor (log: FastifyBaseLogger, action: 'watch' | 'unwatch', sessionGameId: number) {
-    try {
-      await app.roomMonitor[action](sessionGameId)
-    } catch (err) {
-      log.error({ err, sessionGameId }, `room monitor ${action} failed`)
-    }
-  }
-
+  // These routes never call the room monitor: each domain operation records the event the monitor of every process
+  // reacts to (starting, stopping or restarting a watch), and stores the player-check status the reply shows.
   app.get('/:id/games', {
     schema: {
       tags: ['session-games'],
@@ -48,7 +38,7 @@ const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
       description: 'The new session game is `playing`. In one transaction the session\'s previous `playing` game becomes ' +
         '`played` (skipped games stay skipped) and the game\'s play_count grows by one. With a `room_code` the room ' +
         'monitor starts and the response shows `player_count_check_status: "checking"`. Announces `game.added` (with ' +
-        'the session game as committed, before its monitor starts).',
+        'the session game as inserted, `player_count_check_status` still `not_started`: the room monitor starts on it).',
       security: [{ bearer: [] }],
       params: IdParams,
       body: NewSessionGame,
@@ -61,14 +51,8 @@ const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
       manually_added: manuallyAdded ?? 0,
       room_code: roomCode ?? null
     })
-    for (const id of added.finishedIds) await monitor(request.log, 'unwatch', id)
-    let sessionGame = added.sessionGame
-    if (sessionGame.room_code) {
-      await monitor(request.log, 'watch', sessionGame.id)
-      sessionGame = await findSessionGame(app.db, sessionGame.session_id, sessionGame.id) ?? sessionGame
-    }
     reply.code(201)
-    return sessionGame
+    return added.sessionGame
   })
 
   app.patch('/:sessionId/games/:sessionGameId/status', {
@@ -86,9 +70,7 @@ const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { sessionId, sessionGameId } = request.params
     const { status } = request.body
-    const { finishedIds } = await setSessionGameStatus(app.db, sessionId, sessionGameId, status)
-    const stopped = status === 'playing' ? finishedIds : [sessionGameId]
-    for (const id of stopped) await monitor(request.log, 'unwatch', id)
+    await setSessionGameStatus(app.db, sessionId, sessionGameId, status)
     return { message: 'Status updated successfully' as const, status }
   })
 
@@ -106,7 +88,6 @@ const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { sessionId, sessionGameId } = request.params
     await removeSessionGame(app.db, sessionId, sessionGameId)
-    await monitor(request.log, 'unwatch', sessionGameId)
     return { message: 'Game removed from session successfully' as const }
   })
 
@@ -124,10 +105,7 @@ const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { sessionId, sessionGameId } = request.params
-    const sessionGame = await setRoomCode(app.db, sessionId, sessionGameId, request.body.room_code)
-    if (!app.roomMonitor.isWatching(sessionGameId)) return sessionGame
-    await monitor(request.log, 'watch', sessionGameId)
-    return getSessionGame(app.db, sessionId, sessionGameId)
+    return setRoomCode(app.db, sessionId, sessionGameId, request.body.room_code)
   })
 
   app.patch('/:sessionId/games/:sessionGameId/player-count', {
@@ -146,9 +124,6 @@ const sessionGames: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { sessionId, sessionGameId } = request.params
     const playerCount = request.body.player_count
-    await getSessionGame(app.db, sessionId, sessionGameId)
-    // Stop the monitor first, so it cannot overwrite the count given by hand.
-    await monitor(request.log, 'unwatch', sessionGameId)
     await setPlayerCount(app.db, sessionId, sessionGameId, playerCount)
     return { message: 'Player count updated successfully' as const, player_count: playerCount }
   })

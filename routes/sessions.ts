@@ -85,11 +85,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Session, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
     }
   }, async (request) => {
-    const { session, sessionGameIds } = await closeSession(app.db, request.params.id, request.body.notes)
-    for (const id of sessionGameIds) {
-      await app.roomMonitor.unwatch(id).catch((err) => request.log.error({ err, sessionGameId: id }, 'room monitor unwatch failed'))
-    }
-    return session
+    return closeSession(app.db, request.params.id, request.body.notes)
   })
 
   app.delete('/:id', {

@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Flag, Id, Nullable, Timestamp } from './common.ts'
-import { PlayerCheckStatus, Session, SessionGame } from './sessions.ts'
+import { PlayerCheckStatus, Session, SessionGame, SessionGameStatus } from './sessions.ts'
 import { VoteGame, VoteType } from './votes.ts'
 
 // The domain events of API.md's "Live events" table (their data shapes are the contract's). The live WebSocket,
@@ -67,6 +67,17 @@ export const EVENT_DATA = {
 } satisfies Record<EventType, TSchema>
 
 export type EventData<T extends EventType = EventType> = Static<typeof EVENT_DATA[T]>
+
+const SessionGameRef = { sessionGameId: { ...Id, description: 'session_games.id' } }
+
+/** Each internal event's `data`: what the room monitor needs to start, stop or restart a watch. */
+export const INTERNAL_EVENT_DATA = {
+  'session-game.status-changed': Type.Object({ ...SessionGameRef, status: SessionGameStatus }),
+  'session-game.removed': Type.Object(SessionGameRef),
+  'session-game.room-code-changed': Type.Object({ ...SessionGameRef, roomCode: Type.String() })
+} satisfies Record<InternalEventType, TSchema>
+
+export type InternalEventData<T extends InternalEventType = InternalEventType> = Static<typeof INTERNAL_EVENT_DATA[T]>
 
 /** One event of a session's history, as the live socket sends it. */
 export const TimelineEvent = Type.Object({

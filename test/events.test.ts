@@ -1,6 +1,7 @@
 import t from 'tap'
 import { build, resetDb, authHeaders } from './helper.ts'
 import { FakeEcast } from './fixtures/fake-ecast.ts'
+import { monitorSettled, stopWatches } from './fixtures/event-log.ts'
 import type { LoggedEvent } from '../plugins/event-log.ts'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
@@ -19,7 +20,7 @@ t.test('domain events from sessions and session games', async (t) => {
     events.length = 0
   })
   t.afterEach(async () => {
-    for (const id of app.roomMonitor.watching().keys()) await app.roomMonitor.unwatch(id)
+    await stopWatches(app)
     fake.rooms.clear()
   })
 
@@ -55,11 +56,14 @@ t.test('domain events from sessions and session games', async (t) => {
     fake.createRoom('ABCD')
     const res = await post('/api/sessions/1/games', { game_id: 42, manually_added: true, room_code: 'ABCD' })
     t.equal(res.statusCode, 201)
-    t.equal(res.json().player_count_check_status, 'checking', 'the real monitor marked the game checking')
-    t.ok(app.roomMonitor.isWatching(2), 'and is watching it')
+    t.equal(res.json().player_count_check_status, 'checking', 'the add started the check')
+    await monitorSettled(app)
+    t.ok(app.roomMonitor.isWatching(2), 'and the monitor, on game.added, is watching the room')
     // The monitor reaches the room after the announcement, never before it.
     await until(() => events.some((e) => e.type === 'room.connected'))
-    const [event, next] = events
+    const [finished, event, next] = events
+    t.same([finished.type, finished.sessionId, finished.data], ['session-game.status-changed', 1, { sessionGameId: 1, status: 'played' }],
+      'the game that stopped playing, for the room monitor (an internal event)')
     t.equal(event.type, 'game.added')
     t.equal(event.sessionId, 1)
     t.match(event.timestamp, ISO)

@@ -131,7 +131,37 @@ t.test('three processes on one PostgreSQL database', { skip: replicasSkip() }, a
     t.same(await Promise.all(servers.map(verify)), [401, 401, 401], 'revoked through B, refused by all three within a second')
   })
 
-  t.test('a room watched by A is taken over within two poll periods after A gets SIGKILL, without repeating its events', async (t) => {
+  t.test('game.added starts one watch among the three; a status change made through another process stops it in the owner', async (t) => {
+    fake.createRoom('EVTS')
+    fake.addPlayer('EVTS', 'alice')
+    const added = await api(a, `/api/sessions/${sessionId}/games`, { method: 'POST', token, body: { game_id: 8, room_code: 'EVTS' } })
+    t.equal(added.status, 201)
+    t.equal(added.body.player_count_check_status, 'checking', 'the reply shows the check started')
+    const sessionGameId = added.body.id as number
+    const stored = async () => (await db.query('select player_count, player_count_check_status from session_games where id = $1', [sessionGameId])).rows[0]
+    await until('the first count', async () => (await stored()).player_count === 1, 20_000)
+    const owner = await leaseOwner(sessionGameId)
+    const watcher = servers.find((server) => ownedBy(owner, server))
+    t.ok(watcher, `one of the three owns the room (${owner})`)
+    // Every process read game.added: only the lease owner watches, the other two started nothing.
+    t.equal(fake.rooms.get('EVTS')!.sockets.size, 1, 'one audience socket on the room')
+    const rooms = await Promise.all(servers.map(async (server) => (await api(server, '/api/health')).body.rooms as number))
+    t.same(rooms, servers.map((server) => server === watcher ? 1 : 0), 'health counts the watch in its owner only')
+
+    const other = servers.find((server) => server !== watcher)!
+    const played = await api(other, `/api/sessions/${sessionId}/games/${sessionGameId}/status`, { method: 'PATCH', token, body: { status: 'played' } })
+    t.same(played, { status: 200, body: { message: 'Status updated successfully', status: 'played' } })
+    t.same(await stored(), { player_count: 1, player_count_check_status: 'stopped' }, 'the change itself stored the stop')
+    await until('the owner drops the lease', async () => await leaseOwner(sessionGameId) === undefined, 10_000)
+    await until('the audience socket to close', () => fake.rooms.get('EVTS')!.sockets.size === 0, 10_000)
+    t.equal(await logged('room.disconnected', sessionGameId), 1, 'the owner announced the stop once')
+    const polls = fake.requests.get('EVTS')
+    await new Promise((resolve) => setTimeout(resolve, 2 * POLL_MS))
+    t.equal(fake.requests.get('EVTS'), polls, 'no process polls the room any more')
+    t.same(await Promise.all(servers.map(async (server) => (await api(server, '/api/health')).body.rooms)), [0, 0, 0])
+  })
+
+  t.test('a room watched by one process is taken over within two poll periods after it gets SIGKILL, without repeating its events', async (t) => {
     fake.createRoom('FAIL')
     fake.addPlayer('FAIL', 'alice')
     fake.addPlayer('FAIL', 'bob')
@@ -140,13 +170,17 @@ t.test('three processes on one PostgreSQL database', { skip: replicasSkip() }, a
     const sessionGameId = added.body.id as number
     const stored = async () => (await db.query('select player_count, player_count_check_status from session_games where id = $1', [sessionGameId])).rows[0]
     await until('the first count', async () => (await stored()).player_count === 2, 20_000)
-    t.ok(ownedBy(await leaseOwner(sessionGameId), a), 'A, which took the request, watches the room')
-    t.equal(fake.openSockets(), 1, 'one audience socket: only A watches')
+    // Whichever process read game.added first watches the room (not necessarily A, which took the request).
+    const firstOwner = await leaseOwner(sessionGameId)
+    const killed = servers.find((server) => ownedBy(firstOwner, server))!
+    t.ok(killed, `one process watches the room (${firstOwner})`)
+    t.equal(fake.openSockets(), 1, 'one audience socket: only it watches')
+    const [b, c] = servers.filter((server) => server !== killed) // the survivors
     const others = { b: await liveClient(t, b, token, sessionId), c: await liveClient(t, c, token, sessionId) }
 
-    a.kill('SIGKILL')
+    killed.kill('SIGKILL')
     const killedAt = Date.now()
-    await a.exited
+    await killed.exited
     fake.addPlayer('FAIL', 'carol')
     await until('the count after the takeover', async () => (await stored()).player_count === 3, 20_000)
     const failover = Date.now() - killedAt
@@ -160,7 +194,7 @@ t.test('three processes on one PostgreSQL database', { skip: replicasSkip() }, a
     }])
     t.same(nextClient.of('room.connected'), [], 'room.connected is not repeated')
     t.equal(await logged('player-count.updated', sessionGameId), 2, 'the log holds both counts, 2 then 3')
-    t.equal(await logged('room.connected', sessionGameId), 1, 'and room.connected once, from A')
+    t.equal(await logged('room.connected', sessionGameId), 1, 'and room.connected once, from the first owner')
 
     fake.addPlayer('FAIL', 'dave')
     await until('the count keeps following the room', async () => (await stored()).player_count === 4, 10_000)

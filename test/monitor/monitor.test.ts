@@ -1,10 +1,12 @@
 import t from 'tap'
 import { build, resetDb, authHeaders } from '../helper.ts'
 import { FakeEcast } from '../fixtures/fake-ecast.ts'
-import { EventLog, until } from '../fixtures/event-log.ts'
+import { EventLog, monitorSettled, stopWatches, until } from '../fixtures/event-log.ts'
+import { insertEvent } from '../../db/events.ts'
 
 // Whole scenarios against a fake ecast on loopback: the session game is made through the public API (adding it with
-// a room code starts the monitor), and the test observes the events in the log and the stored row.
+// a room code records game.added, on which the monitor starts), and the test observes the events in the log and the
+// stored row.
 t.test('room monitor against a fake ecast', async (t) => {
   const fake = await FakeEcast.start()
   t.teardown(() => fake.close())
@@ -17,7 +19,7 @@ t.test('room monitor against a fake ecast', async (t) => {
     log.clear()
   })
   t.afterEach(async () => {
-    for (const id of app.roomMonitor.watching().keys()) await app.roomMonitor.unwatch(id)
+    await stopWatches(app)
     fake.rooms.clear()
   })
 
@@ -28,8 +30,44 @@ t.test('room monitor against a fake ecast', async (t) => {
     const sessionId = session.json().id as number
     const added = await app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/games`, headers: auth, payload: { game_id: 7, room_code: roomCode } })
     if (added.statusCode !== 201) throw new Error(`adding the game failed: ${added.body}`)
+    await monitorSettled(app)
     return { sessionId, sessionGameId: added.json().id as number }
   }
+
+  t.test('the monitor starts and stops from events alone: rows and event rows written with plain SQL', async (t) => {
+    fake.createRoom('EVNT')
+    fake.addPlayer('EVNT', 'alice')
+    const session = await app.db.insertInto('sessions').values({ is_active: 1 }).returningAll().executeTakeFirstOrThrow()
+    const game = await app.db.insertInto('session_games')
+      .values({ session_id: session.id, game_id: 4, room_code: 'EVNT', status: 'playing', player_count_check_status: 'checking' })
+      .returningAll().executeTakeFirstOrThrow()
+    const ids = { sessionId: session.id, sessionGameId: game.id, roomCode: 'EVNT' }
+    t.same(app.roomMonitor.watching(), new Map(), 'a row alone starts nothing')
+
+    await insertEvent(app.db, 'game.added', session.id, { session: { id: session.id, is_active: 1, games_played: 1 }, game })
+    t.match((await log.waitFor('room.connected')).data, ids)
+    t.same(app.roomMonitor.watching(), new Map([[game.id, 'EVNT']]), 'game.added started the watch')
+    await log.waitFor('player-count.updated', (d) => d.playerCount === 1)
+    await until('the audience socket', () => fake.openSockets() === 1)
+
+    // The status change alone (no event) is not what the monitor follows: the watch goes on...
+    await app.db.updateTable('session_games').set({ status: 'played', player_count_check_status: 'stopped' }).where('id', '=', game.id).execute()
+    const polls = fake.requests.get('EVNT')!
+    await until('two more polls', () => fake.requests.get('EVNT')! >= polls + 2)
+    await monitorSettled(app)
+    t.same(app.roomMonitor.watching(), new Map([[game.id, 'EVNT']]), 'still watching without the event')
+    // ...until its event row is in the log.
+    await insertEvent(app.db, 'session-game.status-changed', session.id, { sessionGameId: game.id, status: 'played' })
+    t.match((await log.waitFor('room.disconnected')).data, { ...ids, reason: 'monitor stopped' })
+    await monitorSettled(app)
+    t.same(app.roomMonitor.watching(), new Map(), 'the status-changed event stopped the watch')
+    await until('the audience socket to close', () => fake.openSockets() === 0)
+    const stoppedAt = fake.requests.get('EVNT')
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    t.equal(fake.requests.get('EVNT'), stoppedAt, 'no poll after the stop')
+    t.same(await app.db.selectFrom('room_leases').selectAll().execute(), [], 'its lease is gone')
+    t.same(await row(game.id), { player_count: 1, player_count_check_status: 'stopped' })
+  })
 
   t.test('players joining are counted, announced and stored', async (t) => {
     fake.createRoom('JOIN', { maxPlayers: 8, audience: 2 })
@@ -203,6 +241,8 @@ t.test('room monitor against a fake ecast', async (t) => {
     await log.waitFor('room.connected')
     const res = await app.inject({ method: 'PATCH', url: `/api/sessions/${sessionId}/games/${sessionGameId}/status`, headers: auth, payload: { status: 'played' } })
     t.equal(res.statusCode, 200)
+    t.equal((await row(sessionGameId)).player_count_check_status, 'stopped', 'stored by the status change itself')
+    await monitorSettled(app)
     t.notOk(app.roomMonitor.isWatching(sessionGameId))
     t.equal((await row(sessionGameId)).player_count_check_status, 'stopped')
     await until('the audience socket to close', () => fake.openSockets() === 0)
@@ -217,6 +257,8 @@ t.test('room monitor against a fake ecast', async (t) => {
     await log.waitFor('room.connected', (d) => d.roomCode === 'OLDC')
     const res = await app.inject({ method: 'PATCH', url: `/api/sessions/${sessionId}/games/${sessionGameId}/room-code`, headers: auth, payload: { room_code: 'NEWC' } })
     t.equal(res.statusCode, 200)
+    t.match(res.json(), { room_code: 'NEWC', player_count_check_status: 'checking' })
+    await monitorSettled(app)
     t.same(app.roomMonitor.watching(), new Map([[sessionGameId, 'NEWC']]))
     await log.waitFor('player-count.updated', (d) => d.roomCode === 'NEWC' && d.playerCount === 2)
     await until('one socket, on the new room', () => fake.openSockets() === 1 && fake.rooms.get('NEWC')!.sockets.size === 1)

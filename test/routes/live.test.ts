@@ -222,6 +222,18 @@ t.test('live events WebSocket', async (t) => {
     })
     t.same(Object.keys(game).sort(), ['downvotes', 'id', 'popularity_score', 'title', 'upvotes'])
 
+    // Changes that record only internal events (for the room monitor) announce nothing to clients.
+    const base = `/api/sessions/${session.id}/games/${sessionGame.id}`
+    t.equal((await app.inject({ method: 'PATCH', url: `${base}/room-code`, headers, payload: { room_code: 'WXYZ' } })).statusCode, 200)
+    t.equal((await app.inject({ method: 'PATCH', url: `${base}/status`, headers, payload: { status: 'skipped' } })).statusCode, 200)
+    const extra = (await app.inject({ method: 'POST', url: `/api/sessions/${session.id}/games`, headers, payload: { game_id: 2 } })).json()
+    t.equal((await nextEvent(subscriber)).type, 'game.added')
+    t.equal((await app.inject({ method: 'DELETE', url: `/api/sessions/${session.id}/games/${extra.id}`, headers })).statusCode, 200)
+    const internal = await app.db.selectFrom('events').select('type').where('session_id', '=', session.id)
+      .where('type', 'like', 'session-game.%').orderBy('id').execute()
+    t.same(internal.map((e) => e.type), ['session-game.room-code-changed', 'session-game.status-changed', 'session-game.removed'],
+      'the log holds the internal events')
+
     const closed = await app.inject({ method: 'POST', url: `/api/sessions/${session.id}/close`, headers, payload: {} })
     t.equal(closed.statusCode, 200)
     const ended = await nextEvent(subscriber)

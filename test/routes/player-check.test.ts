@@ -1,6 +1,7 @@
 import t from 'tap'
 import { build, resetDb, authHeaders } from '../helper.ts'
 import { FakeEcast } from '../fixtures/fake-ecast.ts'
+import { stopWatches } from '../fixtures/event-log.ts'
 
 t.test('start-player-check and stop-player-check', async (t) => {
   const fake = await FakeEcast.start()
@@ -9,7 +10,7 @@ t.test('start-player-check and stop-player-check', async (t) => {
   const auth = authHeaders(app)
   t.beforeEach(() => resetDb(app))
   t.afterEach(async () => {
-    for (const id of app.roomMonitor.watching().keys()) await app.roomMonitor.unwatch(id)
+    await stopWatches(app)
   })
 
   async function sessionGame (roomCode: string | null, status: 'playing' | 'played' = 'playing') {

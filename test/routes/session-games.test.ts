@@ -1,6 +1,7 @@
 import t from 'tap'
 import { build, resetDb, authHeaders } from '../helper.ts'
 import { FakeEcast } from '../fixtures/fake-ecast.ts'
+import { monitorSettled, stopWatches } from '../fixtures/event-log.ts'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 const SESSION_GAME_KEYS = ['downvotes', 'game_id', 'game_type', 'id', 'manually_added', 'max_players', 'min_players', 'pack_name',
@@ -8,17 +9,18 @@ const SESSION_GAME_KEYS = ['downvotes', 'game_id', 'game_type', 'id', 'manually_
 
 t.test('session games', async (t) => {
   // The real room monitor against a fake ecast on loopback that has no rooms: a watch keeps waiting for its room
-  // (ECAST_ROOM_WAIT_MS is minutes), so which games are watched is what the routes started and stopped.
+  // (ECAST_ROOM_WAIT_MS is minutes), so which games are watched is what the monitor started and stopped on the events
+  // the routes' changes recorded.
   const fake = await FakeEcast.start()
   t.teardown(() => fake.close())
   const app = await build(t, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '1000' })
   const auth = authHeaders(app)
   t.beforeEach(() => resetDb(app))
   t.afterEach(async () => {
-    for (const id of app.roomMonitor.watching().keys()) await app.roomMonitor.unwatch(id)
+    await stopWatches(app)
   })
-  /** The room codes watched now, by session game id. */
-  const watched = () => app.roomMonitor.watching()
+  /** The room codes watched, by session game id, once the monitor has acted on every event recorded so far. */
+  const watched = async () => { await monitorSettled(app); return app.roomMonitor.watching() }
   const checkStatus = async (id: number) => (await app.db.selectFrom('session_games').select('player_count_check_status')
     .where('id', '=', id).executeTakeFirstOrThrow()).player_count_check_status
 
@@ -58,7 +60,7 @@ t.test('session games', async (t) => {
       downvotes: 0
     })
     t.equal((await game(42)).play_count, 1)
-    t.same(watched(), new Map([[1, 'ABCD']]), 'the room monitor watches the room')
+    t.same(await watched(), new Map([[1, 'ABCD']]), 'the room monitor watches the room')
     const listed = (await app.inject({ url: `/api/sessions/${sessionId}/games` })).json()
     t.same(listed, [body])
   })
@@ -68,28 +70,28 @@ t.test('session games', async (t) => {
     const res = await addGame(sessionId, { game_id: 1 })
     t.equal(res.statusCode, 201)
     t.match(res.json(), { manually_added: 0, room_code: null, status: 'playing', player_count_check_status: 'not_started' })
-    t.same(watched(), new Map())
+    t.same(await watched(), new Map())
     const flagged = await addGame(sessionId, { game_id: 2, manually_added: 1, room_code: null })
     t.equal(flagged.statusCode, 201)
     t.match(flagged.json(), { manually_added: 1, player_count_check_status: 'not_started' })
-    t.same(watched(), new Map())
+    t.same(await watched(), new Map())
   })
 
   t.test('adding a game sets the previous playing game to played; skipped stay skipped', async (t) => {
     const sessionId = await startSession()
     await addGame(sessionId, { game_id: 1, room_code: 'AAAA' })
-    t.same(watched(), new Map([[1, 'AAAA']]))
+    t.same(await watched(), new Map([[1, 'AAAA']]))
     await addGame(sessionId, { game_id: 2 })
     t.same(await statuses(), ['played', 'playing'])
-    t.same(watched(), new Map(), 'the played game\'s monitor stopped')
+    t.same(await watched(), new Map(), 'the played game\'s monitor stopped')
     t.equal(await checkStatus(1), 'stopped')
     await patch(`${sessionId}/games/2/status`, { status: 'skipped' })
     await addGame(sessionId, { game_id: 3, room_code: 'CCCC' })
     t.same(await statuses(), ['played', 'skipped', 'playing'])
-    t.same(watched(), new Map([[3, 'CCCC']]))
+    t.same(await watched(), new Map([[3, 'CCCC']]))
     await addGame(sessionId, { game_id: 1 })
     t.same(await statuses(), ['played', 'skipped', 'played', 'playing'])
-    t.same(watched(), new Map())
+    t.same(await watched(), new Map())
     t.equal(await checkStatus(3), 'stopped')
     t.equal((await game(1)).play_count, 2)
   })
@@ -162,7 +164,7 @@ t.test('session games', async (t) => {
     t.equal(noToken.statusCode, 401)
     t.same(await rows(), [])
     t.equal((await game(1)).play_count, 0)
-    t.same(watched(), new Map())
+    t.same(await watched(), new Map())
   })
 
   t.test('GET /:id/games lists in play order; 404 for an unknown session; 400 for a bad id', async (t) => {
@@ -192,26 +194,26 @@ t.test('session games', async (t) => {
     await addGame(sessionId, { game_id: 2, room_code: 'BBBB' })
     const startCheck = (id: number) => app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/games/${id}/start-player-check`, headers: auth })
     await addGame(sessionId, { game_id: 3, room_code: 'CCCC' })
-    t.same(watched(), new Map([[3, 'CCCC']]))
+    t.same(await watched(), new Map([[3, 'CCCC']]))
     t.equal((await startCheck(2)).statusCode, 200, 'a played game can be watched again by hand')
-    t.same(watched(), new Map([[2, 'BBBB'], [3, 'CCCC']]))
+    t.same(await watched(), new Map([[2, 'BBBB'], [3, 'CCCC']]))
     const played = await patch(`${sessionId}/games/3/status`, { status: 'played' })
     t.equal(played.statusCode, 200)
     t.same(played.json(), { message: 'Status updated successfully', status: 'played' })
     t.same(await statuses(), ['played', 'played', 'played'])
-    t.same(watched(), new Map([[2, 'BBBB']]))
+    t.same(await watched(), new Map([[2, 'BBBB']]))
     const skipped = await patch(`${sessionId}/games/2/status`, { status: 'skipped' })
     t.same(skipped.json(), { message: 'Status updated successfully', status: 'skipped' })
-    t.same(watched(), new Map())
+    t.same(await watched(), new Map())
     t.same([await checkStatus(2), await checkStatus(3)], ['stopped', 'stopped'])
     await patch(`${sessionId}/games/1/status`, { status: 'playing' })
     t.same(await statuses(), ['playing', 'skipped', 'played'])
     t.equal((await startCheck(1)).statusCode, 200)
-    t.same(watched(), new Map([[1, 'AAAA']]))
+    t.same(await watched(), new Map([[1, 'AAAA']]))
     const again = await patch(`${sessionId}/games/3/status`, { status: 'playing' })
     t.same(again.json(), { message: 'Status updated successfully', status: 'playing' })
     t.same(await statuses(), ['played', 'skipped', 'playing'])
-    t.same(watched(), new Map(), 'the game that stopped playing stopped its monitor')
+    t.same(await watched(), new Map(), 'the game that stopped playing stopped its monitor')
     const same = await patch(`${sessionId}/games/3/status`, { status: 'playing' })
     t.equal(same.statusCode, 200)
     t.same(await statuses(), ['played', 'skipped', 'playing'])
@@ -245,7 +247,7 @@ t.test('session games', async (t) => {
     }
     t.equal((await patch(`${sessionId}/games/1/status`, { status: 'played' }, {})).statusCode, 401)
     t.same(await statuses(), ['playing'])
-    t.same(watched(), new Map([[1, 'ABCD']]), 'the monitor keeps watching')
+    t.same(await watched(), new Map([[1, 'ABCD']]), 'the monitor keeps watching')
   })
 
   t.test('DELETE removes the game, stops its monitor and undoes its play_count', async (t) => {
@@ -253,13 +255,13 @@ t.test('session games', async (t) => {
     await addGame(sessionId, { game_id: 5 })
     await addGame(sessionId, { game_id: 5, room_code: 'WXYZ' })
     t.equal((await game(5)).play_count, 2)
-    t.same(watched(), new Map([[2, 'WXYZ']]))
+    t.same(await watched(), new Map([[2, 'WXYZ']]))
     const res = await app.inject({ method: 'DELETE', url: `/api/sessions/${sessionId}/games/2`, headers: auth })
     t.equal(res.statusCode, 200)
     t.same(res.json(), { message: 'Game removed from session successfully' })
     t.same((await rows()).map((r) => r.id), [1])
     t.equal((await game(5)).play_count, 1)
-    t.same(watched(), new Map(), 'its monitor stopped')
+    t.same(await watched(), new Map(), 'its monitor stopped')
     const again = await app.inject({ method: 'DELETE', url: `/api/sessions/${sessionId}/games/2`, headers: auth })
     t.equal(again.statusCode, 404)
     t.same(again.json(), { error: 'Session game not found' })
@@ -278,13 +280,13 @@ t.test('session games', async (t) => {
     const res = await patch(`${sessionId}/games/1/room-code`, { room_code: 'XY9Z' })
     t.equal(res.statusCode, 200)
     t.same(res.json(), { ...added, room_code: 'XY9Z' })
-    t.same(watched(), new Map(), 'a room code alone starts no monitor')
+    t.same(await watched(), new Map(), 'a room code alone starts no monitor')
     const started = await app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/games/1/start-player-check`, headers: auth })
     t.equal(started.statusCode, 200)
-    t.same(watched(), new Map([[1, 'XY9Z']]))
+    t.same(await watched(), new Map([[1, 'XY9Z']]))
     const restarted = await patch(`${sessionId}/games/1/room-code`, { room_code: 'AB12' })
     t.equal(restarted.json().room_code, 'AB12')
-    t.same(watched(), new Map([[1, 'AB12']]), 'the running monitor moved to the new code')
+    t.same(await watched(), new Map([[1, 'AB12']]), 'the running monitor moved to the new code')
     t.equal((await rows())[0].room_code, 'AB12')
   })
 
@@ -307,17 +309,17 @@ t.test('session games', async (t) => {
     t.equal((await patch(`${sessionId}/games/zz/room-code`, { room_code: 'XY9Z' })).statusCode, 400)
     t.equal((await patch(`${sessionId}/games/1/room-code`, { room_code: 'XY9Z' }, {})).statusCode, 401)
     t.equal((await rows())[0].room_code, 'ABCD')
-    t.same(watched(), new Map([[1, 'ABCD']]))
+    t.same(await watched(), new Map([[1, 'ABCD']]))
   })
 
   t.test('player-count: stops the monitor, stores the count as completed', async (t) => {
     const sessionId = await startSession()
     await addGame(sessionId, { game_id: 1, room_code: 'ABCD' })
-    t.same(watched(), new Map([[1, 'ABCD']]))
+    t.same(await watched(), new Map([[1, 'ABCD']]))
     const res = await patch(`${sessionId}/games/1/player-count`, { player_count: 6 })
     t.equal(res.statusCode, 200)
     t.same(res.json(), { message: 'Player count updated successfully', player_count: 6 })
-    t.same(watched(), new Map())
+    t.same(await watched(), new Map())
     const [row] = await rows()
     t.equal(row.player_count, 6)
     t.equal(row.player_count_check_status, 'completed')
@@ -347,6 +349,6 @@ t.test('session games', async (t) => {
     const [row] = await rows()
     t.equal(row.player_count, null)
     t.equal(row.player_count_check_status, 'checking')
-    t.same(watched(), new Map([[1, 'ABCD']]), 'the monitor keeps watching')
+    t.same(await watched(), new Map([[1, 'ABCD']]), 'the monitor keeps watching')
   })
 })

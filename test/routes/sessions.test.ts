@@ -2,6 +2,7 @@ import t from 'tap'
 import { sql } from 'kysely'
 import { build, resetDb, authHeaders } from '../helper.ts'
 import { FakeEcast } from '../fixtures/fake-ecast.ts'
+import { monitorSettled, stopWatches } from '../fixtures/event-log.ts'
 
 const ACTIVE_EXISTS = 'An active session already exists. Please close it before creating a new one.'
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
@@ -14,7 +15,7 @@ t.test('sessions', async (t) => {
   const auth = authHeaders(app)
   t.beforeEach(() => resetDb(app))
   t.afterEach(async () => {
-    for (const id of app.roomMonitor.watching().keys()) await app.roomMonitor.unwatch(id)
+    await stopWatches(app)
   })
 
   const create = (payload: unknown = {}) => app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: payload as object })
@@ -175,6 +176,7 @@ t.test('sessions', async (t) => {
     await addGame(1, { game_id: 2 })
     await app.inject({ method: 'PATCH', url: '/api/sessions/1/games/2/status', headers: auth, payload: { status: 'skipped' } })
     await addGame(1, { game_id: 3, room_code: 'CCCC' })
+    await monitorSettled(app)
     t.same(app.roomMonitor.watching(), new Map([[3, 'CCCC']]))
     const res = await close(1, { notes: 'Great session!' })
     t.equal(res.statusCode, 200)
@@ -183,6 +185,7 @@ t.test('sessions', async (t) => {
     t.same(Object.keys(body).sort(), ['closed_at', 'created_at', 'games_played', 'id', 'is_active', 'notes'])
     const statuses = await app.db.selectFrom('session_games').select(['id', 'status']).orderBy('id').execute()
     t.same(statuses, [{ id: 1, status: 'played' }, { id: 2, status: 'skipped' }, { id: 3, status: 'played' }])
+    await monitorSettled(app)
     t.same(app.roomMonitor.watching(), new Map(), 'the playing game\'s monitor stopped')
     t.equal((await app.db.selectFrom('session_games').select('player_count_check_status').where('id', '=', 3)
       .executeTakeFirstOrThrow()).player_count_check_status, 'stopped')
