@@ -162,6 +162,44 @@ export interface RoomLeasesTable {
   expires_at: Date
 }
 
+/** A running process of the service, alive until `expires_at` unless it renews (see the live-clients migration). */
+export interface LiveProcessesTable {
+  instance: string
+  expires_at: Date
+}
+
+/** A live client that said hello, held by the process `owner`. */
+export interface LiveClientsTable {
+  id: string
+  /** The order of the hellos. */
+  seq: ColumnType<number, never, never>
+  owner: string
+  name: string
+  // jsonb: written as JSON text, read back parsed.
+  functions: ColumnType<string[], string, string>
+  subscriptions: ColumnType<number[], string, string>
+  user_key: number | null
+  announced_at: Date
+}
+
+export type ClientCommandKind = 'call' | 'disconnect'
+export type ClientCommandState = 'pending' | 'sent' | 'done'
+
+/** A command for a client held by another process: `caller` waits for the `outcome` the `owner` writes. */
+export interface ClientCommandsTable {
+  id: string
+  client_id: string
+  owner: string
+  /** null for a disconnect: nobody waits for it. */
+  caller: string | null
+  kind: ClientCommandKind
+  key: string | null
+  data: ColumnType<unknown, string | null, never>
+  state: Generated<ClientCommandState>
+  outcome: ColumnType<unknown, never, string>
+  created_at: Generated<Date>
+}
+
 export interface Database {
   games: GamesTable
   sessions: SessionsTable
@@ -176,6 +214,9 @@ export interface Database {
   tokens: TokensTable
   login_failures: LoginFailuresTable
   room_leases: RoomLeasesTable
+  live_processes: LiveProcessesTable
+  live_clients: LiveClientsTable
+  client_commands: ClientCommandsTable
 }
 
 export type GameRow = Selectable<GamesTable>
@@ -192,3 +233,7 @@ export type EventRow = Selectable<EventsTable>
 export type NewEventRow = Insertable<EventsTable>
 export type TokenRow = Selectable<TokensTable>
 export type RoomLeaseRow = Selectable<RoomLeasesTable>
+export type LiveClientRow = Selectable<LiveClientsTable>
+export type NewLiveClientRow = Insertable<LiveClientsTable>
+export type ClientCommandRow = Selectable<ClientCommandsTable>
+export type NewClientCommandRow = Insertable<ClientCommandsTable>

@@ -5,6 +5,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { LiveClient, LiveHub } from './live-events.ts'
 import { REASONS, type ClientSession, type CommandOutcome } from '../schemas/clients.ts'
 import type { HelloMessage } from '../schemas/live.ts'
+import { SharedClientRegistry, type SharedClientRegistryOptions } from './client-router.ts'
 
 /**
  * What the admin routes need from the connected clients (API.md "Connected clients"). Every method is async and
@@ -33,7 +34,7 @@ interface Announced {
   readonly waiting: Map<string, (outcome: CommandOutcome) => void>
 }
 
-const NEVER_RESPONDED: CommandOutcome = { processed: false, reason: REASONS.noResponse }
+export const NEVER_RESPONDED: CommandOutcome = { processed: false, reason: REASONS.noResponse }
 
 /** The live clients of this process that said hello, and the commands waiting for their answers. */
 export class LocalClientRegistry implements ClientRegistry {
@@ -43,26 +44,44 @@ export class LocalClientRegistry implements ClientRegistry {
   readonly #log: FastifyBaseLogger
   readonly #timeoutMs: number
 
-  constructor (hub: LiveHub, log: FastifyBaseLogger, timeoutMs: number) {
+  readonly #onForget: (id: string) => void
+
+  /** `onForget`: called once per client that leaves (closed, disconnected or dropped). */
+  constructor (hub: LiveHub, log: FastifyBaseLogger, timeoutMs: number, onForget: (id: string) => void = () => {}) {
     this.#hub = hub
     this.#log = log
     this.#timeoutMs = timeoutMs
+    this.#onForget = onForget
   }
 
-  /** Registers the client (or, on a second hello, replaces its name and functions) and returns its clientId. */
-  announce (client: LiveClient, hello: Pick<HelloMessage, 'name' | 'functions'>): string {
+  /**
+   * Registers the client (or, on a second hello, replaces its name and functions) and returns its clientId; `first`
+   * on its first hello.
+   */
+  announce (client: LiveClient, hello: Pick<HelloMessage, 'name' | 'functions'>): { id: string, first: boolean } {
     const functions = [...new Set(hello.functions)]
     const known = this.#byClient.get(client)
     if (known) {
       known.name = hello.name
       known.functions = functions
-      return known.id
+      return { id: known.id, first: false }
     }
     const entry: Announced = { id: randomUUID(), client, createdAt: Date.now(), name: hello.name, functions, waiting: new Map() }
     this.#byId.set(entry.id, entry)
     this.#byClient.set(client, entry)
     client.socket.once('close', () => this.#forget(entry))
-    return entry.id
+    return { id: entry.id, first: true }
+  }
+
+  /** The clientId of a client that said hello. */
+  idOf (client: LiveClient): string | undefined {
+    return this.#byClient.get(client)?.id
+  }
+
+  /** Forgets a client without closing its socket (its hello could not be recorded). */
+  drop (id: string): void {
+    const entry = this.#byId.get(id)
+    if (entry) this.#forget(entry)
   }
 
   /**
@@ -133,6 +152,7 @@ export class LocalClientRegistry implements ClientRegistry {
     this.#byId.delete(entry.id)
     this.#byClient.delete(entry.client)
     for (const finish of [...entry.waiting.values()]) finish(NEVER_RESPONDED)
+    this.#onForget(entry.id)
   }
 }
 
@@ -147,14 +167,27 @@ function view (entry: Announced): ClientSession {
   }
 }
 
-export default fp(async function clients (app) {
-  const registry = new LocalClientRegistry(app.liveEvents, app.log.child({ plugin: 'clients' }), app.config.CLIENT_COMMAND_TIMEOUT_MS)
+export default fp<SharedClientRegistryOptions>(async function clients (app, opts) {
+  const log = app.log.child({ plugin: 'clients' })
+  const timeoutMs = app.config.CLIENT_COMMAND_TIMEOUT_MS
+  const registry = new SharedClientRegistry({
+    db: app.db,
+    listen: app.dbListen,
+    hub: app.liveEvents,
+    instance: app.instance,
+    log,
+    timeoutMs,
+    ttlMs: opts.ttlMs ?? 10_000,
+    pollMs: opts.pollMs ?? 1000,
+    local: (onForget) => new LocalClientRegistry(app.liveEvents, log, timeoutMs, onForget)
+  })
   app.decorate('clients', registry)
+  app.addHook('onReady', async () => registry.start())
   app.addHook('onClose', async () => registry.close())
-}, { name: 'clients', dependencies: ['live-events'] })
+}, { name: 'clients', dependencies: ['db', 'live-events'] })
 
 declare module 'fastify' {
   interface FastifyInstance {
-    clients: LocalClientRegistry
+    clients: SharedClientRegistry
   }
 }

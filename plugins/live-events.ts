@@ -65,6 +65,8 @@ export class LiveHub {
   readonly #log: FastifyBaseLogger
   readonly #maxClients: number
   readonly #authTimeoutMs: number
+  /** Told when a client's subscriptions change (the connected-clients registry records them for other processes). */
+  onSubscriptionsChanged: ((client: LiveClient) => void) | undefined
 
   constructor (log: FastifyBaseLogger, { maxBufferedBytes, maxClients, authTimeoutMs }: { maxBufferedBytes: number, maxClients: number, authTimeoutMs: number }) {
     this.#log = log
@@ -117,10 +119,11 @@ export class LiveHub {
     let set = this.#subscribers.get(sessionId)
     if (!set) this.#subscribers.set(sessionId, set = new Set())
     set.add(client)
+    this.onSubscriptionsChanged?.(client)
   }
 
   unsubscribe (client: LiveClient, sessionId: number): void {
-    client.sessions.delete(sessionId)
+    if (client.sessions.delete(sessionId)) this.onSubscriptionsChanged?.(client)
     client.held.delete(sessionId)
     client.sessionLiveAfter.delete(sessionId)
     const set = this.#subscribers.get(sessionId)

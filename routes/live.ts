@@ -87,7 +87,7 @@ const live: FastifyPluginAsyncTypebox = async (app) => {
         if (!Value.Check(HelloMessage, message)) {
           return hub.send(client, { type: 'error', message: 'hello needs a name (1 to 100 characters) and functions (an array of up to 100 strings)' })
         }
-        return hub.send(client, { type: 'hello_ok', clientId: app.clients.announce(client, message) })
+        return hub.send(client, { type: 'hello_ok', clientId: await app.clients.announce(client, message) })
       case 'command_result': {
         const result = message as { id?: unknown, ok?: unknown, response?: unknown, error?: unknown }
         if (typeof result.id !== 'string') return hub.send(client, { type: 'error', message: 'command_result needs the id of the command, a string' })

@@ -1,0 +1,308 @@
+import { randomUUID } from 'node:crypto'
+import { WebSocket } from 'ws'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Kysely } from 'kysely'
+import {
+  claimClientCommands, deleteClientCommand, deleteLiveClient, deleteLiveProcess, findLiveClient, finishClientCommand,
+  insertClientCommand, insertLiveClient, listLiveClients, listStoredClientCommands, pruneDeadLiveProcesses,
+  renewLiveProcess, takeClientCommandResults, updateLiveClient
+} from '../db/live-clients.ts'
+import type { Database, LiveClientRow } from '../db/types.ts'
+import { REASONS, type ClientSession, type CommandOutcome } from '../schemas/clients.ts'
+import type { HelloMessage } from '../schemas/live.ts'
+import type { Listen } from './db.ts'
+import type { LiveClient, LiveHub } from './live-events.ts'
+import type { ClientRegistry, LocalClientRegistry } from './clients.ts'
+
+// Connected clients across the processes sharing the database (API.md "Connected clients": "works across processes").
+// Each process keeps its own clients' sockets and waiting commands (LocalClientRegistry) and mirrors what the admin
+// routes show of them in `live_clients`. A command or disconnect for a client held by another process is a row in
+// `client_commands`: its insert NOTIFYs the owner, which claims it, runs it on the socket like a local one (same
+// bound, same timeout, same "client never responded" when the client leaves) and stores the outcome, whose NOTIFY
+// wakes the caller. A poll every `pollMs` stands in for a lost notification. A process renews its `live_processes`
+// row on a heartbeat; one that stops (SIGKILL) is pruned by the others after `ttlMs`, which deletes its clients and the
+// commands sent to it, so a caller waiting on it answers "client never responded" then instead of at its timeout.
+
+export interface SharedClientRegistryOptions {
+  /** How long a process counts as alive after its last renewal; it renews every quarter of it. */
+  ttlMs?: number
+  /** How often commands and outcomes are read without a notification. */
+  pollMs?: number
+}
+
+interface Options extends Required<SharedClientRegistryOptions> {
+  db: Kysely<Database>
+  listen: Listen
+  hub: LiveHub
+  /** This process's id (app.instance). */
+  instance: string
+  log: FastifyBaseLogger
+  timeoutMs: number
+  /** Makes this process's registry; `onForget` must be called for each client that leaves. */
+  local: (onForget: (id: string) => void) => LocalClientRegistry
+}
+
+const NEVER_RESPONDED: CommandOutcome = { processed: false, reason: REASONS.noResponse }
+
+const rowView = (row: LiveClientRow): ClientSession => ({
+  id: row.id,
+  user_key: row.user_key,
+  name: row.name,
+  functions: row.functions,
+  subscriptions: row.subscriptions,
+  created_at: row.announced_at.getTime()
+})
+
+/** Runs `op` one at a time; a call while it runs asks for one more run after it, whatever the number of calls. */
+function coalesced (op: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined
+  let again = false
+  const run = (): Promise<void> => {
+    if (running) {
+      again = true
+      return running
+    }
+    running = (async () => {
+      do {
+        again = false
+        await op()
+      } while (again)
+    })().finally(() => { running = undefined })
+    return running
+  }
+  return run
+}
+
+/** The connected clients of every process sharing the database, and the commands routed between them. */
+export class SharedClientRegistry implements ClientRegistry {
+  readonly local: LocalClientRegistry
+  readonly #o: Options
+  /** Per client, its row writes in order (insert, updates, delete). */
+  readonly #writes = new Map<string, Promise<void>>()
+  readonly #queuedUpdates = new Map<string, number>()
+  /** Commands this process sent to clients of other processes, by command row id. */
+  readonly #waiting = new Map<string, (outcome: CommandOutcome) => void>()
+  readonly #unlisten: Array<() => Promise<void>> = []
+  readonly #claim = coalesced(() => this.#claimCommands())
+  readonly #collect = coalesced(() => this.#collectResults())
+  #timer: NodeJS.Timeout | undefined
+  #renewedAt = 0
+  #failing = false
+  #stopped = false
+
+  constructor (options: Options) {
+    this.#o = options
+    this.local = options.local((id) => { this.#write(id, async () => { await deleteLiveClient(this.#o.db, id) }) })
+    options.hub.onSubscriptionsChanged = (client) => {
+      const id = this.local.idOf(client)
+      if (id !== undefined && client.socket.readyState === WebSocket.OPEN) this.#queueUpdate(id)
+    }
+  }
+
+  async start (): Promise<void> {
+    await this.#renew()
+    this.#unlisten.push(await this.#o.listen('client_commands', () => { this.#claim().catch(() => {}) }))
+    this.#unlisten.push(await this.#o.listen('client_command_results', () => { this.#collect().catch(() => {}) }))
+    this.#schedule()
+  }
+
+  /** A hello: registers the client here and records it for every process before its clientId is given out. */
+  async announce (client: LiveClient, hello: Pick<HelloMessage, 'name' | 'functions'>): Promise<string> {
+    const { id, first } = this.local.announce(client, hello)
+    try {
+      await this.#write(id, async () => {
+        const view = await this.local.get(id)
+        if (!view) return // it left meanwhile
+        if (first) await insertLiveClient(this.#o.db, this.#row(view))
+        else await updateLiveClient(this.#o.db, id, this.#fields(view))
+      })
+    } catch (err) {
+      if (first) this.local.drop(id)
+      throw err
+    }
+    return id
+  }
+
+  settle (client: LiveClient, commandId: string, result: { ok?: unknown, response?: unknown, error?: unknown }): boolean {
+    return this.local.settle(client, commandId, result)
+  }
+
+  async list (): Promise<ClientSession[]> {
+    const rows = await listLiveClients(this.#o.db)
+    const sessions: ClientSession[] = []
+    for (const row of rows) {
+      // This process's own clients as they are now (a subscription change may not be written yet).
+      const session = row.owner === this.#o.instance ? await this.local.get(row.id) : rowView(row)
+      if (session) sessions.push(session)
+    }
+    return sessions
+  }
+
+  async get (id: string): Promise<ClientSession | undefined> {
+    const session = await this.local.get(id)
+    if (session) return session
+    const row = await findLiveClient(this.#o.db, id)
+    return row && row.owner !== this.#o.instance ? rowView(row) : undefined
+  }
+
+  async disconnect (id: string): Promise<boolean> {
+    if (await this.local.disconnect(id)) {
+      // Gone from every process's list once its row is deleted.
+      await this.#writes.get(id)
+      return true
+    }
+    const row = await findLiveClient(this.#o.db, id)
+    if (!row || row.owner === this.#o.instance) return false
+    try {
+      await this.#o.db.transaction().execute(async (trx) => {
+        const owner = await deleteLiveClient(trx, id)
+        if (owner === undefined) return
+        await insertClientCommand(trx, { id: randomUUID(), client_id: id, owner, caller: null, kind: 'disconnect', key: null, data: null })
+      })
+    } catch (err) {
+      if (isForeignKeyViolation(err)) return false // its process died meanwhile: so did the socket
+      throw err
+    }
+    return true
+  }
+
+  async call (id: string, key: string, data: unknown): Promise<CommandOutcome | undefined> {
+    const local = await this.local.call(id, key, data)
+    if (local) return local
+    const row = await findLiveClient(this.#o.db, id)
+    if (!row) return undefined
+    if (row.owner === this.#o.instance) return NEVER_RESPONDED // it left this process a moment ago
+    if (!row.functions.includes(key)) return { processed: false, reason: REASONS.noFunction }
+    const commandId = randomUUID()
+    // Waiting before the insert: the outcome may come back before the insert's own promise resolves.
+    const outcome = new Promise<CommandOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        finish(NEVER_RESPONDED)
+        deleteClientCommand(this.#o.db, commandId).catch(() => {})
+      }, this.#o.timeoutMs)
+      timer.unref()
+      const finish = (outcome: CommandOutcome) => {
+        clearTimeout(timer)
+        this.#waiting.delete(commandId)
+        resolve(outcome)
+      }
+      this.#waiting.set(commandId, finish)
+    })
+    try {
+      await insertClientCommand(this.#o.db, {
+        id: commandId, client_id: id, owner: row.owner, caller: this.#o.instance, kind: 'call', key, data: JSON.stringify(data)
+      })
+    } catch (err) {
+      const finish = this.#waiting.get(commandId)
+      finish?.(NEVER_RESPONDED)
+      if (isForeignKeyViolation(err)) return NEVER_RESPONDED // the owner (or this process's row) was pruned meanwhile
+      throw err
+    }
+    return outcome
+  }
+
+  /** Answers what waits "client never responded" and removes this process's clients and commands from the database. */
+  async close (): Promise<void> {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    for (const unlisten of this.#unlisten.splice(0)) await unlisten().catch(() => {})
+    this.local.close()
+    for (const finish of [...this.#waiting.values()]) finish(NEVER_RESPONDED)
+    await Promise.all(this.#writes.values())
+    await deleteLiveProcess(this.#o.db, this.#o.instance)
+      .catch((err) => this.#o.log.warn(`could not remove this process's connected clients: ${(err as Error).message}`))
+  }
+
+  #row (view: ClientSession) {
+    return { id: view.id, owner: this.#o.instance, user_key: view.user_key, announced_at: new Date(view.created_at), ...this.#fields(view) }
+  }
+
+  #fields (view: ClientSession) {
+    return { name: view.name, functions: JSON.stringify(view.functions), subscriptions: JSON.stringify(view.subscriptions) }
+  }
+
+  /** Queues a write of a client's row after its earlier ones; a failure is logged (and rejects the returned promise). */
+  #write (id: string, op: () => Promise<void>): Promise<void> {
+    const next = (this.#writes.get(id) ?? Promise.resolve()).then(op)
+    const settled = next.catch((err) => this.#o.log.warn({ clientId: id }, `could not record a connected client: ${(err as Error).message}`))
+    this.#writes.set(id, settled)
+    settled.finally(() => { if (this.#writes.get(id) === settled) this.#writes.delete(id) }).catch(() => {})
+    return next
+  }
+
+  /** Writes a client's subscriptions; of several queued at once, only the last runs (it writes the latest state). */
+  #queueUpdate (id: string): void {
+    this.#queuedUpdates.set(id, (this.#queuedUpdates.get(id) ?? 0) + 1)
+    this.#write(id, async () => {
+      const left = this.#queuedUpdates.get(id)! - 1
+      if (left) this.#queuedUpdates.set(id, left)
+      else this.#queuedUpdates.delete(id)
+      if (left) return
+      const view = await this.local.get(id)
+      if (view) await updateLiveClient(this.#o.db, id, this.#fields(view))
+    }).catch(() => {})
+  }
+
+  async #renew (): Promise<void> {
+    const { recreated } = await renewLiveProcess(this.#o.db, this.#o.instance, this.#o.ttlMs)
+    this.#renewedAt = Date.now()
+    if (recreated) {
+      // First beat, or this process was cut off long enough to be taken for dead: its clients are listed again.
+      for (const view of await this.local.list()) {
+        this.#write(view.id, async () => {
+          const current = await this.local.get(view.id)
+          if (current) await insertLiveClient(this.#o.db, this.#row(current), { ifMissing: true })
+        }).catch(() => {})
+      }
+    }
+    await pruneDeadLiveProcesses(this.#o.db)
+    // A command whose row is gone was deleted with its owner's process: nobody will answer it.
+    const waiting = [...this.#waiting.keys()]
+    const stored = new Set(await listStoredClientCommands(this.#o.db, waiting))
+    for (const id of waiting) if (!stored.has(id)) this.#waiting.get(id)?.(NEVER_RESPONDED)
+  }
+
+  async #beat (): Promise<void> {
+    try {
+      if (Date.now() - this.#renewedAt >= this.#o.ttlMs / 4) await this.#renew()
+      await this.#claim()
+      await this.#collect()
+      if (this.#failing) this.#o.log.info('connected clients: database reachable again')
+      this.#failing = false
+    } catch (err) {
+      if (!this.#failing && !this.#stopped) this.#o.log.warn(`connected clients heartbeat failed: ${(err as Error).message}`)
+      this.#failing = true
+    }
+  }
+
+  #schedule (): void {
+    if (this.#stopped) return
+    this.#timer = setTimeout(() => { this.#beat().finally(() => this.#schedule()) }, this.#o.pollMs).unref()
+  }
+
+  /** Runs the commands other processes sent to this process's clients; each outcome is stored for its caller. */
+  async #claimCommands (): Promise<void> {
+    if (this.#stopped) return
+    const commands = await claimClientCommands(this.#o.db, this.#o.instance)
+    for (const command of commands) {
+      if (command.kind === 'disconnect') {
+        await this.local.disconnect(command.client_id)
+        await deleteClientCommand(this.#o.db, command.id)
+        continue
+      }
+      // Not awaited: a command waits for its client's answer, the next ones must not wait behind it.
+      this.local.call(command.client_id, command.key ?? '', command.data ?? [])
+        .then((outcome) => finishClientCommand(this.#o.db, command.id, JSON.stringify(outcome ?? NEVER_RESPONDED)))
+        .catch((err) => this.#o.log.warn({ commandId: command.id }, `could not store a command's outcome: ${(err as Error).message}`))
+    }
+  }
+
+  async #collectResults (): Promise<void> {
+    if (!this.#waiting.size) return
+    for (const { id, outcome } of await takeClientCommandResults(this.#o.db, this.#o.instance)) {
+      this.#waiting.get(id)?.(outcome as CommandOutcome)
+    }
+  }
+}
+
+const isForeignKeyViolation = (err: unknown) => (err as { code?: unknown } | null)?.code === '23503'
