@@ -57,20 +57,23 @@ const rowView = (row: LiveClientRow): ClientSession => ({
 function coalesced (op: () => Promise<void>): () => Promise<void> {
   let running: Promise<void> | undefined
   let again = false
-  const run = (): Promise<void> => {
+  return () => {
     if (running) {
       again = true
       return running
     }
     running = (async () => {
-      do {
-        again = false
-        await op()
-      } while (again)
-    })().finally(() => { running = undefined })
+      try {
+        do {
+          again = false
+          await op()
+        } while (again)
+      } finally {
+        running = undefined // at once: a call after the last check of `again` starts a new run
+      }
+    })()
     return running
   }
-  return run
 }
 
 /** The connected clients of every process sharing the database, and the commands routed between them. */
@@ -80,8 +83,8 @@ export class SharedClientRegistry implements ClientRegistry {
   /** Per client, its row writes in order (insert, updates, delete). */
   readonly #writes = new Map<string, Promise<void>>()
   readonly #queuedUpdates = new Map<string, number>()
-  /** Commands this process sent to clients of other processes, by command row id. */
-  readonly #waiting = new Map<string, (outcome: CommandOutcome) => void>()
+  /** Commands this process sent to clients of other processes, by command row id; `stored` once the insert is done. */
+  readonly #waiting = new Map<string, { finish: (outcome: CommandOutcome) => void, stored: boolean }>()
   readonly #unlisten: Array<() => Promise<void>> = []
   readonly #claim = coalesced(() => this.#claimCommands())
   readonly #collect = coalesced(() => this.#collectResults())
@@ -186,18 +189,19 @@ export class SharedClientRegistry implements ClientRegistry {
         this.#waiting.delete(commandId)
         resolve(outcome)
       }
-      this.#waiting.set(commandId, finish)
+      this.#waiting.set(commandId, { finish, stored: false })
     })
     try {
       await insertClientCommand(this.#o.db, {
         id: commandId, client_id: id, owner: row.owner, caller: this.#o.instance, kind: 'call', key, data: JSON.stringify(data)
       })
     } catch (err) {
-      const finish = this.#waiting.get(commandId)
-      finish?.(NEVER_RESPONDED)
+      this.#waiting.get(commandId)?.finish(NEVER_RESPONDED)
       if (isForeignKeyViolation(err)) return NEVER_RESPONDED // the owner (or this process's row) was pruned meanwhile
       throw err
     }
+    const waiting = this.#waiting.get(commandId)
+    if (waiting) waiting.stored = true
     return outcome
   }
 
@@ -207,7 +211,7 @@ export class SharedClientRegistry implements ClientRegistry {
     clearTimeout(this.#timer)
     for (const unlisten of this.#unlisten.splice(0)) await unlisten().catch(() => {})
     this.local.close()
-    for (const finish of [...this.#waiting.values()]) finish(NEVER_RESPONDED)
+    for (const { finish } of [...this.#waiting.values()]) finish(NEVER_RESPONDED)
     await Promise.all(this.#writes.values())
     await deleteLiveProcess(this.#o.db, this.#o.instance)
       .catch((err) => this.#o.log.warn(`could not remove this process's connected clients: ${(err as Error).message}`))
@@ -255,11 +259,7 @@ export class SharedClientRegistry implements ClientRegistry {
         }).catch(() => {})
       }
     }
-    await pruneDeadLiveProcesses(this.#o.db)
-    // A command whose row is gone was deleted with its owner's process: nobody will answer it.
-    const waiting = [...this.#waiting.keys()]
-    const stored = new Set(await listStoredClientCommands(this.#o.db, waiting))
-    for (const id of waiting) if (!stored.has(id)) this.#waiting.get(id)?.(NEVER_RESPONDED)
+    if (await pruneDeadLiveProcesses(this.#o.db)) await this.#collect()
   }
 
   async #beat (): Promise<void> {
@@ -297,11 +297,15 @@ export class SharedClientRegistry implements ClientRegistry {
     }
   }
 
+  /** Hands each answered command's outcome to its caller; one whose row is gone was deleted with its owner's process. */
   async #collectResults (): Promise<void> {
     if (!this.#waiting.size) return
     for (const { id, outcome } of await takeClientCommandResults(this.#o.db, this.#o.instance)) {
-      this.#waiting.get(id)?.(outcome as CommandOutcome)
+      this.#waiting.get(id)?.finish(outcome as CommandOutcome)
     }
+    const stored = [...this.#waiting].filter(([, waiting]) => waiting.stored).map(([id]) => id)
+    const left = new Set(await listStoredClientCommands(this.#o.db, stored))
+    for (const id of stored) if (!left.has(id)) this.#waiting.get(id)?.finish(NEVER_RESPONDED)
   }
 }
 
