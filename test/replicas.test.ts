@@ -10,6 +10,10 @@ import { PROCESS_ADMIN_KEY, replicasSkip, startReplicas, type ServerProcess } fr
 // Three real service processes (server.ts) on one PostgreSQL database behave as one service. The embedded PGlite is
 // one process by design, so this file needs TEST_DATABASE_URL (CI runs the suite on PostgreSQL 15 too).
 const POLL_MS = 1500
+const COMMAND_TIMEOUT_MS = 30_000
+// How long a SIGKILLed process still counts as alive for the connected clients: its heartbeat's ttl (10 s), one renewal
+// period of the survivors (a quarter of it) and a poll (1 s), with room to spare on a loaded machine.
+const DEAD_PROCESS_MS = 20_000
 const ACTIVE_EXISTS = 'An active session already exists. Please close it before creating a new one.'
 
 interface Api { status: number, body: any }
@@ -46,6 +50,45 @@ async function liveClient (t: Test, server: ServerProcess, token: string, sessio
   return { events, of: (type: string) => events.filter((e) => e.type === type) }
 }
 
+type Handler = (data: unknown) => Record<string, unknown> | undefined
+
+/**
+ * A bot on the live socket that said hello: answers the commands whose key has a handler (the others never), keeps
+ * every command it received and the close code it got.
+ */
+async function helloBot (t: Test, server: ServerProcess, token: string, name: string, functions: string[],
+  handlers: Record<string, Handler>, sessionId?: number) {
+  const socket = new WebSocket(`${server.url.replace('http', 'ws')}/api/sessions/live?token=${token}`)
+  t.teardown(() => socket.terminate())
+  const commands: Array<Record<string, unknown>> = []
+  const replies: Array<Record<string, unknown>> = []
+  const waiting: Array<(message: Record<string, unknown>) => void> = []
+  const closed = once(socket, 'close').then(([code]) => code as number)
+  socket.on('message', (raw) => {
+    const message = JSON.parse(String(raw))
+    if (message.type !== 'command') {
+      const resolve = waiting.shift()
+      if (resolve) resolve(message)
+      else replies.push(message)
+      return
+    }
+    commands.push(message)
+    const answer = handlers[message.key]?.(message.data)
+    if (answer) socket.send(JSON.stringify({ type: 'command_result', id: message.id, ...answer }))
+  })
+  const next = () => replies.length ? Promise.resolve(replies.shift()!) : new Promise<Record<string, unknown>>((resolve) => waiting.push(resolve))
+  const request = (message: unknown) => {
+    socket.send(JSON.stringify(message))
+    return next()
+  }
+  await once(socket, 'open')
+  t.same(await next(), { type: 'auth_success' })
+  if (sessionId !== undefined) t.same(await request({ type: 'subscribe', sessionId }), { type: 'subscribed', sessionId })
+  const ok = await request({ type: 'hello', name, functions })
+  t.match(ok, { type: 'hello_ok', clientId: String })
+  return { socket, commands, closed, clientId: ok.clientId as string }
+}
+
 t.test('three processes on one PostgreSQL database', { skip: replicasSkip() }, async (t) => {
   const fake = await FakeEcast.start()
   t.teardown(() => fake.close())
@@ -62,6 +105,7 @@ t.test('three processes on one PostgreSQL database', { skip: replicasSkip() }, a
     ECAST_BASE_URL: fake.url,
     ECAST_POLL_INTERVAL_MS: String(POLL_MS),
     WEBHOOK_ALLOW_LOOPBACK: 'true',
+    CLIENT_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS),
     LOG_LEVEL: 'info'
   })
   const [a, b, c] = servers
@@ -161,6 +205,48 @@ t.test('three processes on one PostgreSQL database', { skip: replicasSkip() }, a
     t.same(await Promise.all(servers.map(async (server) => (await api(server, '/api/health')).body.rooms)), [0, 0, 0])
   })
 
+  t.test('a client connected to C is listed, called and disconnected through A and B', async (t) => {
+    const before = Date.now()
+    const bot = await helloBot(t, c, token, 'overlay-on-c', ['show-pick', 'fail', 'slow'], {
+      'show-pick': (data) => ({ ok: true, response: { shown: data } }),
+      fail: () => ({ ok: false, error: 'no scene' })
+    }, sessionId)
+    const listed = await api(a, '/api/clients', { token })
+    const createdAt = listed.body.sessions?.[0]?.created_at as number
+    t.ok(createdAt >= before && createdAt <= Date.now(), 'created_at: epoch ms of the hello')
+    const session = { id: bot.clientId, user_key: null, name: 'overlay-on-c', functions: ['show-pick', 'fail', 'slow'], subscriptions: [sessionId], created_at: createdAt }
+    t.same(listed, { status: 200, body: { success: true, sessions: [session] } }, 'listed through A')
+    t.same(await api(b, `/api/clients/${bot.clientId}`, { token }), { status: 200, body: { success: true, session } }, 'found through B')
+
+    const message = (server: ServerProcess, key: string, data?: unknown) =>
+      api(server, `/api/clients/${bot.clientId}/message`, { method: 'POST', token, body: data === undefined ? { key } : { key, data } })
+    t.same(await message(a, 'show-pick', { gameId: 3 }), { status: 200, body: { success: true, processed: true, response: { shown: { gameId: 3 } } } },
+      'a command through A reaches the client on C and its answer comes back')
+    t.match(bot.commands, [{ type: 'command', id: String, key: 'show-pick', data: { gameId: 3 } }])
+    t.same(await message(b, 'fail'), { status: 200, body: { success: true, processed: false, reason: 'function errored, message: no scene' } })
+    t.same(await message(a, 'unknown-key'), { status: 200, body: { success: true, processed: false, reason: 'function doesnt exist' } })
+    t.equal(bot.commands.length, 2, 'an unknown key is not sent')
+    t.same(await api(a, '/api/clients/message', { method: 'POST', token, body: { session_ids: ['unknown', bot.clientId], key: 'show-pick' } }), {
+      status: 200,
+      body: { success: true, responses: [{ processed: false, reason: 'client never responded' }, { processed: true, response: { shown: [] } }] }
+    }, 'bulk, through A')
+
+    // A client that leaves while a command from another process waits: answered at once, not at the timeout.
+    const leaving = await helloBot(t, c, token, 'leaving', ['slow'], {})
+    const started = Date.now()
+    const pending = api(a, `/api/clients/${leaving.clientId}/message`, { method: 'POST', token, body: { key: 'slow' } })
+    await until('the command reaches the client', () => leaving.commands.length === 1)
+    leaving.socket.terminate()
+    t.same(await pending, { status: 200, body: { success: true, processed: false, reason: 'client never responded' } })
+    t.ok(Date.now() - started < COMMAND_TIMEOUT_MS / 2, `answered when the client left (${Date.now() - started} ms)`)
+
+    t.same(await api(b, `/api/clients/${bot.clientId}/disconnect`, { method: 'POST', token }), { status: 200, body: { success: true } })
+    t.equal(await bot.closed, 1000, 'disconnected through B: closed with 1000')
+    t.same((await api(a, '/api/clients', { token })).body.sessions.map((s: { id: string }) => s.id), [], 'gone from the list through A')
+    t.same(await api(a, `/api/clients/${bot.clientId}`, { token }), { status: 404, body: { success: false, error: 'Session not found' } })
+    t.same(await api(a, `/api/clients/${bot.clientId}/disconnect`, { method: 'POST', token }), { status: 404, body: { success: false, error: 'Session not found' } })
+  })
+
   t.test('a room watched by one process is taken over within two poll periods after it gets SIGKILL, without repeating its events', async (t) => {
     fake.createRoom('FAIL')
     fake.addPlayer('FAIL', 'alice')
@@ -178,9 +264,17 @@ t.test('three processes on one PostgreSQL database', { skip: replicasSkip() }, a
     const [b, c] = servers.filter((server) => server !== killed) // the survivors
     const others = { b: await liveClient(t, b, token, sessionId), c: await liveClient(t, c, token, sessionId) }
 
+    const onKilled = await helloBot(t, killed, token, 'bot-on-killed', ['say'], { say: () => ({ ok: true, response: {} }) })
+    t.same((await api(c, `/api/clients/${onKilled.clientId}/message`, { method: 'POST', token, body: { key: 'say' } })).body,
+      { success: true, processed: true, response: {} }, 'a client of the watcher answers through another process')
+
     killed.kill('SIGKILL')
     const killedAt = Date.now()
     await killed.exited
+    // A command to a client of the dead process: its row stays until the heartbeat expires, then the command is
+    // answered as for a client that left, long before the command timeout.
+    const toDead = api(b, `/api/clients/${onKilled.clientId}/message`, { method: 'POST', token, body: { key: 'say' } })
+      .then((res) => ({ res, after: Date.now() - killedAt }))
     fake.addPlayer('FAIL', 'carol')
     await until('the count after the takeover', async () => (await stored()).player_count === 3, 20_000)
     const failover = Date.now() - killedAt
@@ -193,6 +287,10 @@ t.test('three processes on one PostgreSQL database', { skip: replicasSkip() }, a
       sessionId, sessionGameId, roomCode: 'FAIL', playerCount: 3, status: 'checking', source: 'monitor'
     }])
     t.same(nextClient.of('room.connected'), [], 'room.connected is not repeated')
+    const dead = await toDead
+    t.same(dead.res, { status: 200, body: { success: true, processed: false, reason: 'client never responded' } }, 'the dead process\'s client never responded')
+    t.ok(dead.after < DEAD_PROCESS_MS, `answered ${dead.after} ms after the SIGKILL (command timeout: ${COMMAND_TIMEOUT_MS} ms)`)
+    t.same(await api(c, `/api/clients/${onKilled.clientId}`, { token }), { status: 404, body: { success: false, error: 'Session not found' } }, 'and it is no longer listed')
     t.equal(await logged('player-count.updated', sessionGameId), 2, 'the log holds both counts, 2 then 3')
     t.equal(await logged('room.connected', sessionGameId), 1, 'and room.connected once, from the first owner')
 
