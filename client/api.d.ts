@@ -843,7 +843,7 @@ export interface paths {
         };
         /**
          * List connected clients
-         * @description The bots and overlays connected to the live socket that announced themselves with `hello`, in the order they did.
+         * @description The bots and overlays connected to the live socket of any process of the service that announced themselves with `hello`, in the order they did.
          *
          *     Roles: admin.
          */
@@ -889,7 +889,7 @@ export interface paths {
         put?: never;
         /**
          * Disconnect a client
-         * @description Closes its live socket with code 1000; it leaves the list at once.
+         * @description Closes its live socket with code 1000 (on whichever process holds it); it leaves the list at once.
          *
          *     Roles: admin.
          */
@@ -911,7 +911,7 @@ export interface paths {
         put?: never;
         /**
          * Run a function on a client
-         * @description Sends `{"type":"command","id","key","data"}` on its live socket. Waits up to CLIENT_COMMAND_TIMEOUT_MS (default 60 s) for the answer. `reason` is exactly one of "function errored, message: <the client's error>", "invalid return data", "client never responded" (timeout, the client left, or 16 commands already wait for it) and "function doesnt exist" (the key is not among the functions it announced; nothing is sent).
+         * @description Sends `{"type":"command","id","key","data"}` on its live socket. Waits up to CLIENT_COMMAND_TIMEOUT_MS (default 60 s) for the answer. `reason` is exactly one of "function errored, message: <the client's error>", "invalid return data", "client never responded" (timeout, the client left or its process stopped, or 16 commands already wait for it) and "function doesnt exist" (the key is not among the functions it announced; nothing is sent). A client held by another process of the service is reached through the database and answers the same way.
          *
          *     Roles: admin.
          */
@@ -955,7 +955,7 @@ export interface paths {
         put?: never;
         /**
          * Run a function on several clients
-         * @description The commands run in parallel; `responses` has one outcome per id, in the given order. An unknown id is answered "client never responded". Waits up to CLIENT_COMMAND_TIMEOUT_MS (default 60 s) for the answer. `reason` is exactly one of "function errored, message: <the client's error>", "invalid return data", "client never responded" (timeout, the client left, or 16 commands already wait for it) and "function doesnt exist" (the key is not among the functions it announced; nothing is sent).
+         * @description The commands run in parallel; `responses` has one outcome per id, in the given order. An unknown id is answered "client never responded". Waits up to CLIENT_COMMAND_TIMEOUT_MS (default 60 s) for the answer. `reason` is exactly one of "function errored, message: <the client's error>", "invalid return data", "client never responded" (timeout, the client left or its process stopped, or 16 commands already wait for it) and "function doesnt exist" (the key is not among the functions it announced; nothing is sent). A client held by another process of the service is reached through the database and answers the same way.
          *
          *     Roles: admin.
          */
@@ -1413,7 +1413,7 @@ export interface components {
             /** @enum {boolean} */
             processed: false;
             /**
-             * @description "function errored, message: <the client's error>", "invalid return data" (the answer is not a JSON object or array), "client never responded" (timeout, the client left, or too many commands already wait for it) or "function doesnt exist" (the key is not among its announced functions; nothing was sent)
+             * @description "function errored, message: <the client's error>", "invalid return data" (the answer is not a JSON object or array), "client never responded" (timeout, the client left or its process stopped, or too many commands already wait for it) or "function doesnt exist" (the key is not among its announced functions; nothing was sent)
              * @example client never responded
              */
             reason: string;
@@ -4390,7 +4390,7 @@ export interface operations {
                         /** @enum {boolean} */
                         processed: false;
                         /**
-                         * @description "function errored, message: <the client's error>", "invalid return data" (the answer is not a JSON object or array), "client never responded" (timeout, the client left, or too many commands already wait for it) or "function doesnt exist" (the key is not among its announced functions; nothing was sent)
+                         * @description "function errored, message: <the client's error>", "invalid return data" (the answer is not a JSON object or array), "client never responded" (timeout, the client left or its process stopped, or too many commands already wait for it) or "function doesnt exist" (the key is not among its announced functions; nothing was sent)
                          * @example client never responded
                          */
                         reason: string;

@@ -12,8 +12,9 @@ const security = [{ bearer: [] }]
 
 const WAIT = 'Waits up to CLIENT_COMMAND_TIMEOUT_MS (default 60 s) for the answer. `reason` is exactly one of ' +
   '"function errored, message: <the client\'s error>", "invalid return data", "client never responded" (timeout, the ' +
-  'client left, or 16 commands already wait for it) and "function doesnt exist" (the key is not among the functions it ' +
-  'announced; nothing is sent).'
+  'client left or its process stopped, or 16 commands already wait for it) and "function doesnt exist" (the key is not ' +
+  'among the functions it announced; nothing is sent). A client held by another process of the service is reached ' +
+  'through the database and answers the same way.'
 
 class ClientNotFoundError extends ApiError {
   constructor () { super(404, 'Session not found', { success: false }) }
@@ -31,7 +32,8 @@ const clients: FastifyPluginAsyncTypebox = async (app) => {
       security,
       operationId: 'listClients',
       summary: 'List connected clients',
-      description: 'The bots and overlays connected to the live socket that announced themselves with `hello`, in the order they did.',
+      description: 'The bots and overlays connected to the live socket of any process of the service that announced themselves with ' +
+        '`hello`, in the order they did.',
       response: { 200: ClientList, 401: ErrorBody }
     }
   }, async () => ({ success: true as const, sessions: await registry.list() }))
@@ -58,7 +60,7 @@ const clients: FastifyPluginAsyncTypebox = async (app) => {
       security,
       operationId: 'disconnectClient',
       summary: 'Disconnect a client',
-      description: 'Closes its live socket with code 1000; it leaves the list at once.',
+      description: 'Closes its live socket with code 1000 (on whichever process holds it); it leaves the list at once.',
       params: ClientParams,
       response: { 200: Success, 400: ErrorBody, 401: ErrorBody, 404: ClientNotFound }
     }

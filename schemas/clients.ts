@@ -56,7 +56,8 @@ const CommandResponse = Type.Union([Type.Object({}, { additionalProperties: true
 })
 const Reason = Type.String({
   description: '"function errored, message: <the client\'s error>", "invalid return data" (the answer is not a JSON object or ' +
-    'array), "client never responded" (timeout, the client left, or too many commands already wait for it) or ' +
+    'array), "client never responded" (timeout, the client left or its process stopped, or too many commands already ' +
+    'wait for it) or ' +
     '"function doesnt exist" (the key is not among its announced functions; nothing was sent)',
   examples: ['client never responded']
 })
