@@ -1,27 +1,7 @@
 import { sql, type Kysely } from 'kysely'
-import type { Database, Flag, PlayerCheckStatus, SessionGameStatus } from './types.ts'
+import type { Database, Flag, SessionGameStatus } from './types.ts'
 
 /** A session_games row joined with its game's catalog facts: the SessionGame object of the contract. */
-export interface SessionGameView {
-  id: number
-  session_id: number
-  game_id: number
-  manually_added: Flag
-  status: SessionGameStatus
-  room_code: string | null
-  played_at: Date
-  player_count: number | null
-  player_count_check_status: PlayerCheckStatus
-  pack_name: string
-  title: string
-  game_type: string | null
-  min_players: number
-  max_players: number
-  popularity_score: number
-  upvotes: number
-  downvotes: number
-}
-
 function selectSessionGames (db: Kysely<Database>) {
   return db.selectFrom('session_games as sg')
     .innerJoin('games as g', 'g.id', 'sg.game_id')
@@ -31,11 +11,11 @@ function selectSessionGames (db: Kysely<Database>) {
 }
 
 /** A session's games in play order. */
-export function listSessionGames (db: Kysely<Database>, sessionId: number): Promise<SessionGameView[]> {
+export function listSessionGames (db: Kysely<Database>, sessionId: number) {
   return selectSessionGames(db).where('sg.session_id', '=', sessionId).orderBy('sg.played_at').orderBy('sg.id').execute()
 }
 
-export function findSessionGame (db: Kysely<Database>, sessionId: number, sessionGameId: number): Promise<SessionGameView | undefined> {
+export function findSessionGame (db: Kysely<Database>, sessionId: number, sessionGameId: number) {
   return selectSessionGames(db).where('sg.id', '=', sessionGameId).where('sg.session_id', '=', sessionId).executeTakeFirst()
 }
 

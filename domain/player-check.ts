@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { Database, PlayerCheckStatus } from '../db/types.ts'
 import { updatePlayerCheck } from '../db/room-monitor.ts'
-import type { RoomEvent } from '../monitor/room-watch.ts'
+import type { RoomEventType } from '../schemas/events.ts'
 import { recordEvent } from './events.ts'
 
 /** The ids every room event carries. */
@@ -12,7 +12,7 @@ export interface WatchedRoom {
 }
 
 /** Records a room event the monitor observed. */
-export async function recordRoomEvent (db: Kysely<Database>, room: WatchedRoom, type: RoomEvent, data: Record<string, unknown>): Promise<void> {
+export async function recordRoomEvent (db: Kysely<Database>, room: WatchedRoom, type: RoomEventType, data: Record<string, unknown>): Promise<void> {
   await recordEvent(db, type, room.sessionId, { ...room, ...data })
 }
 

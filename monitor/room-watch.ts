@@ -1,5 +1,6 @@
 import type { EcastApi, RoomInfo } from './ecast-client.ts'
 import type { AudienceConnection, EcastEntity, OpenAudienceSocket, Welcome } from './audience-socket.ts'
+import type { RoomEventType } from '../schemas/events.ts'
 import {
   EMPTY_VIEW, applyEntity, applyWelcome, countPlayers, finalCount, gameFinished, lobbyReport, withAudienceAnswer,
   withoutAudienceAnswer, type PublishedLobby, type SocketView
@@ -7,12 +8,10 @@ import {
 
 export type WatchState = 'waiting' | 'lobby' | 'started' | 'ended' | 'failed' | 'stopped'
 
-export type RoomEvent = 'room.connected' | 'lobby.player-joined' | 'lobby.updated' | 'game.started' | 'game.ended' | 'room.disconnected'
-
 /** Where a watch reports what it learns. Each call is awaited before the watch goes on, so reports stay in order. */
 export interface RoomWatchSink {
   /** A room event; the sink adds the session ids and the room code. */
-  event (type: RoomEvent, data: Record<string, unknown>): Promise<void> | void
+  event (type: RoomEventType, data: Record<string, unknown>): Promise<void> | void
   /** A new player count, stored with the player-check status (`checking` in the lobby, `completed` once final). */
   count (playerCount: number, status: 'checking' | 'completed'): Promise<void>
   /** A status without a new count (`completed` when the room ends, `failed` when it never appeared). */

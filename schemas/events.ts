@@ -7,8 +7,13 @@ import { VoteGame, VoteType } from './votes.ts'
 // webhooks and the timeline deliver them as {"type"|"event", "timestamp", "data"}; domain operations record them in
 // the event log (the `events` table) in the transaction of the change they describe.
 
+/** The events the room monitor records about a watched Jackbox room. */
+export const ROOM_EVENT_TYPES = ['room.connected', 'lobby.player-joined', 'lobby.updated', 'game.started', 'game.ended',
+  'room.disconnected'] as const
+export type RoomEventType = typeof ROOM_EVENT_TYPES[number]
+
 export const EVENT_TYPES = ['session.started', 'game.added', 'session.ended', 'player-count.updated', 'vote.received',
-  'room.connected', 'lobby.player-joined', 'lobby.updated', 'game.started', 'game.ended', 'room.disconnected'] as const
+  ...ROOM_EVENT_TYPES] as const
 export type EventType = typeof EVENT_TYPES[number]
 
 /**
