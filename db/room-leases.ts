@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely'
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely'
 import type { Database } from './types.ts'
 
 // Expiry is computed by the database (now() + ttl), never from a process clock.
@@ -87,11 +87,17 @@ export async function hasRoomLease (db: Kysely<Database>, sessionGameId: number)
   return row !== undefined
 }
 
-/** Deletes a session game's lease if no live process holds it (released, or its owner's lease expired). */
-export async function deleteFreeRoomLease (db: Kysely<Database>, sessionGameId: number): Promise<void> {
-  await db.deleteFrom('room_leases').where('session_game_id', '=', sessionGameId)
-    .where((eb) => eb.or([eb('owner', 'is', null), eb('expires_at', '<', sql<Date>`now()`)]))
-    .execute()
+/**
+ * Deletes a session game's lease if no live process holds it (released, or its owner's lease expired); true when one
+ * was deleted. It looks first: the delete trigger notifies every process even when no row goes.
+ */
+export async function deleteFreeRoomLease (db: Kysely<Database>, sessionGameId: number): Promise<boolean> {
+  const free = (eb: ExpressionBuilder<Database, 'room_leases'>) => eb.or([eb('owner', 'is', null), eb('expires_at', '<', sql<Date>`now()`)])
+  const found = await db.selectFrom('room_leases').select('session_game_id')
+    .where('session_game_id', '=', sessionGameId).where(free).executeTakeFirst()
+  if (!found) return false
+  const result = await db.deleteFrom('room_leases').where('session_game_id', '=', sessionGameId).where(free).executeTakeFirst()
+  return result.numDeletedRows > 0n
 }
 
 /** Releases every lease `owner` holds, free for any process to take now (a graceful shutdown). */

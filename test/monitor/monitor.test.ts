@@ -2,6 +2,7 @@ import t from 'tap'
 import { build, resetDb, authHeaders } from '../helper.ts'
 import { FakeEcast } from '../fixtures/fake-ecast.ts'
 import { EventLog, monitorSettled, stopWatches, until } from '../fixtures/event-log.ts'
+import { sql } from 'kysely'
 import { insertEvent } from '../../db/events.ts'
 
 // Whole scenarios against a fake ecast on loopback: the session game is made through the public API (adding it with
@@ -67,6 +68,30 @@ t.test('room monitor against a fake ecast', async (t) => {
     t.equal(fake.requests.get('EVNT'), stoppedAt, 'no poll after the stop')
     t.same(await app.db.selectFrom('room_leases').selectAll().execute(), [], 'its lease is gone')
     t.same(await row(game.id), { player_count: 1, player_count_check_status: 'stopped' })
+  })
+
+  t.test('an event for a room another process owns starts no second watch here, and a stop leaves that owner its lease', async (t) => {
+    fake.createRoom('OWND')
+    const session = await app.db.insertInto('sessions').values({ is_active: 1 }).returningAll().executeTakeFirstOrThrow()
+    const game = await app.db.insertInto('session_games')
+      .values({ session_id: session.id, game_id: 4, room_code: 'OWND', status: 'playing', player_count_check_status: 'checking' })
+      .returningAll().executeTakeFirstOrThrow()
+    // The lease row another process (sharing the database) holds while it watches the room.
+    const lease = { session_game_id: game.id, room_code: 'OWND', owner: 'another-process' }
+    await app.db.insertInto('room_leases').values({ ...lease, expires_at: sql<Date>`now() + interval '1 hour'` }).execute()
+    const leases = () => app.db.selectFrom('room_leases').select(['session_game_id', 'room_code', 'owner']).execute()
+
+    await insertEvent(app.db, 'game.added', session.id, { session: { id: session.id, is_active: 1, games_played: 1 }, game })
+    await monitorSettled(app)
+    t.same(app.roomMonitor.watching(), new Map(), 'no watch here')
+    t.equal(fake.requests.get('OWND') ?? 0, 0, 'the room is never polled from here')
+    t.same(await leases(), [lease], 'the lease stays the owner\'s')
+
+    await app.db.updateTable('session_games').set({ status: 'played', player_count_check_status: 'stopped' }).where('id', '=', game.id).execute()
+    await insertEvent(app.db, 'session-game.status-changed', session.id, { sessionGameId: game.id, status: 'played' })
+    await monitorSettled(app)
+    t.same(await leases(), [lease], 'the live owner drops its own lease when it reads the event')
+    t.same(log.of('room.disconnected'), [], 'and announces the stop itself')
   })
 
   t.test('players joining are counted, announced and stored', async (t) => {
