@@ -12,10 +12,10 @@ export async function recordEvent (trx: Kysely<Database>, type: EventType, sessi
 }
 
 /**
- * Records an internal event (schemas/events.ts INTERNAL_EVENT_TYPES) in the caller's transaction: the room monitor of
- * every process reads it from the log; clients, webhooks and the timeline never see it.
+ * Records an internal event (schemas/events.ts INTERNAL_EVENT_TYPES) in the caller's transaction: the room monitor and
+ * the live hub of every process read it from the log; clients, webhooks and the timeline never see it.
  */
-export async function recordInternalEvent<T extends InternalEventType> (trx: Kysely<Database>, type: T, sessionId: number,
+export async function recordInternalEvent<T extends InternalEventType> (trx: Kysely<Database>, type: T, sessionId: number | null,
   data: InternalEventData<T>): Promise<void> {
   await insertEvent(trx, type, sessionId, data)
 }

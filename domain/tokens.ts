@@ -3,6 +3,7 @@ import type { Database, Role } from '../db/types.ts'
 import * as tokens from '../db/tokens.ts'
 import { TokenLifetimeOutOfRange, TokenNotFound } from './errors.ts'
 import { durationMs, MAX_TOKEN_LIFETIME_MS } from '../plugins/config.ts'
+import { recordInternalEvent } from './events.ts'
 
 /** Signs a JWT: `expiresIn` in seconds from `clockTimestamp` (ms), as @fastify/jwt reads them. */
 export type Sign = (payload: { role: Role, jti: string }, options: { expiresIn: number, clockTimestamp: number }) => string
@@ -25,7 +26,11 @@ export async function listTokens (db: Kysely<Database>) {
   return rows.map(({ expires_at: expiresAt, ...row }) => ({ ...row, expiresAt: expiresAt.toISOString() }))
 }
 
+/** Revokes a scoped token; the event signs its live clients out on every process (plugins/live-events.ts). */
 export async function revokeToken (db: Kysely<Database>, id: number) {
-  if (!await tokens.revokeToken(db, id)) throw new TokenNotFound()
-  return { message: 'Token revoked' as const, tokenId: id }
+  return db.transaction().execute(async (trx) => {
+    if (!await tokens.revokeToken(trx, id)) throw new TokenNotFound()
+    await recordInternalEvent(trx, 'token.revoked', null, { tokenId: id })
+    return { message: 'Token revoked' as const, tokenId: id }
+  })
 }

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import { WebSocket } from 'ws'
 import type { FastifyBaseLogger } from 'fastify'
 import type { LoggedEvent } from './event-log.ts'
-import { EVENT_TYPES } from '../schemas/events.ts'
+import { EVENT_TYPES, type InternalEventData } from '../schemas/events.ts'
 import type { ServerMessage } from '../schemas/live.ts'
 
 export interface LiveEventsOptions {
@@ -38,6 +38,8 @@ export class LiveClient {
   /** The same floor per session, taken when the client subscribed without `since`. */
   readonly sessionLiveAfter = new Map<number, number>()
   authTimer: NodeJS.Timeout | undefined
+  /** While an auth message is checked: the tokens revoked meanwhile. */
+  revokedDuringAuth: Set<number> | null = null
   readonly sessions = new Set<number>()
   /** Sessions whose history is being replayed (`subscribe` with `since`): their live events wait here meanwhile. */
   readonly held = new Map<number, LoggedEvent[]>()
@@ -89,22 +91,39 @@ export class LiveHub {
     }
     const client = new LiveClient(socket)
     this.#clients.add(client)
-    client.authTimer = setTimeout(() => {
-      if (!client.authenticated) socket.close(CLOSE_UNAUTHENTICATED, 'Not authenticated')
-    }, this.#authTimeoutMs)
-    client.authTimer.unref()
+    this.#startAuthTimer(client)
     socket.on('pong', () => { client.missedPings = 0 })
     socket.on('close', () => this.#remove(client))
     return client
   }
 
-  /** `liveAfter`: the newest committed event id when the client authenticated (see LiveClient.liveAfter). */
-  authenticate (client: LiveClient, expiresAt: number, tokenId: number | null = null, liveAfter = 0): void {
+  /** An auth message is being checked: revocations seen meanwhile are kept for `authenticate`. */
+  beginAuth (client: LiveClient): void {
+    client.revokedDuringAuth = new Set()
+  }
+
+  /**
+   * `liveAfter`: the newest committed event id when the client authenticated (see LiveClient.liveAfter). False, and the
+   * client stays signed out, when the token was revoked while it was being checked (its row may have been read before).
+   */
+  authenticate (client: LiveClient, expiresAt: number, tokenId: number | null = null, liveAfter = 0): boolean {
+    const revoked = tokenId !== null && client.revokedDuringAuth?.has(tokenId)
+    client.revokedDuringAuth = null
+    if (revoked) return false
     clearTimeout(client.authTimer)
     client.authenticated = true
     client.liveAfter = liveAfter
     client.expiresAt = expiresAt
     client.tokenId = tokenId
+    return true
+  }
+
+  /** A token was revoked (`token.revoked` in the log): every client holding it is signed out. */
+  revoke (tokenId: number): void {
+    for (const client of this.#clients) {
+      client.revokedDuringAuth?.add(tokenId)
+      if (client.authenticated && client.tokenId === tokenId) this.#signOut(client, 'Token revoked')
+    }
   }
 
   /**
@@ -197,12 +216,28 @@ export class LiveHub {
       }
       client.missedPings++
       client.socket.ping()
-      if (client.authenticated && client.expiresAt <= now) {
-        client.authenticated = false
-        for (const sessionId of [...client.sessions]) this.unsubscribe(client, sessionId)
-        this.send(client, { type: 'auth_error', message: 'Token expired' })
-      }
+      if (client.authenticated && client.expiresAt <= now) this.#signOut(client, 'Token expired')
     }
+  }
+
+  /**
+   * The client loses its auth and its subscriptions and is told why; like a new socket, it is closed with 4401 unless
+   * it authenticates again within the auth timeout.
+   */
+  #signOut (client: LiveClient, message: string): void {
+    client.authenticated = false
+    client.tokenId = null
+    for (const sessionId of [...client.sessions]) this.unsubscribe(client, sessionId)
+    this.send(client, { type: 'auth_error', message })
+    this.#startAuthTimer(client)
+  }
+
+  #startAuthTimer (client: LiveClient): void {
+    clearTimeout(client.authTimer)
+    client.authTimer = setTimeout(() => {
+      if (!client.authenticated) client.socket.close(CLOSE_UNAUTHENTICATED, 'Not authenticated')
+    }, this.#authTimeoutMs)
+    client.authTimer.unref()
   }
 
   #write (client: LiveClient, bytes: Buffer): void {
@@ -234,7 +269,15 @@ export default fp<LiveEventsOptions>(async function liveEvents (app, opts) {
     maxClients: app.config.LIVE_MAX_CLIENTS,
     authTimeoutMs: opts.authTimeoutMs ?? 10_000
   })
-  const unsubscribe = app.eventLog.subscribe((event) => hub.broadcast(event))
+  const unsubscribe = app.eventLog.subscribe((event) => {
+    if (event.type === 'token.revoked') {
+      const { tokenId } = event.data as InternalEventData<'token.revoked'>
+      app.forgetToken(tokenId) // this process's HTTP requests refuse it at once too, not after the cache's 500 ms
+      hub.revoke(tokenId)
+      return
+    }
+    hub.broadcast(event)
+  })
   const heartbeat = setInterval(() => hub.heartbeat(), opts.heartbeatMs ?? 30_000)
   heartbeat.unref()
   app.decorate('liveEvents', hub)

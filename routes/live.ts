@@ -16,7 +16,8 @@ get, after the \`subscribed\` ack, every event of the session with a larger id (
 \`subscribed\`, \`unsubscribed\`, \`pong\` (to \`{"type":"ping"}\`), and \`{"type":"error","message"}\` for anything the server
 cannot take (the socket stays open). Events arrive as \`{"id","type","timestamp","data"}\` (ids increase in commit order): \`session.started\` to every
 authenticated client, every other event to the subscribers of its session. When the token expires the client gets
-\`{"type":"auth_error","message":"Token expired"}\` and loses its subscriptions until it authenticates again.
+\`{"type":"auth_error","message":"Token expired"}\` (within a second of a revocation, on every process of the service:
+\`"Token revoked"\`) and loses its subscriptions; it is closed with 4401 unless it authenticates again within 10 s.
 The server pings every 30 s and drops a client that leaves two pings unanswered, and drops a client that has more
 than 1 MiB of events queued and unread. A socket not authenticated within 10 s is closed with code 4401; past
 LIVE_MAX_CLIENTS sockets, a new one is closed at once with 1013; on shutdown every client gets 1001.
@@ -38,6 +39,7 @@ const live: FastifyPluginAsyncTypebox = async (app) => {
   // Every role may use the live socket; a scoped token is checked against its row like on any route.
   async function authenticate (client: LiveClient, token: string | undefined) {
     if (!token) return hub.send(client, { type: 'auth_error', message: 'Token is required' })
+    hub.beginAuth(client)
     let identity
     try {
       identity = await app.authenticate(token)
@@ -46,7 +48,9 @@ const live: FastifyPluginAsyncTypebox = async (app) => {
       return hub.send(client, { type: 'auth_error', message: err.message })
     }
     // Events committed before this point are not live for this client, even if this process has yet to read them.
-    hub.authenticate(client, identity.expiresAt, identity.tokenId, await findLastEventId(app.db))
+    if (!hub.authenticate(client, identity.expiresAt, identity.tokenId, await findLastEventId(app.db))) {
+      return hub.send(client, { type: 'auth_error', message: 'Token revoked' })
+    }
     hub.send(client, { type: 'auth_success' })
   }
 

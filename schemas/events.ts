@@ -17,10 +17,11 @@ export const EVENT_TYPES = ['session.started', 'game.added', 'session.ended', 'p
 export type EventType = typeof EVENT_TYPES[number]
 
 /**
- * Events the log carries for the service's own consumers (the room monitor) and never shows to clients or webhooks:
- * changes the contract announces no event for.
+ * Events the log carries for the service's own consumers (the room monitor, every process's live hub) and never shows
+ * to clients or webhooks: changes the contract announces no event for. `token.revoked` (`{"tokenId"}`, no session)
+ * signs the token's live clients out on every process.
  */
-export const INTERNAL_EVENT_TYPES = ['session-game.status-changed', 'session-game.removed', 'session-game.room-code-changed'] as const
+export const INTERNAL_EVENT_TYPES = ['session-game.status-changed', 'session-game.removed', 'session-game.room-code-changed', 'token.revoked'] as const
 export type InternalEventType = typeof INTERNAL_EVENT_TYPES[number]
 
 /** The events a webhook may subscribe to (API.md "Webhooks"). */
@@ -79,7 +80,8 @@ const SessionGameRef = { sessionGameId: { ...Id, description: 'session_games.id'
 export const INTERNAL_EVENT_DATA = {
   'session-game.status-changed': Type.Object({ ...SessionGameRef, status: SessionGameStatus }),
   'session-game.removed': Type.Object(SessionGameRef),
-  'session-game.room-code-changed': Type.Object({ ...SessionGameRef, roomCode: Type.String() })
+  'session-game.room-code-changed': Type.Object({ ...SessionGameRef, roomCode: Type.String() }),
+  'token.revoked': Type.Object({ tokenId: Id })
 } satisfies Record<InternalEventType, TSchema>
 
 export type InternalEventData<T extends InternalEventType = InternalEventType> = Static<typeof INTERNAL_EVENT_DATA[T]>

@@ -170,9 +170,22 @@ t.test('three processes on one PostgreSQL database', { skip: replicasSkip() }, a
     t.equal(scoped.status, 201)
     const verify = (server: ServerProcess) => api(server, '/api/auth/verify', { token: scoped.body.token }).then((r) => r.status)
     t.same(await Promise.all(servers.map(verify)), [200, 200, 200], 'accepted (and cached) by all three')
+    // Live sockets on A and C already authenticated with it (and subscribed) lose their auth too.
+    const sockets = await Promise.all([a, c].map(async (server) => {
+      const socket = new WebSocket(`${server.url.replace('http', 'ws')}/api/sessions/live?token=${scoped.body.token}`)
+      t.teardown(() => socket.terminate())
+      const messages: unknown[] = []
+      socket.on('message', (raw) => messages.push(JSON.parse(String(raw))))
+      await once(socket, 'open')
+      socket.send(JSON.stringify({ type: 'subscribe', sessionId }))
+      await until('subscribed', () => messages.length >= 2)
+      return messages
+    }))
     t.equal((await api(b, `/api/auth/tokens/${scoped.body.id}`, { method: 'DELETE', token })).status, 200)
     await new Promise((resolve) => setTimeout(resolve, 1000))
     t.same(await Promise.all(servers.map(verify)), [401, 401, 401], 'revoked through B, refused by all three within a second')
+    t.same(sockets, Array(2).fill([{ type: 'auth_success' }, { type: 'subscribed', sessionId }, { type: 'auth_error', message: 'Token revoked' }]),
+      'the live clients on A and C were signed out within that second')
   })
 
   t.test('game.added starts one watch among the three; a status change made through another process stops it in the owner', async (t) => {

@@ -63,6 +63,25 @@ t.test('time and count limits, through the real HTTP server', async (t) => {
     await live.closed
   })
 
+  t.test('a socket signed out by a revocation is closed with 4401 unless it authenticates again in time', async (t) => {
+    const minted = await app.inject({ method: 'POST', url: '/api/auth/tokens', headers: authHeaders(app), payload: { name: 'overlay', role: 'overlay' } })
+    const { id, token: scoped } = minted.json() as { id: number, token: string }
+    const left = await open(`?token=${scoped}`)
+    const renewed = await open(`?token=${scoped}`)
+    for (const live of [left, renewed]) t.same(await live.first, { type: 'auth_success' })
+    const [leftOut, renewedOut] = [left, renewed].map((live) => once(live.socket, 'message').then(([data]) => JSON.parse(String(data))))
+    t.equal((await app.inject({ method: 'DELETE', url: `/api/auth/tokens/${id}`, headers: authHeaders(app) })).statusCode, 200)
+    t.same(await Promise.all([leftOut, renewedOut]), Array(2).fill({ type: 'auth_error', message: 'Token revoked' }))
+    const again = once(renewed.socket, 'message').then(([data]) => JSON.parse(String(data)))
+    renewed.socket.send(JSON.stringify({ type: 'auth', token }))
+    t.same(await again, { type: 'auth_success' })
+    t.equal(await left.closed, 4401)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    t.equal(renewed.socket.readyState, WebSocket.OPEN, 'the one that authenticated again stays')
+    renewed.socket.close()
+    await renewed.closed
+  })
+
   t.test('past LIVE_MAX_CLIENTS one more is accepted and closed at once with 1013', async (t) => {
     const held = [await authenticated(), await authenticated(), await open()]
     const refused = await open(`?token=${token}`)

@@ -2,6 +2,7 @@ import t from 'tap'
 import { once } from 'node:events'
 import WebSocket from 'ws'
 import { build, resetDb, authHeaders } from '../helper.ts'
+import { LiveSocket } from '../fixtures/live-client.ts'
 
 t.test('scoped tokens and roles, through the real HTTP server', async (t) => {
   const app = await build(t)
@@ -135,6 +136,30 @@ t.test('scoped tokens and roles, through the real HTTP server', async (t) => {
     const vote = await call('POST', '/api/votes/live', { username: 'v', vote: 'up', timestamp: new Date().toISOString() }, bearer(token))
     t.equal(vote.status, 401)
     t.same(await liveAuth(token), { type: 'auth_error', message: 'Token revoked' })
+  })
+
+  t.test('a live socket authenticated with a token is signed out when the token is revoked; others keep theirs', async (t) => {
+    // Ids restart with each test (resetDb): an overlay, as the bot token the test before revoked may still be in the
+    // row cache, and this revoked row must not be found there by the next test.
+    const { id, token } = await mint('overlay')
+    t.teardown(() => app.forgetToken(id))
+    const sessionId = (await call('POST', '/api/sessions', {}, admin)).body.id as number
+    const url = `${base.replace('http', 'ws')}/api/sessions/live`
+    const bot = await LiveSocket.open(t, url)
+    const other = await LiveSocket.open(t, url)
+    t.same(await bot.request({ type: 'auth', token }), { type: 'auth_success' })
+    t.same(await other.request({ type: 'auth', token: admin.authorization.slice(7) }), { type: 'auth_success' })
+    for (const client of [bot, other]) t.same(await client.request({ type: 'subscribe', sessionId }), { type: 'subscribed', sessionId })
+
+    t.equal((await call('DELETE', `/api/auth/tokens/${id}`, undefined, admin)).status, 200)
+    t.same(await bot.next(), { type: 'auth_error', message: 'Token revoked' }, 'told at once, subscriptions dropped')
+    t.equal((await call('POST', `/api/sessions/${sessionId}/games`, { game_id: 1 }, admin)).status, 201)
+    t.match(await other.next(), { type: 'game.added', data: { session: { id: sessionId } } }, 'the admin client still gets events (and no internal one)')
+    await bot.assertNothingPending(t, 'no event reaches the revoked client')
+    t.same(await bot.request({ type: 'subscribe', sessionId }), { type: 'error', message: 'Not authenticated' })
+    t.same(await bot.request({ type: 'auth', token }), { type: 'auth_error', message: 'Token revoked' })
+    const timeline = (await call('GET', `/api/sessions/${sessionId}/events`)).body as { events: Array<{ type: string }> }
+    t.same(timeline.events.map((e) => e.type), ['session.started', 'game.added'], 'the revocation is not in the timeline')
   })
 
   t.test('a revocation reaches a process whose cache still holds the row within a second', async (t) => {
