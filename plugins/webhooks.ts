@@ -21,9 +21,9 @@ export interface WebhooksOptions {
   /** Called after each attempt with its outcome (the metrics count them). */
   onAttempt?: (outcome: 'delivered' | 'retrying' | 'failed' | 'test') => void
   /** Outbound HTTP. Defaults to an Agent the plugin owns, whose connections check every target address. A dispatcher
-   *  passed in (a MockAgent in tests) is used as it is, without that check. */
+   *  passed in (a MockAgent in tests) gets the same check in front of each request (`guardTargets`). */
   dispatcher?: Dispatcher
-  /** Name resolution for the plugin's own Agent (tests inject names that resolve where they need). */
+  /** Name resolution for the target check (tests inject names that resolve where they need). */
   lookup?: Lookup
   /** The waits between attempts (each at least 1 s in production); one more attempt than there are waits. */
   retryDelaysMs?: number[]
@@ -126,6 +126,36 @@ export function guardedConnector (allowLoopback: boolean, lookup: Lookup = dnsLo
     }
     connect(options, callback)
   }
+}
+
+/**
+ * The same target rule in front of a dispatcher whose connections the plugin does not make itself (one passed in):
+ * each request's host is checked before it is handed on, an address as it is, a name on every address it resolves to
+ * at that moment.
+ */
+export function guardTargets (dispatcher: Dispatcher, allowLoopback: boolean, lookup: Lookup = dnsLookup as Lookup): Dispatcher {
+  const refusal = (hostname: string, callback: (err: Error | null) => void) => {
+    const host = hostname.replace(/^\[|\]$/g, '')
+    if (isIP(host)) {
+      const problem = addressProblem(host, allowLoopback)
+      callback(problem ? new TargetRefused(host, host, problem) : null)
+      return
+    }
+    lookup(host, { all: true }, (err, addresses) => {
+      if (err) return callback(err)
+      const refused = addresses.map(({ address }) => ({ address, problem: addressProblem(address, allowLoopback) }))
+        .filter((a) => a.problem !== undefined)
+        .sort((a, b) => (a.problem === 'forbidden' ? 0 : 1) - (b.problem === 'forbidden' ? 0 : 1))[0]
+      callback(refused ? new TargetRefused(host, refused.address, refused.problem!) : null)
+    })
+  }
+  return dispatcher.compose((dispatch) => function guardTarget (options, handler) {
+    refusal(new URL(String(options.origin)).hostname, (err) => {
+      if (err) handler.onResponseError?.(null as never, err)
+      else dispatch(options, handler)
+    })
+    return true
+  })
 }
 
 const signature = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
@@ -362,11 +392,11 @@ interface AttemptResult {
 }
 
 export default fp<WebhooksOptions>(async function webhooks (app, opts) {
-  const agent = opts.dispatcher
-    ? undefined
-    : new Agent({ connect: guardedConnector(app.config.WEBHOOK_ALLOW_LOOPBACK, opts.lookup) })
+  const allowLoopback = app.config.WEBHOOK_ALLOW_LOOPBACK
+  const agent = opts.dispatcher ? undefined : new Agent({ connect: guardedConnector(allowLoopback, opts.lookup) })
+  const outbound = opts.dispatcher ? guardTargets(opts.dispatcher, allowLoopback, opts.lookup) : agent!
   const onAttempt = app.hasDecorator('metrics') ? (outcome: string) => app.metrics.webhookDeliveries.inc({ outcome }) : undefined
-  const dispatcher = new WebhookDispatcher(app.db, app.dbListen, app.log.child({ plugin: 'webhooks' }), opts.dispatcher ?? agent!, { onAttempt, retentionDays: app.config.EVENT_RETENTION_DAYS, ...opts })
+  const dispatcher = new WebhookDispatcher(app.db, app.dbListen, app.log.child({ plugin: 'webhooks' }), outbound, { onAttempt, retentionDays: app.config.EVENT_RETENTION_DAYS, ...opts })
   app.decorate('webhooks', dispatcher)
   app.addHook('onReady', () => dispatcher.start())
   app.addHook('onClose', async () => {
