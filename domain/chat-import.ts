@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import { errorCodes } from 'fastify'
 import type { Kysely } from 'kysely'
@@ -64,8 +64,11 @@ export function voteTypeOf (message: string): VoteType | null {
 
 /** The dedupe key: SHA-256 of username:message:timestamp, with the timestamp as ISO-8601 (ms, UTC). */
 export function messageHash (username: string, message: string, timestamp: Date): string {
-  return createHash('sha256').update(`${username}:${message}:${timestamp.toISOString()}`).digest('hex')
+  return hashOf(username, message, timestamp.toISOString())
 }
+
+// crypto.hash, one call per message: a Hash object per message (createHash) costs more than the hashing.
+const hashOf = (username: string, message: string, iso: string) => hash('sha256', `${username}:${message}:${iso}`, 'hex')
 
 // ISO-8601 date-times: `T` or a space, optional seconds and fraction, optional zone (none means UTC).
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/
@@ -237,37 +240,44 @@ async function * readChatLog (body: Readable, limit: number): AsyncGenerator<Cha
     failure ??= err
     notify()
   }
+  // Tokens go straight to the rows as the parser makes them instead of through the stream's readable side: an object
+  // per token queued and emitted there cost more than the parsing. So the parser never pushes back; the body is paused
+  // instead while a full batch waits.
+  tokens.push = (token: Token | null) => {
+    if (token === null) {
+      ended = true
+      notify()
+    } else if (!failure) {
+      try {
+        rows.push(token)
+      } catch (err) {
+        fail(err)
+      }
+    }
+    return true
+  }
+  tokens.on('error', (err: Error) => fail(new ChatLogInvalid(`The body is not valid JSON: ${err.message.replace(/^Parser cannot parse input: /, '')}`)))
   let received = 0
-  body.on('data', (chunk: string) => {
+  const onData = (chunk: string) => {
     received += Buffer.byteLength(chunk)
     if (received > limit) fail(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE())
-  })
-  body.on('error', fail)
-  tokens.on('data', (token: Token) => {
     if (failure) return
-    try {
-      rows.push(token)
-    } catch (err) {
-      fail(err)
-      return
-    }
+    tokens.write(chunk)
     if (rows.ready.length >= BATCH) {
-      tokens.pause()
+      body.pause()
       notify()
     }
-  })
-  tokens.on('error', (err: Error) => fail(new ChatLogInvalid(`The body is not valid JSON: ${err.message.replace(/^Parser cannot parse input: /, '')}`)))
-  tokens.on('end', () => {
-    ended = true
-    notify()
-  })
-  body.pipe(tokens)
+  }
+  const onEnd = () => tokens.end()
+  body.on('data', onData)
+  body.on('end', onEnd)
+  body.on('error', fail)
   try {
     for (;;) {
       if (failure) throw failure
       if (rows.ready.length >= BATCH || (ended && rows.ready.length)) {
         yield rows.take()
-        tokens.resume()
+        body.resume()
         continue
       }
       if (ended) break
@@ -275,7 +285,9 @@ async function * readChatLog (body: Readable, limit: number): AsyncGenerator<Cha
     }
     rows.finish()
   } finally {
-    body.unpipe(tokens)
+    body.off('data', onData)
+    body.off('end', onEnd)
+    body.pause()
     tokens.destroy()
   }
 }
@@ -301,12 +313,13 @@ class ImportTally {
     }
     for (let i = 0; i < n; i++) {
       const m = messages[i]
+      const iso = m.timestamp.toISOString()
       batch.sessionGameIds[i] = entryAt(this.timeline, m.timestamp)?.id ?? null
       batch.usernames[i] = m.username
       batch.messages[i] = m.message
-      batch.timestamps[i] = m.timestamp.toISOString()
+      batch.timestamps[i] = iso
       batch.voteTypes[i] = voteTypeOf(m.message)
-      batch.hashes[i] = messageHash(m.username, m.message, m.timestamp)
+      batch.hashes[i] = hashOf(m.username, m.message, iso)
     }
     const stored = await insertChatLogs(trx, sessionId, batch)
     this.messages += n
