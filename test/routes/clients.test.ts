@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import WebSocket from 'ws'
 import { build, authHeaders } from '../helper.ts'
 import { MAX_WAITING_COMMANDS } from '../../plugins/clients.ts'
+import { until } from '../fixtures/event-log.ts'
 
 type Message = Record<string, unknown>
 /** What a test bot does with a command: answer with a command_result body, or never answer (undefined). */
@@ -274,6 +275,15 @@ t.test('connected clients', async (t) => {
     t.match(logLines.map((l) => JSON.parse(l)), [{ level: 40, clientId: bot.clientId, waiting: MAX_WAITING_COMMANDS, msg: /too many commands waiting/ }])
     bot.ws.terminate()
     for (const res of await Promise.all(waiting)) t.same(res.json(), { success: true, processed: false, reason: 'client never responded' })
+  })
+
+  t.test('a process taken for dead (its row pruned while it was cut off) lists its clients again at its next heartbeat', async (t) => {
+    const bot = await announced('survivor', ['echo'], { echo: () => ({ ok: true, response: {} }) })
+    await app.db.deleteFrom('live_processes').execute()
+    t.same((await get('/api/clients')).json(), { success: true, sessions: [] }, 'gone with its process row')
+    await until('listed again', async () => (await get('/api/clients')).json().sessions.length === 1, 10_000)
+    t.same((await get('/api/clients')).json().sessions.map((s: { id: string }) => s.id), [bot.clientId])
+    t.same((await message(bot, 'echo')).json(), { success: true, processed: true, response: {} })
   })
 
   t.test('bad input is a 400 naming the field', async (t) => {
