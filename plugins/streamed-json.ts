@@ -241,6 +241,7 @@ export function streamedJsonParser (limit: number) {
       payload.removeListener('data', onData)
       payload.removeListener('end', onEnd)
       payload.removeListener('error', onEnd)
+      payload.resume() // what is left of a refused body is read and dropped
       done(err, body)
     }
     function onData (chunk: Buffer | string) {
@@ -257,6 +258,10 @@ export function streamedJsonParser (limit: number) {
         // Answered when the body has arrived, as Fastify does, so the connection stays usable.
         invalid = true
       }
+      // One chunk per turn of the event loop: while data is waiting, libuv reads a socket up to 32 times in a row, and
+      // each read is parsed at once.
+      payload.pause()
+      setImmediate(() => payload.resume())
     }
     function onEnd (err?: Error & { statusCode?: number }) {
       if (err) {
