@@ -53,13 +53,13 @@ export const CHAT_IMPORT_BODY_LIMIT = 200 * 1024 * 1024
 // Rows per INSERT: each column travels as one array parameter, so this bounds statement size, not parameter count.
 const BATCH = 5000
 
+const VOTE = /thisgame(\+\+|--)/i
+
 /** thisgame++ is up, thisgame-- is down, case-insensitive; when a message has both, the first one wins. */
 export function voteTypeOf (message: string): VoteType | null {
-  const lower = message.toLowerCase()
-  const up = lower.indexOf('thisgame++')
-  const down = lower.indexOf('thisgame--')
-  if (up === -1) return down === -1 ? null : 'down'
-  return down === -1 || up < down ? 'up' : 'down'
+  // The leftmost match of either; no lower-cased copy of every message.
+  const match = VOTE.exec(message)
+  return match === null ? null : match[1] === '++' ? 'up' : 'down'
 }
 
 /** The dedupe key: SHA-256 of username:message:timestamp, with the timestamp as ISO-8601 (ms, UTC). */
