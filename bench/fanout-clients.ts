@@ -3,7 +3,8 @@ import WebSocket from 'ws'
 // The client side of bench/fanout.ts, in its own process so its work is not charged to the server being measured.
 // argv: <ws url> <count> [sessionId]. With a sessionId each client subscribes (the token rides in the URL);
 // without one it only connects (the bare broadcast server). Over IPC: {ready}, then per event n, once the last client
-// has it, {event: n, lastAt} (ms on the shared wall clock), plus the first event's text as {sample}.
+// has it, {event: n, lastAt, stampedAt} (ms on the shared wall clock; stampedAt: the event's `timestamp`, NaN
+// without one), plus the first event's text as {sample}.
 
 const [url, countArg, sessionArg] = process.argv.slice(2)
 const count = Number(countArg)
@@ -12,6 +13,7 @@ const send = (message: unknown) => process.send!(message)
 const now = () => performance.timeOrigin + performance.now()
 
 const receivedBy: number[] = [] // per event index: how many clients have it
+const stampedAt: number[] = []
 let ready = 0
 const sockets: WebSocket[] = []
 
@@ -39,7 +41,9 @@ function connect (i: number): Promise<void> {
     const n = seen++
     if (n === 0 && i === 0) send({ sample: data.toString() })
     receivedBy[n] = (receivedBy[n] ?? 0) + 1
-    if (receivedBy[n] === count) send({ event: n, lastAt: at })
+    // The event's own timestamp (the service stamps it as its transaction commits), read from one copy.
+    if (receivedBy[n] === 1) stampedAt[n] = Date.parse((JSON.parse(data.toString()) as { timestamp?: string }).timestamp ?? '')
+    if (receivedBy[n] === count) send({ event: n, lastAt: at, stampedAt: stampedAt[n] })
   })
   return new Promise((resolve) => ws.once('open', () => resolve()))
 }

@@ -79,14 +79,16 @@ async function fanout () {
   await bare.stop()
 
   const ratio = (pick: (times: typeof serviceTimes) => number[]) => percentile(pick(serviceTimes), 99) / percentile(pick(bareTimes), 99)
-  const upper = ratio((times) => times.fromRequest)
+  const fromCommit = ratio((times) => times.fromCommit)
   console.log(`live fan-out: ${CLIENTS} subscribed clients, ${half} on each of two processes; ${VOTES} live votes alternately through each; each event is ${Buffer.byteLength(bytes)} bytes`)
+  console.log(`  commit → last client's receipt (the event's timestamp; bare: its request): two processes ${summary(serviceTimes.fromCommit)}`)
+  console.log(`                                                       bare, one process ${summary(bareTimes.fromCommit)}`)
   console.log(`  HTTP request sent → last client's receipt (≥ commit → last receipt): two processes ${summary(serviceTimes.fromRequest)}`)
   console.log(`                                                       bare, one process ${summary(bareTimes.fromRequest)}`)
   console.log(`  HTTP response → last client's receipt (≤ commit → last receipt):     two processes ${summary(serviceTimes.fromResponse)}`)
   console.log(`                                                       bare, one process ${summary(bareTimes.fromResponse)}`)
-  console.log(`  target p99 ≤ 2× bare: ${upper.toFixed(2)}× from the request (${upper <= 2 ? 'met' : 'MISSED'}), ` +
-    `${ratio((times) => times.fromResponse).toFixed(2)}× from the response`)
+  console.log(`  target p99 commit → last receipt ≤ 2× bare: ${fromCommit.toFixed(2)}× (${fromCommit <= 2 ? 'met' : 'MISSED'}); ` +
+    `${ratio((times) => times.fromRequest).toFixed(2)}× from the request, ${ratio((times) => times.fromResponse).toFixed(2)}× from the response`)
 }
 
 try {

@@ -22,10 +22,12 @@ export function requireOpenFiles (sockets: number): void {
   }
 }
 
+export interface Receipt { lastAt: number, stampedAt: number }
+
 export interface Clients {
   child: ChildProcess
-  /** Resolves with the wall-clock time at which the last client had event n. */
-  lastReceipt (n: number): Promise<number>
+  /** Resolves with the wall-clock time at which the last client had event n, and the event's own timestamp. */
+  lastReceipt (n: number): Promise<Receipt>
   sample: Promise<string>
   close (): Promise<void>
 }
@@ -34,19 +36,21 @@ export interface Clients {
 export async function startClients (url: string, count: number, sessionId?: number): Promise<Clients> {
   const args = [url, String(count), ...(sessionId ? [String(sessionId)] : [])]
   const child = fork(new URL('../fanout-clients.ts', import.meta.url).pathname, args, { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
-  const receipts = new Map<number, number>()
-  const waiting = new Map<number, (at: number) => void>()
+  const receipts = new Map<number, Receipt>()
+  const waiting = new Map<number, (receipt: Receipt) => void>()
   let gotSample: (s: string) => void = () => {}
   const sample = new Promise<string>((resolve) => { gotSample = resolve })
   const ready = new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`clients exited with ${code}`)))
-    child.on('message', (message: { ready?: true, event?: number, lastAt?: number, sample?: string }) => {
+    child.on('message', (message: { ready?: true, event?: number, lastAt?: number, stampedAt?: number | null, sample?: string }) => {
       if (message.ready) resolve()
       if (message.sample !== undefined) gotSample(message.sample)
       if (message.event !== undefined) {
+        // NaN crosses IPC (JSON) as null.
+        const receipt = { lastAt: message.lastAt!, stampedAt: message.stampedAt ?? NaN }
         const resolveReceipt = waiting.get(message.event)
-        if (resolveReceipt) resolveReceipt(message.lastAt!)
-        else receipts.set(message.event, message.lastAt!)
+        if (resolveReceipt) resolveReceipt(receipt)
+        else receipts.set(message.event, receipt)
       }
     })
   })
@@ -79,23 +83,32 @@ export async function startBare () {
   return { url, pid: child.pid!, async stop () { child.kill('SIGTERM'); await once(child, 'exit') } }
 }
 
-export interface Times { fromResponse: number[], fromRequest: number[] }
+/**
+ * fromCommit: for the service, from the event's own timestamp (taken in its transaction just before the commit) to the
+ * last receipt: the contract's "commit to the last client". For the bare server, which has no commit, from the
+ * request's start (its broadcast begins as the request arrives): an upper bound that favours neither side.
+ */
+export interface Times { fromResponse: number[], fromRequest: number[], fromCommit: number[] }
 
 /**
  * One warm-up trigger (not counted: it pays for first-call compilation on both sides), then `count` in a row, each
- * awaited. Per trigger, the last receipt over every group of clients minus the HTTP response's arrival, and minus the
- * request's start.
+ * awaited. Per trigger, the last receipt over every group of clients minus the HTTP response's arrival, minus the
+ * request's start, and minus the event's timestamp when it has a fresh one.
  */
 export async function measure (groups: Clients[], count: number, trigger: (n: number) => Promise<void>): Promise<Times> {
-  const times: Times = { fromResponse: [], fromRequest: [] }
+  const times: Times = { fromResponse: [], fromRequest: [], fromCommit: [] }
   for (let n = 0; n <= count; n++) {
     const sentAt = now()
     await trigger(n)
     const respondedAt = now()
-    const lastAt = Math.max(...await Promise.all(groups.map((clients) => clients.lastReceipt(n))))
+    const receipts = await Promise.all(groups.map((clients) => clients.lastReceipt(n)))
+    const lastAt = Math.max(...receipts.map((r) => r.lastAt))
     if (n === 0) continue
     times.fromResponse.push(lastAt - respondedAt)
     times.fromRequest.push(lastAt - sentAt)
+    // A timestamp from before this trigger (the bare server's bytes are a copy of an old event) is no commit time.
+    const stampedAt = receipts[0].stampedAt
+    times.fromCommit.push(stampedAt >= sentAt - 1 ? lastAt - stampedAt : lastAt - sentAt)
   }
   return times
 }
