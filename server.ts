@@ -1,6 +1,12 @@
+import { setFlagsFromString } from 'node:v8'
 import { loadConfig } from './plugins/config.ts'
 import { buildApp } from './app.ts'
 import { DataDirLocked } from './plugins/data-dir-lock.ts'
+
+// V8 lets the heap grow to several times what is live before it collects again. The service's live heap is small, but a
+// large import allocates fast: a 1M-message chat import peaked 126 MB over idle RSS with the default and 17 MB with the
+// heap allowed to grow 30% at a time, at the same speed (bench/chat-import). Read by V8 each time it sizes the heap.
+setFlagsFromString('--heap-growing-percent=30')
 
 let config
 try {
