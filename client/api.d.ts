@@ -1754,7 +1754,7 @@ export interface operations {
                         uptime: number;
                         /** @description This process's id, unique among the processes sharing the database */
                         instance: string;
-                        /** @description How many room watches this process owns now */
+                        /** @description How many room watches this process owns now (its live leases; 0 while the database is down) */
                         rooms: number;
                     };
                 };
@@ -1774,7 +1774,7 @@ export interface operations {
                         uptime: number;
                         /** @description This process's id, unique among the processes sharing the database */
                         instance: string;
-                        /** @description How many room watches this process owns now */
+                        /** @description How many room watches this process owns now (its live leases; 0 while the database is down) */
                         rooms: number;
                     };
                 };

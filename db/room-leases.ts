@@ -100,6 +100,16 @@ export async function deleteFreeRoomLease (db: Kysely<Database>, sessionGameId: 
   return result.numDeletedRows > 0n
 }
 
+/** How many live leases `owner` holds: the rooms it watches, as every process can see. */
+export async function countRoomLeases (db: Kysely<Database>, owner: string): Promise<number> {
+  const row = await db.selectFrom('room_leases')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('owner', '=', owner)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}
+
 /** Releases every lease `owner` holds, free for any process to take now (a graceful shutdown). */
 export async function releaseRoomLeases (db: Kysely<Database>, owner: string): Promise<number> {
   const result = await db.updateTable('room_leases')
