@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import pg from 'pg'
-import { startPostgres } from './lib/postgres.ts'
+import { processCpu, startPostgres } from './lib/postgres.ts'
 import { autocannon } from './lib/autocannon.ts'
-import { readFileSync } from 'node:fs'
 import { freePort, median, startService } from './lib/server.ts'
 
 // 50 concurrent clients post live votes for 10 s to the real service on PostgreSQL 15; beside it, in the same run,
@@ -54,22 +53,17 @@ async function startBaseline (databaseUrl: string) {
   return { url, pid: child.pid!, async stop () { child.kill('SIGTERM'); await once(child, 'exit') } }
 }
 
-function cpuSeconds (pid: number) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100
-}
-
 interface Round { rate: number, p99: number, cpuMsPerVote: number, pgCpuMsPerVote: number, non2xx: number }
 
 async function measure (url: string, path: string, headers: Record<string, string>, pid: number): Promise<Round> {
-  const cpu = cpuSeconds(pid)
+  const cpu = processCpu(pid).seconds
   const pgCpu = postgres.cpuSeconds()
   const r = await load(url, path, headers)
   if (r.errors || r.timeouts) throw new Error(`${url}: ${r.errors} errors, ${r.timeouts} timeouts`)
   return {
     rate: r.requests.average,
     p99: r.latency.p99,
-    cpuMsPerVote: (cpuSeconds(pid) - cpu) * 1000 / r.requests.total,
+    cpuMsPerVote: (processCpu(pid).seconds - cpu) * 1000 / r.requests.total,
     pgCpuMsPerVote: (postgres.cpuSeconds() - pgCpu) * 1000 / r.requests.total,
     non2xx: r.non2xx
   }

@@ -55,8 +55,8 @@ export function startPostgres (): ThrowawayPostgres {
   }
 }
 
-// utime + stime (+ cutime + cstime with `children`) of a process, in seconds (clock ticks of 1/100 s).
-function processCpu (pid: number, children: boolean): { ppid: number, seconds: number } {
+/** utime + stime (+ cutime + cstime with `children`) of a process in seconds (clock ticks of 1/100 s), and its parent. */
+export function processCpu (pid: number, children = false): { ppid: number, seconds: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   const ticks = Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0)
   return { ppid: Number(fields[1]), seconds: ticks / 100 }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
+import { processCpu } from './postgres.ts'
 
 export const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789'
 export const BENCH_JWT_SECRET = 'bench-secret-bench-secret-bench-secret-0123'
@@ -66,10 +67,7 @@ export async function startService (env: Record<string, string>, cwd = new URL('
     token,
     rssMb: () => procStatus(pid, 'VmRSS'),
     peakRssMb: () => procStatus(pid, 'VmHWM'),
-    cpuSeconds () {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-      return (Number(fields[11]) + Number(fields[12])) / 100 // utime + stime, in clock ticks of 1/100 s
-    },
+    cpuSeconds: () => processCpu(pid).seconds,
     async stop () {
       if (child.exitCode !== null) return
       child.kill('SIGTERM')
