@@ -1,4 +1,5 @@
 import { setFlagsFromString } from 'node:v8'
+import closeWithGrace from 'close-with-grace'
 import { loadConfig } from './plugins/config.ts'
 import { buildApp } from './app.ts'
 import { DataDirLocked } from './plugins/data-dir-lock.ts'
@@ -30,29 +31,28 @@ app.addHook('onSend', async (_request, reply) => {
   if (closing) reply.header('connection', 'close')
 })
 
-async function shutdown (signal: string) {
-  if (closing) return
+// Tests only (never under NODE_ENV=production): SIGUSR2 makes the process throw an uncaught error, so a test can crash
+// a real process at a moment it chooses (test/crash.test.ts).
+const crashOnSignal = process.env.NODE_ENV !== 'production' && process.env.TEST_CRASH_ON_SIGUSR2 === '1'
+
+// SIGINT/SIGTERM, and also a crash (uncaughtException, unhandledRejection): every path closes the app, so live
+// clients get their 1001, room leases are released for another process at once and this process's row is deleted,
+// instead of all of it waiting out its TTL. A hung close must not keep `docker stop` waiting for its SIGKILL (compose
+// allows 15 s): past 8 s the process exits anyway. A second signal or error exits at once.
+closeWithGrace({
+  delay: 8000,
+  skip: crashOnSignal ? ['SIGUSR2'] : [],
+  logger: { error: (message: unknown) => app.log.error(message instanceof Error ? { err: message } : {}, String(message)) },
+  onTimeout: () => app.log.error('still running 8 s after the signal; exiting anyway')
+}, async ({ signal, err }) => {
   closing = true
-  app.log.info({ signal }, 'shutting down')
-  // A hung close, or work left running after it, must not keep `docker stop` waiting for its SIGKILL (compose
-  // allows 15 s). Unref'd, this timer fires only while something else still keeps the process alive.
-  const timer = setTimeout(() => {
-    app.log.error('still running 8 s after the signal; exiting anyway')
-    process.exit(1)
-  }, 8000)
-  timer.unref()
-  try {
-    await app.close()
-    // No process.exit(0): the process ends when nothing is left running, so a clean exit shows that every plugin
-    // stopped its work, and the last log lines get flushed.
-    app.log.info('shut down')
-  } catch (err) {
-    app.log.error({ err }, 'shutdown failed')
-    process.exit(1)
-  }
-}
-process.once('SIGINT', () => shutdown('SIGINT'))
-process.once('SIGTERM', () => shutdown('SIGTERM'))
+  if (err) app.log.fatal({ err }, 'crashed; shutting down')
+  else app.log.info({ signal }, 'shutting down')
+  await app.close()
+  app.log.info('shut down')
+})
+
+if (crashOnSignal) process.once('SIGUSR2', () => setImmediate(() => { throw new Error('test crash (TEST_CRASH_ON_SIGUSR2)') }))
 
 try {
   await app.listen({ port: config.PORT, host: config.HOST })
