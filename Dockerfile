@@ -8,7 +8,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-# tsc writes dist/ (.ts imports rewritten to .js); the script also copies db/catalog/*.csv, read at boot.
+# tsc writes dist/ (.ts imports rewritten to .js); the script also copies db/catalog/*.csv, read at boot, and bundles the
+# pages (esbuild, a dev dependency) into dist/pages/dist, so the runtime image serves them without a bundler.
 RUN npm run build
 
 FROM node:24-bookworm-slim AS deps

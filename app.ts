@@ -36,6 +36,7 @@ import webhooksRoutes from './routes/webhooks.ts'
 import liveRoutes from './routes/live.ts'
 import clientsRoutes from './routes/clients.ts'
 import timelineRoutes from './routes/timeline.ts'
+import pages from './plugins/pages.ts'
 
 export interface AppOptions {
   /** pino options laid over the defaults (level from config, redaction, request serializer): e.g. a transport or a stream. */
@@ -139,6 +140,8 @@ export function buildApp (config: Config, options: AppOptions = {}) {
   app.register(votesRoutes, { prefix: '/api' })
   app.register(webhooksRoutes, { prefix: '/api/webhooks' })
   app.register(clientsRoutes, { prefix: '/api/clients' })
+  // The console and the overlay: static files with their own headers, clients of the routes above.
+  app.register(pages)
 
   return app
 }

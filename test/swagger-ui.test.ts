@@ -1,11 +1,9 @@
 import t from 'tap'
-import { chromium } from 'playwright-core'
 import { build } from './helper.ts'
+import { launchBrowser } from './pages/browser.ts'
 
-// Swagger UI in a real headless browser (Debian's chromium; .ci/run installs it): the page is served from a
-// non-default port, loads the spec from there, and "Try it out" on GET /api/games gets a 200.
-// A missing browser fails this test: it does not skip.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+// Swagger UI in a real headless browser (the Chromium of @sparticuz/chromium, see test/pages/browser.ts): the page is
+// served from a non-default port, loads the spec from there, and "Try it out" on GET /api/games gets a 200.
 
 t.test('Swagger UI: Try it out on GET /api/games from any address', async (t) => {
   const app = await build(t)
@@ -13,8 +11,7 @@ t.test('Swagger UI: Try it out on GET /api/games from any address', async (t) =>
   const { port } = app.server.address() as { port: number }
   t.not(port, 5000)
 
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] })
-  t.teardown(() => browser.close())
+  const browser = await launchBrowser(t)
   const page = await browser.newPage()
   const calls: string[] = []
   page.on('request', (request) => { if (request.url().includes('/api/')) calls.push(request.url()) })
