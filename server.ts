@@ -3,6 +3,7 @@ import closeWithGrace from 'close-with-grace'
 import { loadConfig } from './plugins/config.ts'
 import { buildApp } from './app.ts'
 import { DataDirLocked } from './plugins/data-dir-lock.ts'
+import { DatabaseUnreachable } from './plugins/db.ts'
 
 // V8 lets the heap grow to several times what is live before it collects again. The service's live heap is small, but a
 // large import allocates fast: a 1M-message chat import peaked 126 MB over idle RSS with the default and 17 MB with the
@@ -57,8 +58,8 @@ if (crashOnSignal) process.once('SIGUSR2', () => setImmediate(() => { throw new 
 try {
   await app.listen({ port: config.PORT, host: config.HOST })
 } catch (err) {
-  // Another process on this DATA_DIR: one line that says so (the database was never opened).
-  if (err instanceof DataDirLocked) app.log.fatal(err.message)
+  // Another process on this DATA_DIR, or a database server that did not answer: one line that says so.
+  if (err instanceof DataDirLocked || err instanceof DatabaseUnreachable) app.log.fatal(err.message)
   else app.log.error({ err }, 'could not start')
   process.exit(1)
 }

@@ -7,6 +7,7 @@ export async function migrateToLatest (db: Kysely<Database>): Promise<void> {
   const { error, results } = await migrator.migrateToLatest()
   const failed = results?.find((r) => r.status === 'Error')
   if (error) {
-    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`, { cause: error })
+    const what = failed ? `migration ${failed.migrationName}` : 'migrations'
+    throw new Error(`${what} failed: ${(error as Error).message ?? error}`, { cause: error })
   }
 }

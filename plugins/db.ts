@@ -49,6 +49,7 @@ export default fp<DbOptions>(async function db (app, opts) {
     await kysely.destroy()
     release()
   })
+  if (DATABASE_URL) await connectOrExplain(kysely, DATABASE_URL)
   await migrateToLatest(kysely)
   const seeded = await seedCatalogIfEmpty(kysely)
   if (seeded) app.log.info({ games: seeded }, 'loaded the bundled game catalog')
@@ -65,6 +66,24 @@ export default fp<DbOptions>(async function db (app, opts) {
     }
   })
 }, { name: 'db', dependencies: ['errors'] })
+
+/** The server in DATABASE_URL did not answer at boot: one sentence that says so, logged alone by server.ts. */
+export class DatabaseUnreachable extends Error {}
+
+// Without this, a server that is not up yet (or a wrong host name) surfaces as the first migration failing.
+async function connectOrExplain (kysely: Kysely<Database>, url: string): Promise<void> {
+  try {
+    await sql`select 1`.execute(kysely)
+  } catch (err) {
+    let where = 'DATABASE_URL'
+    try {
+      const { hostname, port } = new URL(url) // never the password
+      where = `${hostname}:${port || 5432}`
+    } catch {}
+    throw new DatabaseUnreachable(`database connection failed (${where}): ${(err as Error).message}. ` +
+      'Exiting; the restart policy (Compose: restart: unless-stopped) starts the service again, which retries.', { cause: err })
+  }
+}
 
 /**
  * The pool as Kysely sees it, with one difference: a statement marked PREPARED (db/prepared.ts) runs as a named
