@@ -31,8 +31,10 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 5000
-# Slim images have no curl: node asks the service itself. The start period covers migrations at boot.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+# Slim images have no curl: node asks the service itself. Every 5 s, so the container turns healthy within 5 s of
+# answering (docker 20.10, Compose 1.29 and podman 4.3 have no --start-interval); a check is one short node process.
+# The start period covers initdb and migrations at boot; 5 failures in a row (25 s) mean unhealthy.
+HEALTHCHECK --interval=5s --timeout=5s --start-period=60s --retries=5 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 5000) + '/api/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node runs directly (no npm, no shell) so SIGTERM from `docker stop` reaches server.ts, which drains and exits.
 # Compose adds an init process (init: true) in front of it; with plain `docker run`, pass --init.
