@@ -263,3 +263,11 @@ t.test('the build compiles .ts imports to .js and ships the bundled catalog', as
   t.match(pkg.scripts.build, /^tsc -p tsconfig\.build\.json && .*cpSync\('db\/catalog', 'dist\/db\/catalog'/)
   t.match(read('db/catalog.ts'), /new URL\('\.\/catalog\/jackbox-games\.csv', import\.meta\.url\)/, 'the catalog path the copy mirrors')
 })
+
+t.test('the image runs compiled JavaScript: no TypeScript loader among production dependencies', async (t) => {
+  const lock = JSON.parse(read('package-lock.json'))
+  const loaders = Object.entries(lock.packages as Record<string, { dev?: boolean }>)
+    .filter(([path]) => /(^|\/)node_modules\/(tsx|esbuild|@esbuild\/[^/]+)$/.test(path))
+  t.ok(loaders.length > 0, 'tsx and esbuild are in the lock (tests and npm start use them)')
+  for (const [path, entry] of loaders) t.equal(entry.dev, true, `${path} is a dev dependency`)
+})
