@@ -3,6 +3,9 @@ import type { Database, VoteType } from './types.ts'
 import { sessionGameAt } from './timeline.ts'
 import { PREPARED } from './prepared.ts'
 
+/** The first key of the per-username advisory lock of live votes (the second is the username's hash). */
+const VOTER_LOCK_CLASS = 8_317_003
+
 export type LiveVoteOutcome =
   | { status: 'no-session' }
   | { status: 'no-game' }
@@ -29,8 +32,14 @@ interface RecordedVote {
  * Records one live vote for the active session's game at `at` (the shared timeline rule), with its `vote.received`
  * event, in ONE statement: the lookups, the duplicate check (a vote of the same username less than `windowMs` away,
  * either way), the live_votes row, the game's counters and the event row commit together, and the event is inserted
- * last (it reads the updated counters), so the event log's lock is held only while the statement commits. A racing
- * vote of the same username that the check could not see yet is refused by the `live_votes_one_per_second` constraint.
+ * last (it reads the updated counters), so the event log's lock is held only while the statement commits.
+ *
+ * Votes of one username take a transaction-level advisory lock on it before inserting, so they insert one at a time:
+ * without it, two racing inserts could each find the other's uncommitted row while checking the
+ * `live_votes_one_per_second` exclusion constraint and wait for each other (a deadlock, 40P01). With it, a racing vote
+ * that the check could not see yet (its snapshot predates the lock) inserts after the other committed, and the
+ * constraint refuses it at once (23P01: a duplicate). The lock is a row source of the insert, so it is taken before
+ * the row is, and it is released at commit.
  * It is a prepared statement (PREPARED): planning it cost more than running it.
  */
 export async function insertLiveVote (db: Kysely<Database>, username: string, voteType: VoteType, at: Date, windowMs: number): Promise<LiveVoteOutcome> {
@@ -40,10 +49,11 @@ export async function insertLiveVote (db: Kysely<Database>, username: string, vo
     ({ rows: [found] } = await sql<RecordedVote>`${sql.raw(PREPARED)}
       with active as (select id from sessions where is_active = 1),
       entry as (${entry}),
+      voter as (select pg_advisory_xact_lock(${VOTER_LOCK_CLASS}::int, hashtext(${username}::text))),
       vote as (
         insert into live_votes (session_id, session_game_id, game_id, username, vote_type, timestamp)
         select active.id, entry.id, entry.game_id, ${username}::text, ${voteType}::text, ${at}::timestamptz
-        from active cross join entry
+        from active cross join entry cross join voter
         where not exists (
           select 1 from live_votes where username = ${username}::text
             and timestamp > ${new Date(at.getTime() - windowMs)}::timestamptz
