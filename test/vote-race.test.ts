@@ -14,7 +14,7 @@ async function api (server: ServerProcess, path: string, body: unknown, token?: 
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify(body)
   })
-  return { status: res.status, body: await res.json() }
+  return { status: res.status, body: await res.json() as any }
 }
 
 t.test('same-user votes racing over three processes: only 200 or 409, one counted per window', { skip: replicasSkip() }, async (t) => {
