@@ -37,6 +37,7 @@ import liveRoutes from './routes/live.ts'
 import clientsRoutes from './routes/clients.ts'
 import timelineRoutes from './routes/timeline.ts'
 import pages from './plugins/pages.ts'
+import chatSourcesRoutes from './routes/chat-sources.ts'
 
 export interface AppOptions {
   /** pino options laid over the defaults (level from config, redaction, request serializer): e.g. a transport or a stream. */
@@ -140,6 +141,7 @@ export function buildApp (config: Config, options: AppOptions = {}) {
   app.register(votesRoutes, { prefix: '/api' })
   app.register(webhooksRoutes, { prefix: '/api/webhooks' })
   app.register(clientsRoutes, { prefix: '/api/clients' })
+  app.register(chatSourcesRoutes, { prefix: '/api/chat-sources' })
   // The console and the overlay: static files with their own headers, clients of the routes above.
   app.register(pages)
 

@@ -966,6 +966,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/chat-sources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List chat sources
+         * @description Every chat source, oldest first, with its live status.
+         *
+         *     Roles: admin.
+         */
+        get: operations["listChatSources"];
+        put?: never;
+        /**
+         * Read a chat channel and count its votes
+         * @description While a session is active, each message containing thisgame++ or thisgame-- (any case; the first one
+         *     wins) is a live vote by the rules of POST /api/votes/live, with the chatter's login as username and the platform's
+         *     send time as timestamp. A vote those rules refuse is dropped and counted in votes_refused. Twitch chat is read
+         *     anonymously. With several processes, exactly one reads a source at a time; another takes it over within 10 s when
+         *     that one dies, and a message is never counted twice.
+         *
+         *     The channel is a Twitch login (4 to 25 letters, digits or underscores), stored lower-cased; a channel name Twitch cannot have is a 400, and the same platform and channel twice a 409. The source starts enabled.
+         *
+         *     Roles: admin.
+         */
+        post: operations["createChatSource"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/chat-sources/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a chat source
+         * @description One chat source with its live status.
+         *
+         *     Roles: admin.
+         */
+        get: operations["getChatSource"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a chat source
+         * @description Closes its connection; the votes it counted stay.
+         *
+         *     Roles: admin.
+         */
+        delete: operations["deleteChatSource"];
+        options?: never;
+        head?: never;
+        /**
+         * Enable or disable a chat source
+         * @description Disabling closes the connection, in whichever process holds it, and stops counting; enabling connects again.
+         *
+         *     Roles: admin.
+         */
+        patch: operations["updateChatSource"];
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1417,6 +1485,42 @@ export interface components {
              * @example client never responded
              */
             reason: string;
+        };
+        /** @description A live chat the service reads itself, counting its votes */
+        ChatSource: {
+            /** @description A positive integer id */
+            id: number;
+            /** @enum {string} */
+            platform: "twitch";
+            /**
+             * @description The channel login, lower-cased
+             * @example jackboxgames
+             */
+            channel: string;
+            /** @enum {integer} */
+            enabled: 0 | 1;
+            /**
+             * @description connecting (also while waiting to reconnect, see status_message), connected, error (status_message has the platform's words), disabled
+             * @enum {string}
+             */
+            status: "connecting" | "connected" | "error" | "disabled";
+            /** @description Why the status is what it is: the platform's words for an error, the wait before a reconnection */
+            status_message: string | null;
+            /**
+             * Format: date-time
+             * @description When the last chat message was read (any message, vote or not)
+             * @example 2026-03-15T19:00:00.000Z
+             */
+            last_message_at: string | null;
+            /** @description Live votes this source counted */
+            votes_counted: number;
+            /** @description Votes the live-vote rules refused (no active session, no game then, the same chatter within a second) */
+            votes_refused: number;
+            /**
+             * Format: date-time
+             * @example 2026-03-15T19:00:00.000Z
+             */
+            created_at: string;
         };
     };
     responses: never;
@@ -4551,6 +4655,396 @@ export interface operations {
             };
             /** @description The token is valid but its role does not allow this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listChatSources: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every chat source */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatSource"][];
+                };
+            };
+            /** @description No token, or a malformed, expired or wrongly signed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createChatSource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    platform: "twitch";
+                    /** @example JackboxGames */
+                    channel: string;
+                };
+            };
+        };
+        responses: {
+            /** @description A live chat the service reads itself, counting its votes */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A positive integer id */
+                        id: number;
+                        /** @enum {string} */
+                        platform: "twitch";
+                        /**
+                         * @description The channel login, lower-cased
+                         * @example jackboxgames
+                         */
+                        channel: string;
+                        /** @enum {integer} */
+                        enabled: 0 | 1;
+                        /**
+                         * @description connecting (also while waiting to reconnect, see status_message), connected, error (status_message has the platform's words), disabled
+                         * @enum {string}
+                         */
+                        status: "connecting" | "connected" | "error" | "disabled";
+                        /** @description Why the status is what it is: the platform's words for an error, the wait before a reconnection */
+                        status_message: string | null;
+                        /**
+                         * Format: date-time
+                         * @description When the last chat message was read (any message, vote or not)
+                         * @example 2026-03-15T19:00:00.000Z
+                         */
+                        last_message_at: string | null;
+                        /** @description Live votes this source counted */
+                        votes_counted: number;
+                        /** @description Votes the live-vote rules refused (no active session, no game then, the same chatter within a second) */
+                        votes_refused: number;
+                        /**
+                         * Format: date-time
+                         * @example 2026-03-15T19:00:00.000Z
+                         */
+                        created_at: string;
+                    };
+                };
+            };
+            /** @description Bad input: `error` names the field or the rule that failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or a malformed, expired or wrongly signed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state: `error` says how */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getChatSource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A positive integer id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A live chat the service reads itself, counting its votes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A positive integer id */
+                        id: number;
+                        /** @enum {string} */
+                        platform: "twitch";
+                        /**
+                         * @description The channel login, lower-cased
+                         * @example jackboxgames
+                         */
+                        channel: string;
+                        /** @enum {integer} */
+                        enabled: 0 | 1;
+                        /**
+                         * @description connecting (also while waiting to reconnect, see status_message), connected, error (status_message has the platform's words), disabled
+                         * @enum {string}
+                         */
+                        status: "connecting" | "connected" | "error" | "disabled";
+                        /** @description Why the status is what it is: the platform's words for an error, the wait before a reconnection */
+                        status_message: string | null;
+                        /**
+                         * Format: date-time
+                         * @description When the last chat message was read (any message, vote or not)
+                         * @example 2026-03-15T19:00:00.000Z
+                         */
+                        last_message_at: string | null;
+                        /** @description Live votes this source counted */
+                        votes_counted: number;
+                        /** @description Votes the live-vote rules refused (no active session, no game then, the same chatter within a second) */
+                        votes_refused: number;
+                        /**
+                         * Format: date-time
+                         * @example 2026-03-15T19:00:00.000Z
+                         */
+                        created_at: string;
+                    };
+                };
+            };
+            /** @description Bad input: `error` names the field or the rule that failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or a malformed, expired or wrongly signed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource: `error` says which */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteChatSource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A positive integer id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input: `error` names the field or the rule that failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or a malformed, expired or wrongly signed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource: `error` says which */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateChatSource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A positive integer id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description false closes the connection and stops counting; true reconnects
+                     * @enum {unknown}
+                     */
+                    enabled: 0 | 1 | false | true;
+                };
+            };
+        };
+        responses: {
+            /** @description A live chat the service reads itself, counting its votes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A positive integer id */
+                        id: number;
+                        /** @enum {string} */
+                        platform: "twitch";
+                        /**
+                         * @description The channel login, lower-cased
+                         * @example jackboxgames
+                         */
+                        channel: string;
+                        /** @enum {integer} */
+                        enabled: 0 | 1;
+                        /**
+                         * @description connecting (also while waiting to reconnect, see status_message), connected, error (status_message has the platform's words), disabled
+                         * @enum {string}
+                         */
+                        status: "connecting" | "connected" | "error" | "disabled";
+                        /** @description Why the status is what it is: the platform's words for an error, the wait before a reconnection */
+                        status_message: string | null;
+                        /**
+                         * Format: date-time
+                         * @description When the last chat message was read (any message, vote or not)
+                         * @example 2026-03-15T19:00:00.000Z
+                         */
+                        last_message_at: string | null;
+                        /** @description Live votes this source counted */
+                        votes_counted: number;
+                        /** @description Votes the live-vote rules refused (no active session, no game then, the same chatter within a second) */
+                        votes_refused: number;
+                        /**
+                         * Format: date-time
+                         * @example 2026-03-15T19:00:00.000Z
+                         */
+                        created_at: string;
+                    };
+                };
+            };
+            /** @description Bad input: `error` names the field or the rule that failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or a malformed, expired or wrongly signed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but its role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource: `error` says which */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

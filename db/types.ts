@@ -73,6 +73,28 @@ export interface LiveVotesTable {
   vote_type: VoteType
   timestamp: Date
   created_at: CreatedAt
+  /** The chat source that read this vote (chat/), null for votes sent to the API. */
+  chat_source_id: Generated<number | null>
+  /** The platform's id of the chat message; unique, so a message re-read counts once. */
+  chat_message_id: Generated<string | null>
+}
+
+export type ChatPlatform = 'twitch'
+export type ChatSourceStatus = 'connecting' | 'connected' | 'error' | 'disabled'
+
+export interface ChatSourcesTable {
+  id: Generated<number>
+  platform: ChatPlatform
+  channel: string
+  enabled: Generated<Flag>
+  status: Generated<ChatSourceStatus>
+  status_message: Generated<string | null>
+  last_message_at: Generated<Date | null>
+  votes_refused: Generated<number>
+  /** The process reading the channel (its `instance`), until `lease_expires_at`; null: released or never taken. */
+  lease_owner: Generated<string | null>
+  lease_expires_at: Generated<Date | null>
+  created_at: CreatedAt
 }
 
 export interface WebhooksTable {
@@ -217,6 +239,7 @@ export interface Database {
   live_processes: LiveProcessesTable
   live_clients: LiveClientsTable
   client_commands: ClientCommandsTable
+  chat_sources: ChatSourcesTable
 }
 
 export type GameRow = Selectable<GamesTable>
@@ -236,4 +259,5 @@ export type RoomLeaseRow = Selectable<RoomLeasesTable>
 export type LiveClientRow = Selectable<LiveClientsTable>
 export type NewLiveClientRow = Insertable<LiveClientsTable>
 export type ClientCommandRow = Selectable<ClientCommandsTable>
+export type ChatSourceRow = Selectable<ChatSourcesTable>
 export type NewClientCommandRow = Insertable<ClientCommandsTable>

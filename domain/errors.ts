@@ -44,3 +44,8 @@ export class TokenNotFound extends DomainError { constructor () { super('Token n
 export class TokenLifetimeOutOfRange extends DomainError {
   constructor (readonly bound: 'long' | 'short') { super(`The token lifetime is too ${bound}`) }
 }
+
+export class ChatSourceNotFound extends DomainError { constructor () { super('Chat source not found') } }
+export class ChatSourceExists extends DomainError { constructor () { super('A chat source for this platform and channel exists') } }
+/** A chat message already counted (re-sent after a reconnect, or read again by a new owner): never counted twice. */
+export class VoteAlreadyCounted extends DomainError { constructor () { super('This chat message was counted already') } }

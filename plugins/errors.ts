@@ -57,7 +57,10 @@ const DOMAIN_REPLIES = new Map<DomainErrorClass, (err: never) => Reply>([
   [domain.NoGamesPlayed, () => [400, 'No games played in this session to match votes against']],
   [domain.TokenNotFound, () => [404, 'Token not found']],
   [domain.TokenLifetimeOutOfRange, (err: domain.TokenLifetimeOutOfRange) =>
-    [400, err.bound === 'long' ? 'expiresIn must be at most 30 days' : 'expiresIn must be at least 1 second']]
+    [400, err.bound === 'long' ? 'expiresIn must be at most 30 days' : 'expiresIn must be at least 1 second']],
+  [domain.ChatSourceNotFound, () => [404, 'Chat source not found']],
+  [domain.ChatSourceExists, () => [409, 'A chat source for this platform and channel already exists']],
+  [domain.VoteAlreadyCounted, () => [409, 'This chat message was counted already']]
 ])
 
 /** The status and body a domain error is answered with. */

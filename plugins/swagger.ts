@@ -134,6 +134,7 @@ export default fp(async function openapi (app) {
         { name: 'votes', description: 'Audience votes' },
         { name: 'stats', description: 'Totals and rankings' },
         { name: 'webhooks', description: 'Outbound event deliveries' },
+        { name: 'chat-sources', description: 'Live chats the service reads itself, counting their votes' },
         {
           name: 'live',
           description: 'Real-time events over WebSocket. Every message in both directions, and every event with its ' +

@@ -22,6 +22,8 @@ export const Env = Type.Object({
   WEBHOOK_ALLOW_LOOPBACK: Type.Boolean({ default: false }),
   LIVE_MAX_CLIENTS: Type.Integer({ minimum: 1, default: 5000 }),
   CLIENT_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 600_000, default: 60_000 }),
-  EVENT_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 30 })
+  EVENT_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 30 }),
+  // A WebSocket URL with no path: the chat library connects to a host and port (see chat/twitch-url.ts).
+  TWITCH_CHAT_URL: Type.String({ pattern: '^wss?://([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(:\\d{1,5})?/?$', expected: 'a ws:// or wss:// URL with a host and an optional port, no path', default: 'wss://irc-ws.chat.twitch.tv:443' })
 })
 export type Config = Static<typeof Env>

@@ -17,7 +17,8 @@ t.test('config', async (t) => {
       WEBHOOK_ALLOW_LOOPBACK: false,
       LIVE_MAX_CLIENTS: 5000,
       CLIENT_COMMAND_TIMEOUT_MS: 60000,
-      EVENT_RETENTION_DAYS: 30
+      EVENT_RETENTION_DAYS: 30,
+      TWITCH_CHAT_URL: 'wss://irc-ws.chat.twitch.tv:443'
     })
   })
   t.test('hardening rules: a long admin key, a bounded token lifetime, a trust-proxy setting Fastify reads', async (t) => {
@@ -33,6 +34,10 @@ t.test('config', async (t) => {
     t.throws(() => loadConfig({ LIVE_MAX_CLIENTS: '0' }), { message: /^invalid environment: LIVE_MAX_CLIENTS/ })
     t.throws(() => loadConfig({ WEBHOOK_ALLOW_LOOPBACK: 'maybe' }), { message: 'invalid environment: WEBHOOK_ALLOW_LOOPBACK: Expected boolean' })
     t.equal(loadConfig({ WEBHOOK_ALLOW_LOOPBACK: 'true' }).WEBHOOK_ALLOW_LOOPBACK, true)
+    for (const url of ['https://irc-ws.chat.twitch.tv', 'wss://irc-ws.chat.twitch.tv/chat', 'irc-ws.chat.twitch.tv:443']) {
+      t.throws(() => loadConfig({ TWITCH_CHAT_URL: url }), { message: 'invalid environment: TWITCH_CHAT_URL: must be a ws:// or wss:// URL with a host and an optional port, no path' }, url)
+    }
+    t.equal(loadConfig({ TWITCH_CHAT_URL: 'ws://127.0.0.1:4567' }).TWITCH_CHAT_URL, 'ws://127.0.0.1:4567')
   })
   t.test('strings become numbers, unknown keys and empty values are dropped', async (t) => {
     const config = loadConfig({ PORT: '8080', PATH: '/usr/bin', ADMIN_KEY: '' })
