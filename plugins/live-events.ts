@@ -181,7 +181,14 @@ export class LiveHub {
     }
     const held = client.held.get(sessionId)
     client.held.delete(sessionId)
-    for (const event of held ?? []) if (event.id > last) this.#write(client, serialize(event))
+    for (const event of held ?? []) {
+      if (event.id <= last) continue
+      this.#write(client, serialize(event))
+      last = event.id
+    }
+    // Everything up to `last` was sent. `caughtUp` resolves even when this process's reader failed to read the log (it
+    // retries on its next poll), so the reader may still hand on events the history already replayed: never send them again.
+    if (client.sessions.has(sessionId)) client.sessionLiveAfter.set(sessionId, last)
   }
 
   /** session.started reaches every authenticated client; every other event, the subscribers of its session. */

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { build, resetDb, authHeaders } from '../helper.ts'
-import { publish } from '../fixtures/event-log.ts'
+import { sql } from 'kysely'
+import { publish, until } from '../fixtures/event-log.ts'
 import { LiveSocket } from '../fixtures/live-client.ts'
 
 t.test('subscribe with since: the missed events, in order, then live ones', async (t) => {
@@ -108,6 +109,79 @@ t.test('subscribe with since: the missed events, in order, then live ones', asyn
     await socket.assertNothingPending(t, 'neither the session.started nor the game.added committed before')
     await http('POST', `/api/sessions/${early.id}/games`, { game_id: 3 })
     t.match(await socket.next(), { type: 'game.added', data: { session: { id: early.id } } }, 'the next live event is the first one sent')
+  })
+
+  t.test('each floor holds alone: events committed before the auth, and before the subscribe, are not sent live', async (t) => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    let holding = false
+    const stopHolding = app.eventLog.subscribe(async () => { if (holding) { holding = false; await gate } })
+    t.teardown(stopHolding)
+    const watched = await http('POST', '/api/sessions')
+    await app.eventLog.poll()
+    holding = true
+    await http('POST', `/api/sessions/${watched.id}/games`, { game_id: 1 })
+    await until('the reader to be held', () => !holding) // everything from here on is committed but unread
+    const before = await authed() // authenticated before the next session starts
+    await http('POST', `/api/sessions/${watched.id}/close`)
+    const next = await http('POST', '/api/sessions')
+    const after = await authed() // authenticated after it started, never subscribed: only its auth floor keeps session.started from it
+    await http('POST', `/api/sessions/${next.id}/games`, { game_id: 2 })
+    // Subscribed after the game.added: only the subscribe floor keeps it from this client (it was authenticated before).
+    t.same(await before.request({ type: 'subscribe', sessionId: next.id }), { type: 'subscribed', sessionId: next.id })
+    release()
+    await app.eventLog.poll()
+    await before.assertNothingPending(t, 'nothing of the session committed before its subscribe')
+    await after.assertNothingPending(t, 'not the session.started committed before its auth')
+    await http('POST', `/api/sessions/${next.id}/games`, { game_id: 3 })
+    t.match(await before.next(), { type: 'game.added', data: { session: { id: next.id } } }, 'the next live event is sent')
+  })
+
+  t.test('a read of the log that fails while a client resumes: no event is sent twice once the log reads again', async (t) => {
+    // Hold this process's reader on one event, so the next ones are committed but unread when the client resumes.
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    let holding = false
+    const stopHolding = app.eventLog.subscribe(async () => {
+      if (!holding) return
+      holding = false
+      await gate
+      // The reader's next read of the log fails (as in a database outage) while the resume waits on it.
+      await sql`alter table events rename to events_away`.execute(app.db)
+    })
+    t.teardown(stopHolding)
+    const session = await http('POST', '/api/sessions')
+    await app.eventLog.poll()
+    // Authenticated before the events it will replay are committed, so its auth floor does not hide them.
+    const socket = await authed()
+    holding = true
+    await http('POST', `/api/sessions/${session.id}/games`, { game_id: 1 })
+    await until('the reader to be held', () => !holding)
+    await http('POST', `/api/sessions/${session.id}/games`, { game_id: 2 }) // committed, unread by the reader
+    const history = await timeline(session.id)
+    t.equal(history.length, 3)
+
+    // Tell when the resume, its history sent, waits for the reader.
+    const hub = app.liveEvents
+    const resume = hub.resume
+    let waiting!: () => void
+    const waited = new Promise<void>((resolve) => { waiting = resolve })
+    hub.resume = function (client, sessionId, since, read, caughtUp) {
+      return resume.call(this, client, sessionId, since, read, () => { waiting(); return caughtUp() })
+    }
+    t.teardown(() => { hub.resume = resume })
+
+    t.same(await socket.request({ type: 'subscribe', sessionId: session.id, since: 0 }), { type: 'subscribed', sessionId: session.id })
+    t.same(await socket.take(3), history, 'the history')
+    await waited
+    release()
+    await until('the reader\'s read to fail', async () => (await sql<{ n: number }>`select count(*)::int as n from pg_class where relname = 'events_away'`.execute(app.db)).rows[0].n === 1)
+    await app.eventLog.poll()
+    await sql`alter table events_away rename to events`.execute(app.db)
+    await app.eventLog.poll() // the reader now hands on the two events it missed: both were in the history
+    await http('POST', `/api/sessions/${session.id}/close`)
+    t.match(await socket.next(), { type: 'session.ended' }, 'the next event sent is the new one, not one of the history again')
+    await socket.assertNothingPending(t, 'and nothing twice')
   })
 
   t.test('a bad since is refused', async (t) => {
