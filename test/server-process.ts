@@ -27,7 +27,8 @@ export interface ServerProcess {
  * own unless `env` names one (DATABASE_URL or DATA_DIR): see startReplicas for several processes on one.
  */
 export async function startServer (t: Test, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const port = await freePort()
+  // A fixed PORT in env: a restart on the address the previous process had, as a browser page still knows it.
+  const port = env.PORT ? Number(env.PORT) : await freePort()
   const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
     cwd: new URL('..', import.meta.url).pathname,
     env: {

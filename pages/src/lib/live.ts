@@ -45,7 +45,7 @@ function sessionOf (ev: LiveEvent): number | undefined {
 }
 
 /** The last event id a session has now, read from its timeline (public). */
-async function lastEventId (sessionId: number): Promise<number> {
+export async function lastEventId (sessionId: number): Promise<number> {
   let since = 0
   for (;;) {
     const { data, error } = await api.GET('/api/sessions/{id}/events', { params: { path: { id: sessionId }, query: { since, limit: 1000 } } })

@@ -1,7 +1,24 @@
 import { render } from 'preact'
+import { useEffect, useState } from 'preact/hooks'
+import { OverlayController, type OverlayState } from './controller.ts'
+import { readOptions } from './options.ts'
+import { OverlayView } from './view.tsx'
+import './overlay.css'
+
+const options = readOptions(new URL(location.href))
+document.documentElement.dataset.layout = options.layout
+document.documentElement.dataset.theme = options.theme
+const controller = options.token ? new OverlayController(options.token) : null
 
 function Overlay () {
-  return <p>Game night overlay</p>
+  const [state, setState] = useState<OverlayState | null>(controller?.state ?? null)
+  useEffect(() => controller?.onChange(setState), [])
+  return (
+    <>
+      <h1 class='visually-hidden'>Game night overlay</h1>
+      <OverlayView state={state ?? ({} as OverlayState)} options={options} />
+    </>
+  )
 }
 
 render(<Overlay />, document.getElementById('app')!)
