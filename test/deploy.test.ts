@@ -271,3 +271,9 @@ t.test('the image runs compiled JavaScript: no TypeScript loader among productio
   t.ok(loaders.length > 0, 'tsx and esbuild are in the lock (tests and npm start use them)')
   for (const [path, entry] of loaders) t.equal(entry.dev, true, `${path} is a dev dependency`)
 })
+
+t.test('engines promises the Node major CI runs the suite on', async (t) => {
+  const pkg = JSON.parse(read('package.json'))
+  t.equal(pkg.engines.node, '^24')
+  t.match(read('.ci/run'), /bash \.ci\/node\.sh 24\)/, 'CI runs everything on Node 24')
+})
