@@ -21,6 +21,7 @@ import liveEvents, { CLOSE_GOING_AWAY } from './plugins/live-events.ts'
 import clients from './plugins/clients.ts'
 import webhooks, { type Lookup } from './plugins/webhooks.ts'
 import roomMonitor from './monitor/index.ts'
+import chatSources, { type ChatReaderOptions } from './chat/index.ts'
 import authRoutes from './routes/auth.ts'
 import healthRoutes from './routes/health.ts'
 import gamesRoutes from './routes/games.ts'
@@ -59,6 +60,8 @@ export interface AppOptions {
   connectionsCheckingIntervalMs?: number
   /** How long a live socket may stay unauthenticated (10 s). */
   liveAuthTimeoutMs?: number
+  /** Chat sources: lease timing and reconnection backoff (tests shorten them). */
+  chatReader?: ChatReaderOptions
 }
 
 // Longer than the 60 s a client command may wait (CLIENT_COMMAND_TIMEOUT_MS's default), so that route times out first.
@@ -125,6 +128,7 @@ export function buildApp (config: Config, options: AppOptions = {}) {
   app.register(clients)
   app.register(webhooks, { dispatcher: options.webhookDispatcher, lookup: options.webhookLookup, retryDelaysMs: options.webhookRetryDelaysMs })
   app.register(roomMonitor, { dispatcher: options.ecastDispatcher })
+  app.register(chatSources, options.chatReader ?? {})
 
   app.register(authRoutes, { prefix: '/api/auth' })
   app.register(healthRoutes, { prefix: '/api/health' })

@@ -8,6 +8,7 @@ const VOTER_LOCK_CLASS = 8_317_003
 
 export type LiveVoteOutcome =
   | { status: 'no-session' }
+  | { status: 'seen' }
   | { status: 'no-game' }
   | { status: 'duplicate' }
   | {
@@ -19,6 +20,7 @@ export type LiveVoteOutcome =
 /** What the vote statement answers: the session (null: none active), whether a game was on, and the counted game. */
 interface RecordedVote {
   session_id: number | null
+  seen: boolean
   games_played: number
   has_game: boolean
   id: number | null
@@ -27,6 +29,9 @@ interface RecordedVote {
   downvotes: number
   popularity_score: number
 }
+
+/** Where a vote read from a chat source came from: the source and the platform's id of the message. */
+export interface ChatOrigin { chatSourceId: number, messageId: string }
 
 /**
  * Records one live vote for the active session's game at `at` (the shared timeline rule), with its `vote.received`
@@ -40,9 +45,13 @@ interface RecordedVote {
  * that the check could not see yet (its snapshot predates the lock) inserts after the other committed, and the
  * constraint refuses it at once (23P01: a duplicate). The lock is a row source of the insert, so it is taken before
  * the row is, and it is released at commit.
- * It is a prepared statement (PREPARED): planning it cost more than running it.
+ * It is a prepared statement (PREPARED): planning it cost more than running it. With an `origin`, a message whose id is
+ * stored already is `seen` (read again after a reconnect or by a new owner of the source), never counted twice; the
+ * unique index on chat_message_id refuses the race the check cannot see.
  */
-export async function insertLiveVote (db: Kysely<Database>, username: string, voteType: VoteType, at: Date, windowMs: number): Promise<LiveVoteOutcome> {
+export async function insertLiveVote (db: Kysely<Database>, username: string, voteType: VoteType, at: Date, windowMs: number, origin?: ChatOrigin): Promise<LiveVoteOutcome> {
+  const sourceId = origin?.chatSourceId ?? null
+  const messageId = origin?.messageId ?? null
   const entry = sessionGameAt(db, sql<number>`(select id from active)`, at)
   let found: RecordedVote
   try {
@@ -51,13 +60,14 @@ export async function insertLiveVote (db: Kysely<Database>, username: string, vo
       entry as (${entry}),
       voter as (select pg_advisory_xact_lock(${VOTER_LOCK_CLASS}::int, hashtext(${username}::text))),
       vote as (
-        insert into live_votes (session_id, session_game_id, game_id, username, vote_type, timestamp)
-        select active.id, entry.id, entry.game_id, ${username}::text, ${voteType}::text, ${at}::timestamptz
+        insert into live_votes (session_id, session_game_id, game_id, username, vote_type, timestamp, chat_source_id, chat_message_id)
+        select active.id, entry.id, entry.game_id, ${username}::text, ${voteType}::text, ${at}::timestamptz, ${sourceId}::int, ${messageId}::text
         from active cross join entry cross join voter
         where not exists (
           select 1 from live_votes where username = ${username}::text
             and timestamp > ${new Date(at.getTime() - windowMs)}::timestamptz
             and timestamp < ${new Date(at.getTime() + windowMs)}::timestamptz)
+          and not exists (select 1 from live_votes where chat_message_id = ${messageId}::text)
         returning session_id, game_id, vote_type
       ),
       counted as (
@@ -77,6 +87,7 @@ export async function insertLiveVote (db: Kysely<Database>, username: string, vo
         from vote cross join counted
       )
       select active.id as session_id,
+        exists (select 1 from live_votes where chat_message_id = ${messageId}::text) as seen,
         (select count(*)::int from session_games where session_id = active.id) as games_played,
         exists (select 1 from entry) as has_game,
         counted.*
@@ -84,9 +95,12 @@ export async function insertLiveVote (db: Kysely<Database>, username: string, vo
         left join active on true
         left join counted on true`.execute(db))
   } catch (err) {
-    if ((err as { code?: string }).code === '23P01') return { status: 'duplicate' }
+    const code = (err as { code?: string, constraint?: string }).code
+    if (code === '23P01') return { status: 'duplicate' }
+    if (code === '23505' && (err as { constraint?: string }).constraint === 'live_votes_chat_message_id') return { status: 'seen' }
     throw err
   }
+  if (found.seen) return { status: 'seen' }
   if (found.session_id === null) return { status: 'no-session' }
   if (!found.has_game) return { status: 'no-game' }
   if (found.id === null) return { status: 'duplicate' }

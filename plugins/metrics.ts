@@ -10,6 +10,10 @@ export interface Metrics {
   webhookDeliveries: Counter<'outcome'>
   /** Rows of chat logs imported, by result: `stored` or `duplicate`. */
   chatImportRows: Counter<'result'>
+  /** Messages read from a chat source (`twitch/<channel>`), votes or not. */
+  chatSourceMessages: Counter<'source'>
+  /** Votes read from a chat source, by result: `counted` or `refused` (by the live-vote rules). */
+  chatSourceVotes: Counter<'source' | 'result'>
 }
 
 export default fp(async function metrics (app) {
@@ -49,6 +53,18 @@ export default fp(async function metrics (app) {
       help: 'Chat log rows imported, stored or skipped as duplicates',
       labelNames: ['result'] as const,
       registers: [registry]
+    }),
+    chatSourceMessages: new Counter({
+      name: 'chat_source_messages_total',
+      help: 'Chat messages read from each chat source by this process',
+      labelNames: ['source'] as const,
+      registers: [registry]
+    }),
+    chatSourceVotes: new Counter({
+      name: 'chat_source_votes_total',
+      help: 'Votes read from each chat source by this process, counted or refused by the live-vote rules',
+      labelNames: ['source', 'result'] as const,
+      registers: [registry]
     })
   }
   app.decorate('metrics', metrics)
@@ -65,7 +81,7 @@ export default fp(async function metrics (app) {
       operationId: 'getMetrics',
       summary: 'Prometheus metrics',
       description: 'Prometheus text exposition of this process: request latency by route and status, live clients, ' +
-        'rooms watched, ecast failures, webhook deliveries by outcome and chat-import rows. Public, like /api/health: ' +
+        'rooms watched, ecast failures, webhook deliveries by outcome, chat-import rows, and chat-source messages and votes. Public, like /api/health: ' +
         'it holds counts only.',
       security: [],
       response: {
