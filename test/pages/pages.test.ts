@@ -52,7 +52,7 @@ t.test('the console renders in Chromium under its CSP, all from this origin', as
   const browser = await launchBrowser(t)
   const { page, offOrigin, errors } = await openPage(browser, t, origin)
   await page.goto(origin + '/')
-  await page.getByRole('heading', { name: 'Game night console' }).waitFor()
+  await page.getByRole('heading', { level: 1, name: 'Tonight' }).waitFor()
   t.same(offOrigin, [])
   t.same(errors, [])
 })

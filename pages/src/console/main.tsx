@@ -1,8 +1,5 @@
 import { render } from 'preact'
+import { App } from './app.tsx'
+import './console.css'
 
-// Placeholder until the console's views land: the page, its bundle and its headers work end to end.
-function Console () {
-  return <main><h1>Game night console</h1></main>
-}
-
-render(<Console />, document.getElementById('app')!)
+render(<App />, document.getElementById('app')!)
