@@ -139,6 +139,8 @@ export interface WebhookDeliveriesTable {
   next_attempt_at: Generated<Date>
   /** Set while a process sends an attempt; past this time another process may claim the delivery again. */
   claimed_until: Date | null
+  /** A new id per claim: an attempt's outcome is recorded only under the claim it was sent with. */
+  claim: string | null
   created_at: CreatedAt
 }
 

@@ -64,16 +64,21 @@ export function listWebhookLogs (db: Kysely<Database>, webhookId: number, limit 
 /** A delivery claimed for one attempt, with what sending it needs. */
 export type ClaimedDelivery = WebhookDeliveryRow & Pick<WebhookRow, 'url' | 'secret'>
 
+/** Deliveries of enabled webhooks only: a disabled webhook's pending retries are not sent (nor waited for). */
+const ofEnabledWebhook = sql<boolean>`webhook_id in (select id from webhooks where enabled = 1)`
+
 /**
- * Claims up to `limit` due deliveries for `claimMs`: pending, due, and not claimed by a process that is still within
- * its claim. SKIP LOCKED lets several processes claim at once without waiting on, or taking, each other's rows.
+ * Claims up to `limit` due deliveries for `claimMs`: pending, of an enabled webhook, due, and not claimed by a process
+ * that is still within its claim. SKIP LOCKED lets several processes claim at once without waiting on, or taking, each
+ * other's rows. Each claim gets a new `claim` id, which the outcome must be recorded under.
  */
 export function claimDueDeliveries (db: Kysely<Database>, limit: number, claimMs: number): Promise<ClaimedDelivery[]> {
   return db
     .with('claimed', (db) => db.updateTable('webhook_deliveries')
-      .set({ claimed_until: sql`now() + ${claimMs} * interval '1 millisecond'` })
+      .set({ claimed_until: sql`now() + ${claimMs} * interval '1 millisecond'`, claim: sql`gen_random_uuid()` })
       .where('id', 'in', (eb) => eb.selectFrom('webhook_deliveries').select('id')
         .where('status', '=', 'pending')
+        .where(ofEnabledWebhook)
         .where('next_attempt_at', '<=', sql<Date>`now()`)
         .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<=', sql<Date>`now()`)]))
         .orderBy('next_attempt_at')
@@ -90,11 +95,12 @@ export function claimDueDeliveries (db: Kysely<Database>, limit: number, claimMs
 
 /**
  * Records a finished attempt on its delivery: `retryInMs` undefined means the delivery is over (`succeeded` or
- * `failed`), a number means pending again after that many milliseconds. Releases the claim.
+ * `failed`), a number means pending again after that many milliseconds. Releases the claim. False, and nothing
+ * changed, when the delivery no longer carries `claim` (the claim expired and another process claimed it since).
  */
-export function updateDeliveryAfterAttempt (db: Kysely<Database>, id: string,
-  outcome: { status: 'succeeded' | 'failed' } | { status: 'pending', retryInMs: number }) {
-  return db.updateTable('webhook_deliveries')
+export async function updateDeliveryAfterAttempt (db: Kysely<Database>, id: string, claim: string,
+  outcome: { status: 'succeeded' | 'failed' } | { status: 'pending', retryInMs: number }): Promise<boolean> {
+  const result = await db.updateTable('webhook_deliveries')
     .set((eb) => ({
       status: outcome.status,
       attempts: eb('attempts', '+', 1),
@@ -102,7 +108,10 @@ export function updateDeliveryAfterAttempt (db: Kysely<Database>, id: string,
       ...(outcome.status === 'pending' ? { next_attempt_at: sql<Date>`now() + ${outcome.retryInMs} * interval '1 millisecond'` } : {})
     }))
     .where('id', '=', id)
+    .where('claim', '=', claim)
+    .where('status', '=', 'pending')
     .executeTakeFirst()
+  return result.numUpdatedRows > 0n
 }
 
 /** Milliseconds until the next pending delivery may be claimed (0 when one is due now); undefined when none is pending. */
@@ -110,6 +119,7 @@ export async function findNextDeliveryDue (db: Kysely<Database>): Promise<number
   const row = await db.selectFrom('webhook_deliveries')
     .select(sql<number | null>`extract(epoch from min(greatest(next_attempt_at, claimed_until)) - now()) * 1000`.as('ms'))
     .where('status', '=', 'pending')
+    .where(ofEnabledWebhook)
     .executeTakeFirst()
   return row?.ms == null ? undefined : Math.max(0, Math.ceil(Number(row.ms)))
 }

@@ -8,9 +8,10 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/types.ts'
 import type { Listen } from './db.ts'
+import { isDatabaseDown } from './errors.ts'
 import {
   claimDueDeliveries, deleteOldDeliveries, findNextDeliveryDue, insertWebhookLog, updateDeliveryAfterAttempt,
-  type ClaimedDelivery, type WebhookTarget
+  type ClaimedDelivery, type WebhookLogInput, type WebhookTarget
 } from '../db/webhooks.ts'
 
 /** Resolves a name to every address it has (the shape of `dns.lookup` with `all: true`). */
@@ -261,14 +262,38 @@ export class WebhookDispatcher {
     const attempt = delivery.attempts + 1
     const result = await this.#attempt(delivery, body, delivery.id, attempt)
     const retryInMs = this.#retryDelaysMs[attempt - 1]
-    await this.#db.transaction().execute(async (trx) => {
-      await insertWebhookLog(trx, this.#logRow(delivery.webhook_id, delivery.event, delivery.id, body, attempt, result))
-      await updateDeliveryAfterAttempt(trx, delivery.id, result.success
-        ? { status: 'succeeded' }
-        : retryInMs === undefined ? { status: 'failed' } : { status: 'pending', retryInMs })
-    })
+    const recorded = await this.#record(delivery, this.#logRow(delivery.webhook_id, delivery.event, delivery.id, body, attempt, result),
+      result.success ? { status: 'succeeded' } : retryInMs === undefined ? { status: 'failed' } : { status: 'pending', retryInMs })
+    if (!recorded) {
+      this.#log.warn({ webhookId: delivery.webhook_id, deliveryId: delivery.id, attempt }, 'webhook attempt not recorded: the delivery was claimed again meanwhile')
+      return
+    }
     // Logged once recorded: what the line says has been stored.
     this.#logAttempt(delivery.webhook_id, delivery.event, delivery.id, attempt, result, result.success ? undefined : retryInMs ?? null)
+  }
+
+  /**
+   * Stores an attempt's log entry and outcome, under the claim it was sent with (false: claimed again since, nothing
+   * stored). While the database is down it tries again, backing off, until the claim runs out: the outcome lands as
+   * soon as the database returns, instead of the delivery waiting out its claim to be sent again.
+   */
+  async #record (delivery: ClaimedDelivery, log: WebhookLogInput,
+    outcome: Parameters<typeof updateDeliveryAfterAttempt>[3]): Promise<boolean> {
+    const claimEnds = delivery.claimed_until?.getTime() ?? 0
+    for (let waitMs = 250; ; waitMs = Math.min(waitMs * 2, 2000)) {
+      try {
+        return await this.#db.transaction().execute(async (trx) => {
+          if (!await updateDeliveryAfterAttempt(trx, delivery.id, delivery.claim!, outcome)) return false
+          await insertWebhookLog(trx, log)
+          return true
+        })
+      } catch (err) {
+        if (!isDatabaseDown(err) || this.#shutdown.signal.aborted || Date.now() + waitMs >= claimEnds) throw err
+        this.#log.warn({ deliveryId: delivery.id, retryInMs: waitMs }, `could not record a webhook attempt: ${(err as Error).message}`)
+        await sleep(waitMs, undefined, { signal: this.#shutdown.signal }).catch(() => {})
+        if (this.#shutdown.signal.aborted) throw err
+      }
+    }
   }
 
   /** `retryInMs`: null when the delivery has no attempt left, undefined when it succeeded or is a test. */

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { createServer, connect, type Socket } from 'node:net'
+import { createServer as createHttpServer } from 'node:http'
 import { once } from 'node:events'
 import { buildApp } from '../app.ts'
 import { loadConfig } from '../plugins/config.ts'
@@ -64,3 +65,40 @@ t.test('database outage', { skip: serverUrl ? false : 'needs TEST_DATABASE_URL (
   t.equal(after.statusCode, 200)
   t.same(after.json(), [])
 })
+
+t.test('an attempt whose outcome could not be recorded in an outage is recorded once the database returns, not sent again after its claim',
+  { skip: serverUrl ? false : 'needs TEST_DATABASE_URL (a PostgreSQL server)' }, async (t) => {
+    const { DATABASE_URL } = await testDatabase(t)
+    const proxy = await outageProxy(new URL(DATABASE_URL))
+    t.teardown(() => proxy.close())
+    const viaProxy = new URL(DATABASE_URL)
+    viaProxy.host = `127.0.0.1:${proxy.port}`
+    // The receiver cuts the database while it answers: the attempt succeeds, its outcome cannot be stored.
+    let requests = 0
+    const receiver = createHttpServer((req, res) => {
+      requests++
+      req.resume()
+      if (requests === 1) proxy.cut()
+      res.end('ok')
+      if (requests === 1) setTimeout(() => proxy.heal(), 1000)
+    })
+    receiver.listen(0, '127.0.0.1')
+    await once(receiver, 'listening')
+    t.teardown(() => { receiver.closeAllConnections(); receiver.close() })
+
+    const app = buildApp(loadConfig({ LOG_LEVEL: 'silent', JWT_SECRET: TEST_SECRET, DATABASE_URL: viaProxy.toString(), WEBHOOK_ALLOW_LOOPBACK: 'true' }))
+    t.teardown(() => app.close())
+    await app.ready()
+    const headers = { authorization: `Bearer ${app.jwt.sign({ role: 'admin' })}` }
+    const hook = await app.inject({ method: 'POST', url: '/api/webhooks', headers, payload: { name: 'Outage', url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/`, events: ['session.started'] } })
+    t.equal(hook.statusCode, 201)
+    t.equal((await app.inject({ method: 'POST', url: '/api/sessions', headers, payload: {} })).statusCode, 201)
+
+    // The claim lasts 60 s: well before it runs out, the success is stored.
+    const started = Date.now()
+    const status = async () => (await app.db.selectFrom('webhook_deliveries').select(['status', 'attempts']).execute().catch(() => []))[0]
+    while (Date.now() - started < 20_000 && (await status())?.status !== 'succeeded') await new Promise((resolve) => setTimeout(resolve, 100))
+    t.same(await status(), { status: 'succeeded', attempts: 1 }, `recorded ${Date.now() - started} ms after the event`)
+    t.equal(requests, 1, 'sent once')
+    t.match(await app.db.selectFrom('webhook_logs').select(['attempt', 'success']).execute(), [{ attempt: 1, success: true }])
+  })
