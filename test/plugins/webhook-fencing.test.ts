@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { once } from 'node:events'
 import { createServer, type ServerResponse } from 'node:http'
 import { sql } from 'kysely'
@@ -14,7 +14,7 @@ const app = await build(t)
 await app.webhooks.close(0)
 t.beforeEach(() => resetDb(app, { catalog: false }))
 
-function dispatcher (t: Parameters<Parameters<typeof t.test>[1]>[0], opts: WebhooksOptions = {}) {
+function dispatcher (t: Test, opts: WebhooksOptions = {}) {
   const agent = new Agent({ connect: guardedConnector(true) })
   const d = new WebhookDispatcher(app.db, app.dbListen, app.log, agent, opts)
   t.teardown(async () => {
@@ -25,7 +25,7 @@ function dispatcher (t: Parameters<Parameters<typeof t.test>[1]>[0], opts: Webho
 }
 
 /** A receiver that answers each request with the status `answer` gives (undefined: hold it, answered later by hand). */
-async function receiver (t: { teardown: (fn: () => void) => void }, answer: (n: number) => number | undefined) {
+async function receiver (t: Test, answer: (n: number) => number | undefined) {
   const requests: string[] = []
   const held: ServerResponse[] = []
   const server = createServer((req, res) => {
