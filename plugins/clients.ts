@@ -129,7 +129,7 @@ export class LocalClientRegistry implements ClientRegistry {
       return NEVER_RESPONDED
     }
     const commandId = randomUUID()
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const finish = (outcome: CommandOutcome) => {
         clearTimeout(timer)
         entry.waiting.delete(commandId)
@@ -138,7 +138,14 @@ export class LocalClientRegistry implements ClientRegistry {
       const timer = setTimeout(() => finish(NEVER_RESPONDED), this.#timeoutMs)
       timer.unref()
       entry.waiting.set(commandId, finish)
-      this.#hub.send(entry.client, { type: 'command', id: commandId, key, data })
+      try {
+        this.#hub.send(entry.client, { type: 'command', id: commandId, key, data })
+      } catch (err) {
+        // Not sent (data that cannot be serialized): it must not hold one of the client's slots until the timeout.
+        clearTimeout(timer)
+        entry.waiting.delete(commandId)
+        reject(err)
+      }
     })
   }
 

@@ -6,9 +6,12 @@ import { LiveQuery, AuthMessage, SubscribeMessage, UnsubscribeMessage, HelloMess
 import { findSession } from '../db/sessions.ts'
 import { findLastEventId, listSessionEvents } from '../db/events.ts'
 import { EVENT_TYPES } from '../schemas/events.ts'
+import { MAX_EVENT_ID } from '../schemas/common.ts'
 import { toLoggedEvent } from '../plugins/event-log.ts'
 import { isDatabaseDown, Unauthorized } from '../plugins/errors.ts'
 import type { LiveClient } from '../plugins/live-events.ts'
+import { inputProblem } from '../plugins/input.ts'
+import { LIVE_LIMITS, TOO_MANY_MESSAGES, TOO_MANY_SUBSCRIPTIONS, TokenBucket } from '../plugins/live-limits.ts'
 
 const DESCRIPTION = `A WebSocket for stream overlays and bots. Authenticate with \`{"type":"auth","token":"<jwt>"}\` (or
 \`?token=<jwt>\` on the URL), then \`{"type":"subscribe","sessionId":1}\`; add \`"since": <id>\` to
@@ -33,6 +36,9 @@ Roles: admin, bot, overlay.`
 // Events per read while a resuming client catches up.
 const RESUME_PAGE = 500
 
+// How long one socket's messages may run before the others get a turn.
+const SLICE_MS = 10
+
 const live: FastifyPluginAsyncTypebox = async (app) => {
   const hub = app.liveEvents
 
@@ -54,7 +60,8 @@ const live: FastifyPluginAsyncTypebox = async (app) => {
     hub.send(client, { type: 'auth_success' })
   }
 
-  async function handle (client: LiveClient, raw: RawData) {
+  // Messages that read or write the database take a token from the socket's bucket; without one they are refused.
+  async function handle (client: LiveClient, raw: RawData, bucket: TokenBucket) {
     let message: unknown
     try {
       message = JSON.parse(raw.toString())
@@ -62,15 +69,39 @@ const live: FastifyPluginAsyncTypebox = async (app) => {
       return hub.send(client, { type: 'error', message: 'Invalid JSON' })
     }
     const type = (message as { type?: unknown } | null)?.type
+    // The HTTP edge's rule (no NUL, bounded nesting) holds here too. A command_result refused by it still answers
+    // its command ("invalid return data"), so the caller does not wait for the timeout holding one of the client's slots.
+    const problem = inputProblem(message, 'message')
+    if (problem !== undefined) {
+      const id = (message as { id?: unknown }).id
+      if (type === 'command_result' && typeof id === 'string') app.clients.settle(client, id, {})
+      return hub.send(client, { type: 'error', message: problem })
+    }
     switch (type) {
       case 'auth':
-        return authenticate(client, Value.Check(AuthMessage, message) ? message.token : undefined)
+        if (!Value.Check(AuthMessage, message)) return authenticate(client, undefined)
+        if (!bucket.take()) return hub.send(client, { type: 'error', message: TOO_MANY_MESSAGES })
+        return authenticate(client, message.token)
       case 'subscribe':
         if (!Value.Check(SubscribeMessage, message)) {
+          const since = (message as { since?: unknown }).since
           const badSince = Value.Check(SubscribeMessage, { ...message as object, since: undefined })
-          return hub.send(client, { type: 'error', message: badSince ? 'since must be a non-negative integer' : 'sessionId must be a positive integer' })
+          return hub.send(client, {
+            type: 'error',
+            message: !badSince
+              ? 'sessionId must be a positive integer'
+              : Number.isInteger(since) && (since as number) > MAX_EVENT_ID ? `since must be at most ${MAX_EVENT_ID}` : 'since must be a non-negative integer'
+          })
         }
         if (!client.authenticated) return hub.send(client, { type: 'error', message: 'Not authenticated' })
+        // Subscribed already, nothing to replay: nothing to read either.
+        if (message.since === undefined && client.sessions.has(message.sessionId)) {
+          return hub.send(client, { type: 'subscribed', sessionId: message.sessionId })
+        }
+        if (!client.sessions.has(message.sessionId) && client.sessions.size >= LIVE_LIMITS.maxSubscriptions) {
+          return hub.send(client, { type: 'error', message: TOO_MANY_SUBSCRIPTIONS })
+        }
+        if (!bucket.take()) return hub.send(client, { type: 'error', message: TOO_MANY_MESSAGES })
         if (!await findSession(app.db, message.sessionId)) return hub.send(client, { type: 'error', message: 'Session not found' })
         hub.subscribe(client, message.sessionId, message.since !== undefined
           ? { hold: true }
@@ -91,6 +122,7 @@ const live: FastifyPluginAsyncTypebox = async (app) => {
         if (!Value.Check(HelloMessage, message)) {
           return hub.send(client, { type: 'error', message: 'hello needs a name (1 to 100 characters) and functions (an array of up to 100 strings)' })
         }
+        if (!bucket.take()) return hub.send(client, { type: 'error', message: TOO_MANY_MESSAGES })
         return hub.send(client, { type: 'hello_ok', clientId: await app.clients.announce(client, message) })
       case 'command_result': {
         const result = message as { id?: unknown, ok?: unknown, response?: unknown, error?: unknown }
@@ -119,11 +151,20 @@ const live: FastifyPluginAsyncTypebox = async (app) => {
   }, (socket, request) => {
     const client = hub.connect(socket)
     if (!client) return
+    const bucket = new TokenBucket()
     // One message at a time, in arrival order: a subscribe waiting on the database must not be overtaken by the
-    // unsubscribe sent after it.
+    // unsubscribe sent after it. The embedded database answers on the main thread, so a burst of messages chained in
+    // microtasks would keep every other request waiting: after SLICE_MS of them the queue waits for the next turn of
+    // the event loop.
     let queue = Promise.resolve()
+    let sliceStart = performance.now()
+    const yieldWhenDue = async () => {
+      if (performance.now() - sliceStart < SLICE_MS) return
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      sliceStart = performance.now()
+    }
     socket.on('message', (raw) => {
-      queue = queue.then(() => handle(client, raw)).catch((err) => fail(client, request.log, err))
+      queue = queue.then(yieldWhenDue).then(() => handle(client, raw, bucket)).catch((err) => fail(client, request.log, err))
     })
     if (request.query.token !== undefined) {
       const token = request.query.token

@@ -3,6 +3,9 @@ import { Type, type Static } from '@sinclair/typebox'
 // The upper bound is Postgres' integer: a larger id can never exist, and must be a 400 rather than a database error.
 export const Id = Type.Integer({ minimum: 1, maximum: 2147483647, description: 'A positive integer id' })
 
+// Event ids are bigints read as JS numbers: none can be larger, so a larger `since` is a 400, not a database error.
+export const MAX_EVENT_ID = Number.MAX_SAFE_INTEGER
+
 export const IdParams = Type.Object({ id: Id })
 export type IdParams = Static<typeof IdParams>
 

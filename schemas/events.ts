@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { Flag, Id, Nullable, Timestamp } from './common.ts'
+import { Flag, Id, MAX_EVENT_ID, Nullable, Timestamp } from './common.ts'
 import { PlayerCheckStatus, Session, SessionGame, SessionGameStatus } from './sessions.ts'
 import { VoteGame, VoteType } from './votes.ts'
 
@@ -96,7 +96,7 @@ export const TimelineEvent = Type.Object({
 export type TimelineEvent = Static<typeof TimelineEvent>
 
 export const TimelineQuery = Type.Object({
-  since: Type.Integer({ minimum: 0, default: 0, description: 'Only events with a larger id' }),
+  since: Type.Integer({ minimum: 0, maximum: MAX_EVENT_ID, default: 0, description: 'Only events with a larger id' }),
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 })
 })
 export type TimelineQuery = Static<typeof TimelineQuery>

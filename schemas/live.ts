@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Id } from './common.ts'
+import { Id, MAX_EVENT_ID } from './common.ts'
 import { EVENT_TYPES } from './events.ts'
 
 // The live WebSocket protocol (API.md "Live events"): what a client may send, and what the server answers.
@@ -13,7 +13,7 @@ export const AuthMessage = Type.Object({ type: Type.Literal('auth'), token: Type
 export const SubscribeMessage = Type.Object({
   type: Type.Literal('subscribe'),
   sessionId: Id,
-  since: Type.Optional(Type.Integer({ minimum: 0, description: 'The id of the last event seen: the later ones of the session are replayed first' }))
+  since: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_EVENT_ID, description: 'The id of the last event seen: the later ones of the session are replayed first' }))
 })
 export const UnsubscribeMessage = Type.Object({ type: Type.Literal('unsubscribe'), sessionId: Id })
 export const PingMessage = Type.Object({ type: Type.Literal('ping') })
