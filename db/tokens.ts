@@ -54,3 +54,11 @@ export async function recordLoginFailure (db: Kysely<Database>, address: string,
     .where('failed_at', '<', sql<Date>`now() - make_interval(secs => ${windowMs / 1000})`)
     .execute()
 }
+
+/** Deletes the tokens revoked, or expired, before `before` (no longer usable, kept a retention period); returns how many. */
+export async function deleteDeadTokens (db: Kysely<Database>, before: Date): Promise<number> {
+  const result = await db.deleteFrom('tokens')
+    .where((eb) => eb.or([eb('revoked_at', '<', before), eb('expires_at', '<', before)]))
+    .executeTakeFirst()
+  return Number(result.numDeletedRows)
+}

@@ -134,3 +134,9 @@ export async function deleteOldDeliveries (db: Kysely<Database>, before: Date, p
     .executeTakeFirst()
   return Number(result.numDeletedRows)
 }
+
+/** Deletes the attempts logged before `before` (each keeps its whole payload); returns how many. */
+export async function deleteWebhookLogsBefore (db: Kysely<Database>, before: Date): Promise<number> {
+  const result = await db.deleteFrom('webhook_logs').where('created_at', '<', before).executeTakeFirst()
+  return Number(result.numDeletedRows)
+}

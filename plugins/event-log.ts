@@ -4,6 +4,8 @@ import type { Kysely } from 'kysely'
 import { deleteEventsBefore, findLastEventId, listEventsAfter } from '../db/events.ts'
 import type { Database, EventRow } from '../db/types.ts'
 import type { Listen } from './db.ts'
+import { deleteWebhookLogsBefore } from '../db/webhooks.ts'
+import { deleteDeadTokens } from '../db/tokens.ts'
 
 /** An event as read back from the log: the shape every consumer (live hub, webhooks, room monitor) sees. */
 export interface LoggedEvent {
@@ -125,6 +127,19 @@ export function pruneEventHistory (db: Kysely<Database>, retentionDays: number, 
   return deleteEventsBefore(db, new Date(now - retentionDays * DAY_MS))
 }
 
+/**
+ * Everything kept for the retention period and then dropped: the events, the webhook attempts logged (each with its
+ * whole payload) and the tokens revoked or expired before it. Returns how many rows of each.
+ */
+export async function pruneHistory (db: Kysely<Database>, retentionDays: number, now = Date.now()) {
+  const before = new Date(now - retentionDays * DAY_MS)
+  return {
+    events: await deleteEventsBefore(db, before),
+    webhookLogs: await deleteWebhookLogsBefore(db, before),
+    tokens: await deleteDeadTokens(db, before)
+  }
+}
+
 // How often each process deletes the events older than EVENT_RETENTION_DAYS (several processes doing it is harmless).
 const PRUNE_EVERY_MS = 60 * 60 * 1000
 
@@ -133,8 +148,8 @@ export default fp<EventLogOptions>(async function eventLog (app, opts) {
   const reader = new EventLogReader(app.db, app.dbListen, log, opts)
   const prune = async () => {
     try {
-      const deleted = await pruneEventHistory(app.db, app.config.EVENT_RETENTION_DAYS)
-      if (deleted) log.info({ deleted }, 'pruned the event history')
+      const deleted = await pruneHistory(app.db, app.config.EVENT_RETENTION_DAYS)
+      if (deleted.events || deleted.webhookLogs || deleted.tokens) log.info({ deleted }, 'pruned the event history')
     } catch (err) {
       log.warn(`event history pruning failed: ${(err as Error).message}`)
     }
