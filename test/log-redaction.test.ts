@@ -6,6 +6,15 @@ import WebSocket from 'ws'
 import { buildApp } from '../app.ts'
 import { loadConfig } from '../plugins/config.ts'
 import { ADMIN_KEY, TEST_SECRET, authHeaders, testDatabase } from './helper.ts'
+import { redactUrl } from '../plugins/logging.ts'
+
+t.test('a logged URL loses the value of every credential-named parameter, JWT or not; other values stay', async (t) => {
+  t.equal(redactUrl('/api/games?key=hunter2&secret=s3cr3t-Value&token=opaque-0123456789&limit=5'),
+    '/api/games?key=[redacted]&secret=[redacted]&token=[redacted]&limit=5')
+  t.equal(redactUrl('/api/x?api_key=k1&client_secret=c2&%74oken=t3&Password=p4&q=token'),
+    '/api/x?api_key=[redacted]&client_secret=[redacted]&%74oken=[redacted]&Password=[redacted]&q=token')
+  t.equal(redactUrl('/api/sessions?page=2&sort=key'), '/api/sessions?page=2&sort=key', 'nothing else is touched')
+})
 
 t.test('no secret, token, body or SQL parameter reaches a log line, and every line stays under 8 KB', async (t) => {
   const lines: string[] = []
