@@ -12,14 +12,15 @@ export interface ChatLogBatch {
 }
 
 /**
- * Stores a batch of a session's chat messages, skipping those already stored (same hash). Returns how many rows were
- * new and the hashes of the new votes that fell into a game.
+ * Stores a batch of a session's chat messages for the import `importId`, skipping those already stored (same hash),
+ * the import's own earlier rows included. Returns how many rows were new and the hashes of the new votes that fell
+ * into a game.
  */
-export async function insertChatLogs (db: Kysely<Database>, sessionId: number, batch: ChatLogBatch): Promise<{ inserted: number, votes: string[] }> {
+export async function insertChatLogs (db: Kysely<Database>, sessionId: number, importId: number, batch: ChatLogBatch): Promise<{ inserted: number, votes: string[] }> {
   const { rows } = await sql<{ inserted: number, votes: string[] }>`
     with ins as (
-      insert into chat_logs (session_id, session_game_id, username, message, timestamp, vote_type, message_hash)
-      select ${sessionId}::int, r.session_game_id, r.username, r.message, r.ts, r.vote_type, r.message_hash
+      insert into chat_logs (session_id, session_game_id, username, message, timestamp, vote_type, message_hash, import_id)
+      select ${sessionId}::int, r.session_game_id, r.username, r.message, r.ts, r.vote_type, r.message_hash, ${importId}::int
       from unnest(${batch.sessionGameIds}::int[], ${batch.usernames}::text[], ${batch.messages}::text[], ${batch.timestamps}::timestamptz[],
                   ${batch.voteTypes}::text[], ${batch.hashes}::text[]) as r(session_game_id, username, message, ts, vote_type, message_hash)
       on conflict (session_id, message_hash) do nothing

@@ -33,6 +33,11 @@ export async function * chatLogPages (db: Kysely<Database>, sessionId: number, p
     let query = db.selectFrom('chat_logs')
       .select(['id', 'username', 'message', 'timestamp', 'vote_type'])
       .where('session_id', '=', sessionId)
+      // Not the rows of an import that has not committed (see the chat-imports migration).
+      .where((eb) => eb.or([
+        eb('import_id', 'is', null),
+        sql<boolean>`import_id <> all (select id from chat_imports where session_id = ${sessionId})`
+      ]))
     if (after) {
       const { timestamp, id } = after
       query = query.where((eb) => eb.or([

@@ -62,6 +62,18 @@ export interface ChatLogsTable {
   // SHA-256 of username:message:timestamp (ISO), unique per session: re-imports are duplicates.
   message_hash: string
   created_at: CreatedAt
+  /** The chat import that wrote the row; invisible while that import has a chat_imports row (see that migration). */
+  import_id: number | null
+}
+
+/** A chat import in progress (`open`): its process `owner` holds it until `expires_at` (see the chat-imports migration). */
+export interface ChatImportsTable {
+  id: Generated<number>
+  session_id: number
+  state: Generated<'open' | 'abandoned'>
+  owner: string
+  after_id: number
+  expires_at: Date
 }
 
 export interface LiveVotesTable {
@@ -229,6 +241,7 @@ export interface Database {
   sessions: SessionsTable
   session_games: SessionGamesTable
   chat_logs: ChatLogsTable
+  chat_imports: ChatImportsTable
   live_votes: LiveVotesTable
   webhooks: WebhooksTable
   webhook_logs: WebhookLogsTable

@@ -1,23 +1,21 @@
 import { hash } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import { errorCodes } from 'fastify'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Kysely } from 'kysely'
-import Parser from 'stream-json/Parser.js'
 import { addGameVotes, insertChatLogs, type ChatLogBatch } from '../db/chat-logs.ts'
-import { lockSession } from '../db/sessions.ts'
+import * as imports from '../db/chat-imports.ts'
+import { findSession } from '../db/sessions.ts'
 import { entryAt, loadTimeline, type TimelineEntry } from '../db/timeline.ts'
 import type { Database, VoteType } from '../db/types.ts'
+import { readChatLog, type ChatMessage } from './chat-log-reader.ts'
 import { ChatLogInvalid, NoGamesPlayed, SessionNotFound } from './errors.ts'
 
-// A chat import reads the `{"chatData": [...]}` body as it arrives (stream-json's token stream, one row at a time)
-// and writes it in batches inside one transaction, so memory does not grow with the size of the log and a bad row
-// anywhere still leaves nothing stored.
-
-export interface ChatMessage {
-  username: string
-  message: string
-  timestamp: Date
-}
+// A chat import never holds a transaction, a lock or a connection while it waits for its client. It reads the body as
+// it arrives (domain/chat-log-reader.ts) and writes it in batches, each its own short statement, as rows of chat_logs
+// marked with the import's id: they stay invisible while the import's chat_imports row exists (db/chat-imports.ts).
+// Once the body is in, one short transaction adds the votes to the games' counters and deletes that row, which makes
+// the rows visible: the import is atomic. A failed import deletes its rows in bounded steps before it answers; an
+// import whose process died is cleaned up by the next import into the session.
 
 /** Newly stored votes counted per game by one import. */
 export interface GameVoteCount {
@@ -50,8 +48,11 @@ export interface ChatImportOutcome {
 export const VOTE_MATCH_LIMIT = 100
 /** The largest chat log body accepted (about 1.8 million messages). */
 export const CHAT_IMPORT_BODY_LIMIT = 200 * 1024 * 1024
-// Rows per INSERT: each column travels as one array parameter, so this bounds statement size, not parameter count.
-const BATCH = 5000
+// Rows per INSERT on a server: each column travels as one array parameter, so this bounds statement size, not
+// parameter count. The embedded database (PGlite, on the main thread) takes fewer, so that no statement holds it long.
+export const CHAT_IMPORT_BATCH_ROWS = 5000
+// How long an import's row stays claimed without renewal: its process renews it every third of this.
+const LEASE_MS = 30_000
 
 const VOTE = /thisgame(\+\+|--)/i
 
@@ -70,283 +71,26 @@ export function messageHash (username: string, message: string, timestamp: Date)
 // crypto.hash, one call per message: a Hash object per message (createHash) costs more than the hashing.
 const hashOf = (username: string, message: string, iso: string) => hash('sha256', `${username}:${message}:${iso}`, 'hex')
 
-// ISO-8601 date-times: `T` or a space, optional seconds and fraction, optional zone (none means UTC).
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/
-
-function parseTimestamp (value: unknown): Date | undefined {
-  if (typeof value !== 'string') return undefined
-  const match = ISO_DATE_TIME.exec(value)
-  if (!match) return undefined
-  const date = new Date(match[3] ? value.replace(' ', 'T') : `${value.replace(' ', 'T')}Z`)
-  return Number.isNaN(date.getTime()) ? undefined : date
-}
-
-// A field whose value is an object or an array: never a valid username, message or timestamp.
-const NESTED = Symbol('nested')
-
-/** One row as a message, or a 400 naming its index. */
-function readRow (i: number, row: Record<string, unknown> | undefined): ChatMessage {
-  const at = `chatData[${i}]`
-  if (row === undefined) throw new ChatLogInvalid(`${at} must be an object`)
-  const { username, message, timestamp } = row
-  if (username === undefined || username === null || username === '') throw new ChatLogInvalid(`${at}.username is required`)
-  if (typeof username !== 'string') throw new ChatLogInvalid(`${at}.username must be a string`)
-  if (username.includes('\u0000')) throw new ChatLogInvalid(`${at}.username must not contain a NUL character`)
-  if (message === undefined || message === null) throw new ChatLogInvalid(`${at}.message is required`)
-  if (typeof message !== 'string') throw new ChatLogInvalid(`${at}.message must be a string`)
-  if (message.includes('\u0000')) throw new ChatLogInvalid(`${at}.message must not contain a NUL character`)
-  if (timestamp === undefined || timestamp === null) throw new ChatLogInvalid(`${at}.timestamp is required`)
-  const date = parseTimestamp(timestamp)
-  if (!date) throw new ChatLogInvalid(`${at}.timestamp is not a valid timestamp`)
-  return { username, message, timestamp: date }
-}
-
-interface Token { name: string, value?: string }
-
-const NOT_AN_ARRAY = 'chatData must be an array'
-
-/**
- * Turns stream-json tokens into checked messages. Depth 1 is the body object (chatData is its only field), 2 the
- * chatData array, 3 a row; only a row's own scalar fields are kept, anything nested in a row is skipped. The rows wait
- * in `ready`.
- */
-class ChatRows {
-  ready: ChatMessage[] = []
-  private depth = 0
-  private key: string | null = null
-  private inChatData = false
-  private seenChatData = false
-  private index = 0
-  private row: Record<string, unknown> | undefined
-  // Depth at which a skipped value (an object or array in a row's field) ends.
-  private skipUntil = -1
-
-  push (token: Token) {
-    const { name } = token
-    const opens = name === 'startObject' || name === 'startArray'
-    const closes = name === 'endObject' || name === 'endArray'
-    if (this.skipUntil >= 0) {
-      if (opens) this.depth++
-      else if (closes) this.depth--
-      if (this.depth === this.skipUntil) this.valueDone()
-      return
-    }
-    if (name === 'keyValue') {
-      this.key = token.value!
-      return
-    }
-    if (this.depth === 0) {
-      if (name !== 'startObject') throw new ChatLogInvalid(NOT_AN_ARRAY)
-      this.depth = 1
-      return
-    }
-    if (this.depth === 1) {
-      if (closes) {
-        this.depth = 0
-        if (!this.seenChatData) throw new ChatLogInvalid(NOT_AN_ARRAY)
-        return
-      }
-      if (this.key === 'chatData') {
-        if (this.seenChatData) throw new ChatLogInvalid('chatData must appear once')
-        if (name !== 'startArray') throw new ChatLogInvalid(NOT_AN_ARRAY)
-        this.seenChatData = this.inChatData = true
-        this.depth = 2
-        return
-      }
-      throw new ChatLogInvalid(`Unknown field '${this.key}' in the request body`)
-    }
-    if (this.depth === 2) {
-      if (closes) {
-        this.inChatData = false
-        this.depth = 1
-        return
-      }
-      if (name === 'startObject') {
-        this.row = {}
-        this.depth = 3
-        return
-      }
-      readRow(this.index, undefined) // a scalar or an array: throws
-    }
-    // depth 3: a row's field
-    if (closes) {
-      this.depth = 2
-      this.ready.push(readRow(this.index++, this.row))
-      this.row = undefined
-      return
-    }
-    const key = this.key!
-    if (opens) {
-      this.row![key] = NESTED
-      this.skip(true)
-      return
-    }
-    this.row![key] = scalar(token)
-  }
-
-  /** The body ended: it must have been one complete object with chatData. */
-  finish () {
-    if (this.depth !== 0 || !this.seenChatData) throw new ChatLogInvalid(NOT_AN_ARRAY)
-  }
-
-  take (): ChatMessage[] {
-    const rows = this.ready
-    this.ready = []
-    return rows
-  }
-
-  private skip (opens: boolean) {
-    if (!opens) return // a scalar: nothing more to skip
-    this.skipUntil = this.depth
-    this.depth++
-  }
-
-  private valueDone () {
-    this.skipUntil = -1
-  }
-}
-
-function scalar (token: Token): unknown {
-  switch (token.name) {
-    case 'stringValue': return token.value
-    case 'numberValue': return Number(token.value)
-    case 'trueValue': return true
-    case 'falseValue': return false
-    default: return null
-  }
-}
-
-/**
- * The body's rows in batches, read as they arrive. Reading pauses while the consumer works on a batch, so at most a
- * couple of batches are in memory. Throws a 400 on the first bad row or on broken JSON, a 413 past `limit` bytes.
- */
-async function * readChatLog (body: Readable, limit: number): AsyncGenerator<ChatMessage[]> {
-  // Chunks are decoded to text as they arrive, so the socket's buffers die young instead of waiting in the streams'
-  // queues (and being promoted) while a batch is written.
-  body.setEncoding('utf8')
-  const tokens = new Parser({
-    decodeStrings: false, packKeys: true, packStrings: true, packNumbers: true, streamKeys: false, streamStrings: false, streamNumbers: false
-  })
-  const rows = new ChatRows()
-  let failure: unknown
-  let ended = false
-  let wake: (() => void) | undefined
-  const notify = () => {
-    const resolve = wake
-    wake = undefined
-    resolve?.()
-  }
-  const fail = (err: unknown) => {
-    failure ??= err
-    notify()
-  }
-  // Tokens go straight to the rows as the parser makes them instead of through the stream's readable side: an object
-  // per token queued and emitted there cost more than the parsing. So the parser never pushes back; the body is paused
-  // instead while a full batch waits.
-  tokens.push = (token: Token | null) => {
-    if (token === null) {
-      ended = true
-      notify()
-    } else if (!failure) {
-      try {
-        rows.push(token)
-      } catch (err) {
-        fail(err)
-      }
-    }
-    return true
-  }
-  tokens.on('error', (err: Error) => fail(new ChatLogInvalid(`The body is not valid JSON: ${err.message.replace(/^Parser cannot parse input: /, '')}`)))
-  let received = 0
-  const onData = (chunk: string) => {
-    received += Buffer.byteLength(chunk)
-    if (received > limit) fail(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE())
-    if (failure) return
-    tokens.write(chunk)
-    if (rows.ready.length >= BATCH) {
-      body.pause()
-      notify()
-    }
-  }
-  const onEnd = () => tokens.end()
-  body.on('data', onData)
-  body.on('end', onEnd)
-  body.on('error', fail)
-  try {
-    for (;;) {
-      if (failure) throw failure
-      if (rows.ready.length >= BATCH || (ended && rows.ready.length)) {
-        yield rows.take()
-        body.resume()
-        continue
-      }
-      if (ended) break
-      await new Promise<void>((resolve) => { wake = resolve })
-    }
-    rows.finish()
-  } finally {
-    body.off('data', onData)
-    body.off('end', onEnd)
-    body.pause()
-    tokens.destroy()
-  }
-}
-
-/** Hands each batch's columns to the database, keeping the counters and the first vote matches. */
+/** The new votes of an import, counted per session game, and the first few echoed back. */
 class ImportTally {
   messages = 0
   inserted = 0
   voteMatches: VoteMatch[] = []
+  /** The counts are not to be trusted: the timeline changed after rows were mapped (see recount). */
+  stale = false
   private readonly bySessionGame = new Map<number, { up: number, down: number }>()
 
-  constructor (private readonly timeline: TimelineEntry[]) {}
+  constructor (public timeline: TimelineEntry[]) {}
 
-  async write (trx: Kysely<Database>, sessionId: number, messages: ChatMessage[]) {
-    const n = messages.length
-    const batch: ChatLogBatch = {
-      sessionGameIds: new Array<number | null>(n),
-      usernames: new Array<string>(n),
-      messages: new Array<string>(n),
-      timestamps: new Array<string>(n),
-      voteTypes: new Array<VoteType | null>(n),
-      hashes: new Array<string>(n)
-    }
-    for (let i = 0; i < n; i++) {
-      const m = messages[i]
-      const iso = m.timestamp.toISOString()
-      batch.sessionGameIds[i] = entryAt(this.timeline, m.timestamp)?.id ?? null
-      batch.usernames[i] = m.username
-      batch.messages[i] = m.message
-      batch.timestamps[i] = iso
-      batch.voteTypes[i] = voteTypeOf(m.message)
-      batch.hashes[i] = hashOf(m.username, m.message, iso)
-    }
-    const stored = await insertChatLogs(trx, sessionId, batch)
-    this.messages += n
-    this.inserted += stored.inserted
-    if (stored.votes.length === 0) return
-    // The new votes that fell into a game, in log order; a row repeated within the batch is stored and counted once.
-    const counted = new Set(stored.votes)
-    for (let i = 0; i < n; i++) {
-      if (!counted.delete(batch.hashes[i])) continue
-      const id = batch.sessionGameIds[i]!
-      const voteType = batch.voteTypes[i]!
-      const count = this.bySessionGame.get(id) ?? { up: 0, down: 0 }
-      if (voteType === 'up') count.up++
-      else count.down++
-      this.bySessionGame.set(id, count)
-      if (this.voteMatches.length === VOTE_MATCH_LIMIT) continue
-      const entry = entryAt(this.timeline, messages[i].timestamp)!
-      this.voteMatches.push({
-        username: batch.usernames[i],
-        message: batch.messages[i],
-        timestamp: batch.timestamps[i],
-        vote_type: voteType,
-        session_game_id: entry.id,
-        game_id: entry.game_id,
-        title: entry.title
-      })
-    }
+  /** One newly stored vote that fell into session game `sessionGameId`, in log order. */
+  count (sessionGameId: number, voteType: VoteType, username: string, message: string, iso: string) {
+    const count = this.bySessionGame.get(sessionGameId) ?? { up: 0, down: 0 }
+    if (voteType === 'up') count.up++
+    else count.down++
+    this.bySessionGame.set(sessionGameId, count)
+    if (this.voteMatches.length === VOTE_MATCH_LIMIT) return
+    const entry = this.timeline.find((e) => e.id === sessionGameId)!
+    this.voteMatches.push({ username, message, timestamp: iso, vote_type: voteType, session_game_id: entry.id, game_id: entry.game_id, title: entry.title })
   }
 
   /** The counted votes per game, in game id order. */
@@ -364,37 +108,191 @@ class ImportTally {
   }
 }
 
-/**
- * Imports a chat log read from `body` into a session, in one transaction: every message is stored with the game its
- * timestamp falls into (the shared timeline rule); a message already stored for this session (same hash) is skipped,
- * and only the votes this import newly stored move the games' counters. A bad row rejects the whole import.
- */
-export async function importChatLog (db: Kysely<Database>, sessionId: number, body: Readable, limit = CHAT_IMPORT_BODY_LIMIT): Promise<ChatImportOutcome> {
-  return db.transaction().execute(async (trx) => {
-    // Imports into one session take turns, so the counters of concurrent imports never race.
-    if (!await lockSession(trx, sessionId)) throw new SessionNotFound()
-    const timeline = await loadTimeline(trx, sessionId)
-    if (timeline.length === 0) throw new NoGamesPlayed()
+/** Writes one batch of messages as rows of the import, counting the votes it newly stored. */
+async function writeBatch (db: Kysely<Database>, sessionId: number, importId: number, tally: ImportTally, messages: ChatMessage[]) {
+  const n = messages.length
+  const batch: ChatLogBatch = {
+    sessionGameIds: new Array<number | null>(n),
+    usernames: new Array<string>(n),
+    messages: new Array<string>(n),
+    timestamps: new Array<string>(n),
+    voteTypes: new Array<VoteType | null>(n),
+    hashes: new Array<string>(n)
+  }
+  for (let i = 0; i < n; i++) {
+    const m = messages[i]
+    const iso = m.timestamp.toISOString()
+    batch.usernames[i] = m.username
+    batch.messages[i] = m.message
+    batch.timestamps[i] = iso
+    batch.voteTypes[i] = voteTypeOf(m.message)
+    batch.hashes[i] = hashOf(m.username, m.message, iso)
+  }
+  let stored
+  for (;;) {
+    for (let i = 0; i < n; i++) batch.sessionGameIds[i] = entryAt(tally.timeline, messages[i].timestamp)?.id ?? null
+    try {
+      stored = await insertChatLogs(db, sessionId, importId, batch)
+      break
+    } catch (err) {
+      if (!isForeignKeyViolation(err)) throw err
+    }
+    // The session, or one of its games, was deleted meanwhile: map this batch to the timeline as it is now, and count
+    // every vote again at the commit.
+    if (!await findSession(db, sessionId)) throw new SessionNotFound()
+    tally.timeline = await loadTimeline(db, sessionId)
+    tally.stale = true
+  }
+  tally.messages += n
+  tally.inserted += stored.inserted
+  if (stored.votes.length === 0) return
+  // The new votes that fell into a game, in log order; a row repeated within the log is stored and counted once.
+  const counted = new Set(stored.votes)
+  for (let i = 0; i < n; i++) {
+    if (!counted.delete(batch.hashes[i])) continue
+    tally.count(batch.sessionGameIds[i]!, batch.voteTypes[i]!, batch.usernames[i], batch.messages[i], batch.timestamps[i])
+  }
+}
 
-    const tally = new ImportTally(timeline)
-    // One batch is written while the next is read.
-    let writing: Promise<void> | undefined
-    for await (const messages of readChatLog(body, limit)) {
+const isForeignKeyViolation = (err: unknown) => (err as { code?: string }).code === '23503'
+const isDeadlock = (err: unknown) => ['40P01', '40001'].includes((err as { code?: string }).code ?? '')
+
+/** Calls `step(from, to)` for consecutive id ranges of `size` covering (after, last]. */
+async function inIdRanges (after: number, last: number, size: number, step: (from: number, to: number) => Promise<void>) {
+  for (let from = after; from < last; from += size) await step(from, Math.min(from + size, last))
+}
+
+export interface ChatImportOptions {
+  /** This process, as it names itself to the others sharing the database. */
+  owner: string
+  /** The largest body accepted, in bytes. */
+  limit?: number
+  /** Rows per statement. */
+  batchRows?: number
+}
+
+/** Opens the session's import for `owner`, waiting while another import into it runs. */
+async function takeTurn (db: Kysely<Database>, sessionId: number, body: Readable, { owner, batchRows }: Required<ChatImportOptions>) {
+  for (let delay = 10; ; delay = Math.min(delay * 2, 250)) {
+    if (body.destroyed && !body.readableEnded) throw new ChatLogInvalid('The body ended before the end of the chat log')
+    let claim: imports.ChatImportClaim | undefined
+    try {
+      claim = await imports.insertChatImport(db, sessionId, owner, LEASE_MS)
+    } catch (err) {
+      if (isForeignKeyViolation(err)) throw new SessionNotFound()
+      throw err
+    }
+    if (claim) return claim
+    // An import whose process stopped renewing it (it died) is abandoned: its rows stay invisible, and are deleted.
+    const stale = await imports.abandonExpiredChatImport(db, sessionId)
+    if (stale) {
+      await deleteRows(db, stale, batchRows)
+      continue
+    }
+    await sleep(delay)
+  }
+}
+
+async function deleteRows (db: Kysely<Database>, claim: imports.ChatImportClaim, batchRows: number) {
+  const last = await imports.findLastChatLogId(db)
+  await inIdRanges(claim.after_id, last, batchRows, (from, to) => imports.deleteImportedChatLogs(db, claim.id, from, to))
+}
+
+/**
+ * Counts the import's new votes again from its rows, after mapping them to the session's timeline as it is now (a game
+ * was added or removed while the body arrived).
+ */
+async function recount (db: Kysely<Database>, sessionId: number, claim: imports.ChatImportClaim, timeline: TimelineEntry[], previous: ImportTally, batchRows: number) {
+  const tally = new ImportTally(timeline)
+  tally.messages = previous.messages
+  tally.inserted = previous.inserted
+  const last = await imports.findLastChatLogId(db)
+  await inIdRanges(claim.after_id, last, batchRows, async (from, to) => {
+    await imports.remapImportedChatLogs(db, sessionId, claim.id, from, to)
+    for (const vote of await imports.listImportedVotes(db, claim.id, from, to)) {
+      tally.count(vote.session_game_id, vote.vote_type, vote.username, vote.message, vote.timestamp.toISOString())
+    }
+  })
+  return tally
+}
+
+const sameTimeline = (a: TimelineEntry[], b: TimelineEntry[]) => a.length === b.length &&
+  a.every((entry, i) => entry.id === b[i].id && entry.played_at.getTime() === b[i].played_at.getTime())
+
+/**
+ * The commit: in one short transaction, the games' counters grow by the import's new votes and its chat_imports row
+ * goes, which makes its rows visible. The session's state and games are locked first (not against votes), so the
+ * timeline the votes were counted on is still the session's; when it is not, the rows are mapped and counted again.
+ */
+async function commit (db: Kysely<Database>, sessionId: number, claim: imports.ChatImportClaim, tally: ImportTally, options: Required<ChatImportOptions>) {
+  for (let attempt = 1; ; attempt++) {
+    let changed: TimelineEntry[] | undefined
+    try {
+      changed = await db.transaction().execute(async (trx) => {
+        if (!await imports.lockSessionForImport(trx, sessionId)) throw new SessionNotFound()
+        await imports.lockSessionGames(trx, sessionId)
+        const timeline = await loadTimeline(trx, sessionId)
+        if (tally.stale || !sameTimeline(timeline, tally.timeline)) return timeline
+        await addGameVotes(trx, tally.byGame())
+        // Abandoned by another process (this one stopped renewing for a lease's length): its rows never show.
+        if (!await imports.deleteChatImport(trx, claim.id, options.owner)) throw new Error('the chat import was abandoned before its commit')
+        return undefined
+      })
+    } catch (err) {
+      if (isDeadlock(err) && attempt < 5) continue
+      throw err
+    }
+    if (!changed) return tally
+    if (changed.length === 0) throw new NoGamesPlayed()
+    tally = await recount(db, sessionId, claim, changed, tally, options.batchRows)
+  }
+}
+
+/**
+ * Imports a chat log read from `body` into a session: every message is stored with the game its timestamp falls into
+ * (the shared timeline rule); a message already stored for this session (same hash) is skipped, and only the votes
+ * this import newly stored move the games' counters. A bad row rejects the whole import and nothing of it stays.
+ * Imports into one session take turns, so their counters never race.
+ */
+export async function importChatLog (db: Kysely<Database>, sessionId: number, body: Readable, options: ChatImportOptions): Promise<ChatImportOutcome> {
+  const opts = { limit: CHAT_IMPORT_BODY_LIMIT, batchRows: CHAT_IMPORT_BATCH_ROWS, ...options }
+  // Answered before the body is read.
+  if (!await findSession(db, sessionId)) throw new SessionNotFound()
+  if ((await loadTimeline(db, sessionId)).length === 0) throw new NoGamesPlayed()
+
+  const claim = await takeTurn(db, sessionId, body, opts)
+  const renewal = setInterval(() => { imports.renewChatImport(db, claim.id, opts.owner, LEASE_MS).catch(() => {}) }, LEASE_MS / 3).unref()
+  // One batch is written while the next is read.
+  let writing: Promise<void> | undefined
+  try {
+    // The timeline as the import began, read after taking the turn; the commit checks it is still the session's.
+    let tally = new ImportTally(await loadTimeline(db, sessionId))
+    for await (const messages of readChatLog(body, opts.limit, opts.batchRows)) {
       await writing
-      writing = tally.write(trx, sessionId, messages)
+      writing = writeBatch(db, sessionId, claim.id, tally, messages)
       writing.catch(() => {}) // awaited (and thrown) on the next turn or below
     }
     await writing
-
+    tally = await commit(db, sessionId, claim, tally, opts)
     const votesByGame = tally.byGame()
-    await addGameVotes(trx, votesByGame)
     return {
       messagesImported: tally.inserted,
       duplicatesSkipped: tally.messages - tally.inserted,
       votesProcessed: votesByGame.reduce((sum, c) => sum + c.upvotes + c.downvotes, 0),
       votesByGame,
-      timeline,
+      timeline: tally.timeline,
       voteMatches: tally.voteMatches
     }
-  })
+  } catch (err) {
+    try {
+      await writing?.catch(() => {})
+      await deleteRows(db, claim, opts.batchRows)
+      await imports.deleteChatImport(db, claim.id, opts.owner)
+    } catch {
+      // The database is away: the import's rows stay invisible, and the next import into the session deletes them.
+    }
+    throw err
+  } finally {
+    clearInterval(renewal)
+  }
 }

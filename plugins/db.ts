@@ -55,6 +55,7 @@ export default fp<DbOptions>(async function db (app, opts) {
   if (seeded) app.log.info({ games: seeded }, 'loaded the bundled game catalog')
 
   app.decorate('db', kysely)
+  app.decorate('dbEmbedded', !DATABASE_URL)
   app.decorate('dbListen', listen)
   app.decorate('pingDb', async () => {
     try {
@@ -161,6 +162,11 @@ async function listenOnServer (url: string, channel: string, onNotify: () => voi
 declare module 'fastify' {
   interface FastifyInstance {
     db: Kysely<Database>
+    /**
+     * true on the embedded database (PGlite): one connection on the main thread, so a long statement stalls every
+     * request; long work there runs in smaller statements.
+     */
+    dbEmbedded: boolean
     /** LISTEN on a Postgres channel (a dedicated connection on a server, the embedded instance's own on PGlite). */
     dbListen: Listen
     /** true when the database answers a trivial query; false when it cannot be reached. */

@@ -9,6 +9,7 @@ import * as voteWindow from './2026_12_01_120_vote_window.ts'
 import * as roomLeases from './2026_12_01_130_room_leases.ts'
 import * as liveClients from './2026_12_01_150_live_clients.ts'
 import * as chatSources from './2026_12_04_210_chat_sources.ts'
+import * as chatImports from './2026_12_04_220_chat_imports.ts'
 import * as deliveryClaims from './2026_12_04_250_delivery_claims_and_fk_indexes.ts'
 
 // Listed by hand: a static list survives bundling and compiling, a directory scan does not.
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '2026_12_01_130_room_leases': roomLeases,
   '2026_12_01_150_live_clients': liveClients,
   '2026_12_04_210_chat_sources': chatSources,
+  '2026_12_04_220_chat_imports': chatImports,
   '2026_12_04_250_delivery_claims_and_fk_indexes': deliveryClaims
 }
 
