@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { countRoomLeases } from '../db/room-leases.ts'
+import { isDatabaseDown } from '../plugins/errors.ts'
 
 const Health = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
@@ -14,16 +15,24 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/', {
     schema: { tags: ['health'], operationId: 'getHealth', summary: 'Service and database status', description: 'Public, for load balancers and the container health check: 200 while the database answers, 503 while it does not.', response: { 200: Health, 503: { ...Health, description: 'The database does not answer' } } }
   }, async (_request, reply) => {
-    const dbUp = await app.pingDb()
-    // The rooms this process owns are its leases in the database (the monitor's own state stays the monitor's).
-    const rooms = dbUp ? await countRoomLeases(app.db, app.instance) : 0
+    // One query both proves the database answers and counts the rooms this process owns (its leases in the database;
+    // the monitor's own state stays the monitor's). A database that is down or too busy to lend a connection is a 503
+    // in this route's shape: thrown, it would reach the error handler, whose `{"error"}` body this route's 503 schema
+    // cannot serialize (Fastify then answers a raw 500).
+    let rooms: number | undefined
+    try {
+      rooms = await countRoomLeases(app.db, app.instance)
+    } catch (err) {
+      if (!isDatabaseDown(err)) throw err
+    }
+    const dbUp = rooms !== undefined
     reply.code(dbUp ? 200 : 503)
     return {
       status: dbUp ? 'ok' as const : 'degraded' as const,
       db: dbUp ? 'ok' as const : 'down' as const,
       uptime: process.uptime(),
       instance: app.instance,
-      rooms
+      rooms: rooms ?? 0
     }
   })
 }
