@@ -38,8 +38,11 @@ export interface ChatReader {
 interface Reader {
   source: ChatSourceTarget
   connection: TwitchConnection
-  /** Votes of this source, cast one after another in the order they were read. */
-  votes: Promise<void>
+  /** Votes of this source waiting for a slot, and how many are being cast. */
+  waiting: Array<() => Promise<void>>
+  casting: number
+  /** Called when nothing is waiting or being cast any more (a stop waits for it). */
+  settle: () => void
   /** Message ids seen lately: a message the server re-sends on this connection is not cast again. */
   seen: Set<string>
   lastMessageAt: Date | null
@@ -48,6 +51,9 @@ interface Reader {
 
 // How many recent message ids a reader remembers; the database's unique message id is the real guard.
 const SEEN_LIMIT = 10_000
+// Votes of one source cast at once: one at a time, a burst of chat waits on a statement's round trip each. Their order
+// does not matter: the one-second rule is symmetric and holds in the database (a lock per username).
+const CASTING = 8
 
 export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions = {}): ChatReader {
   const log = app.log.child({ plugin: 'chat-sources' })
@@ -102,7 +108,20 @@ export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions 
     if (reader.seen.size > SEEN_LIMIT) reader.seen.delete(reader.seen.values().next().value!)
     const type = voteTypeOf(line.text)
     if (type === null) return
-    reader.votes = reader.votes.then(() => vote(reader, line, type))
+    reader.waiting.push(() => vote(reader, line, type))
+    pump(reader)
+  }
+
+  function pump (reader: Reader) {
+    while (reader.casting < CASTING && reader.waiting.length) {
+      const next = reader.waiting.shift()!
+      reader.casting++
+      next().finally(() => {
+        reader.casting--
+        if (reader.casting === 0 && !reader.waiting.length) reader.settle()
+        pump(reader)
+      })
+    }
   }
 
   function status (reader: Reader, value: ConnectionStatus, text: string | null) {
@@ -121,7 +140,7 @@ export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions 
       minBackoffMs: opts.minBackoffMs,
       maxBackoffMs: opts.maxBackoffMs
     })
-    const reader: Reader = { source, connection, votes: Promise.resolve(), seen: new Set(), lastMessageAt: null, refused: 0 }
+    const reader: Reader = { source, connection, waiting: [], casting: 0, settle: () => {}, seen: new Set(), lastMessageAt: null, refused: 0 }
     readers.set(source.id, reader)
     log.info({ sourceId: source.id, channel: source.channel }, 'reading a chat source')
     reader.connection.start()
@@ -143,7 +162,7 @@ export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions 
   async function stop (reader: Reader) {
     readers.delete(reader.source.id)
     await reader.connection.stop()
-    await reader.votes
+    if (reader.casting || reader.waiting.length) await new Promise<void>((resolve) => { reader.settle = resolve })
     await report(reader)
     log.info({ sourceId: reader.source.id }, 'stopped reading a chat source')
   }
