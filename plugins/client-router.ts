@@ -100,6 +100,11 @@ export class SharedClientRegistry implements ClientRegistry {
       const id = this.local.idOf(client)
       if (id !== undefined && client.socket.readyState === WebSocket.OPEN) this.#queueUpdate(id)
     }
+    // A client whose token expired or was revoked leaves the list, and its commands are refused, at once.
+    options.hub.onSignedOut = (client) => {
+      const id = this.local.idOf(client)
+      if (id !== undefined) this.local.drop(id)
+    }
   }
 
   async start (): Promise<void> {

@@ -38,6 +38,8 @@ export class LiveClient {
   /** The same floor per session, taken when the client subscribed without `since`. */
   readonly sessionLiveAfter = new Map<number, number>()
   authTimer: NodeJS.Timeout | undefined
+  /** Signs the client out when its token expires. */
+  expiryTimer: NodeJS.Timeout | undefined
   /** While an auth message is checked: the tokens revoked meanwhile. */
   revokedDuringAuth: Set<number> | null = null
   readonly sessions = new Set<number>()
@@ -47,6 +49,8 @@ export class LiveClient {
 }
 
 const CLIENT_EVENTS = new Set<string>(EVENT_TYPES)
+// setTimeout's longest wait (2^31 - 1 ms); a longer one fires at once.
+const MAX_TIMER_MS = 2_147_483_647
 
 /** An event as the live socket sends it (the timeline's shape too). */
 export const clientEvent = (event: LoggedEvent) => ({ id: event.id, type: event.type, timestamp: event.timestamp, data: event.data })
@@ -69,6 +73,8 @@ export class LiveHub {
   readonly #authTimeoutMs: number
   /** Told when a client's subscriptions change (the connected-clients registry records them for other processes). */
   onSubscriptionsChanged: ((client: LiveClient) => void) | undefined
+  /** Told when a client is signed out (its token expired or was revoked): the connected-clients registry forgets it. */
+  onSignedOut: ((client: LiveClient) => void) | undefined
 
   constructor (log: FastifyBaseLogger, { maxBufferedBytes, maxClients, authTimeoutMs }: { maxBufferedBytes: number, maxClients: number, authTimeoutMs: number }) {
     this.#log = log
@@ -115,6 +121,7 @@ export class LiveHub {
     client.liveAfter = liveAfter
     client.expiresAt = expiresAt
     client.tokenId = tokenId
+    this.#startExpiryTimer(client)
     return true
   }
 
@@ -232,11 +239,26 @@ export class LiveHub {
    * it authenticates again within the auth timeout.
    */
   #signOut (client: LiveClient, message: string): void {
+    clearTimeout(client.expiryTimer)
     client.authenticated = false
     client.tokenId = null
     for (const sessionId of [...client.sessions]) this.unsubscribe(client, sessionId)
+    this.onSignedOut?.(client)
     this.send(client, { type: 'auth_error', message })
     this.#startAuthTimer(client)
+  }
+
+  /** At the token's expiry, not at the next heartbeat (a timer fires at most ~24.8 days ahead: it re-arms until then). */
+  #startExpiryTimer (client: LiveClient): void {
+    clearTimeout(client.expiryTimer)
+    if (client.expiresAt === Infinity) return
+    const wait = Math.min(Math.max(client.expiresAt - Date.now(), 0), MAX_TIMER_MS)
+    client.expiryTimer = setTimeout(() => {
+      if (!client.authenticated) return
+      if (client.expiresAt <= Date.now()) this.#signOut(client, 'Token expired')
+      else this.#startExpiryTimer(client)
+    }, wait)
+    client.expiryTimer.unref()
   }
 
   #startAuthTimer (client: LiveClient): void {
@@ -265,6 +287,7 @@ export class LiveHub {
 
   #remove (client: LiveClient): void {
     clearTimeout(client.authTimer)
+    clearTimeout(client.expiryTimer)
     if (!this.#clients.delete(client)) return
     for (const sessionId of [...client.sessions]) this.unsubscribe(client, sessionId)
   }

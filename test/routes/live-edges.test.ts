@@ -5,7 +5,8 @@ import { MAX_WAITING_COMMANDS } from '../../plugins/clients.ts'
 import { LIVE_LIMITS, TOO_MANY_MESSAGES, TOO_MANY_SUBSCRIPTIONS } from '../../plugins/live-limits.ts'
 import { authHeaders, build, testDatabase, ADMIN_KEY, TEST_SECRET } from '../helper.ts'
 import { LiveSocket, type Message } from '../fixtures/live-client.ts'
-import { until } from '../fixtures/event-log.ts'
+import { publish, until } from '../fixtures/event-log.ts'
+import { createSigner } from 'fast-jwt'
 
 // The live socket's input edges answer in words (an `error` message naming the field), never a 500, and one socket
 // cannot flood the process.
@@ -195,6 +196,39 @@ t.test('the live socket edges', async (t) => {
     t.same(await socket.request({ type: 'unsubscribe', sessionId: session.id }), { type: 'unsubscribed', sessionId: session.id })
     await new Promise((resolve) => setTimeout(resolve, 1000 / LIVE_LIMITS.perSecond))
     t.same(await socket.request({ type: 'subscribe', sessionId: rows.at(-1)!.id }), { type: 'subscribed', sessionId: rows.at(-1)!.id }, 'after an unsubscribe there is room again')
+  })
+
+  edge('a token is signed out at its expiry, not at the next heartbeat, and leaves the connected clients', async (t) => {
+    const exp = Math.floor(Date.now() / 1000) + 2
+    const socket = await LiveSocket.open(t, `ws://127.0.0.1:${port}/api/sessions/live`)
+    t.same(await socket.request({ type: 'auth', token: createSigner({ key: TEST_SECRET })({ role: 'admin', exp }) }), { type: 'auth_success' })
+    t.same(await socket.request({ type: 'subscribe', sessionId: session.id }), { type: 'subscribed', sessionId: session.id })
+    const ok = await socket.request({ type: 'hello', name: 'short-lived', functions: ['f'] })
+    // The heartbeat runs every 30 s: an answer within seconds of exp is the expiry timer's.
+    t.same(await socket.nextWithin(exp * 1000 - Date.now() + 5000, 'auth_error'), { type: 'auth_error', message: 'Token expired' })
+    t.ok(Date.now() >= exp * 1000, 'not before exp')
+    t.same((await app.inject({ url: '/api/clients', headers })).json(), { success: true, sessions: [] }, 'no longer listed')
+    const res = await command(ok.clientId as string, [])
+    t.ok(res.statusCode === 404 || res.json().reason === 'client never responded', `no longer commandable: ${res.body}`)
+    await publish(app, 'game.started', session.id, { playerCount: 1 })
+    await socket.assertNothingPending(t, 'no events after expiry')
+  })
+
+  edge('a revoked client leaves the list and is refused commands at once', async (t) => {
+    const created = await app.inject({ method: 'POST', url: '/api/auth/tokens', headers, payload: { name: 'overlay', role: 'overlay' } })
+    const { id: tokenId, token } = created.json() as { id: number, token: string }
+    const socket = await LiveSocket.open(t, `ws://127.0.0.1:${port}/api/sessions/live?token=${token}`)
+    t.same(await socket.next(), { type: 'auth_success' })
+    const ok = await socket.request({ type: 'hello', name: 'overlay', functions: ['f'] })
+    const clientId = ok.clientId as string
+    t.match((await app.inject({ url: `/api/clients/${clientId}`, headers })).json(), { session: { user_key: tokenId } })
+    t.equal((await app.inject({ method: 'DELETE', url: `/api/auth/tokens/${tokenId}`, headers })).statusCode, 200)
+    t.same(await socket.nextWithin(5000, 'auth_error'), { type: 'auth_error', message: 'Token revoked' })
+    t.same((await app.inject({ url: '/api/clients', headers })).json(), { success: true, sessions: [] }, 'no longer listed')
+    t.same((await app.inject({ url: `/api/clients/${clientId}`, headers })).statusCode, 404)
+    const res = await command(clientId, [])
+    t.ok(res.statusCode === 404 || res.json().reason === 'client never responded', `refused: ${res.body}`)
+    await socket.assertNothingPending(t, 'no command reached the client')
   })
 })
 
