@@ -28,6 +28,7 @@ export type RoleHook = ((request: FastifyRequest, reply: FastifyReply) => Promis
 // Revocation must reach every process within a second: a scoped token's row is re-read at most this long after.
 const TOKEN_CACHE_MS = 500
 const TOUCH_EVERY_MS = 60_000
+const MAX_EXP = 8_640_000_000_000
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest()
 const BEARER = /^Bearer ([A-Za-z0-9_=.+/-]+)$/
@@ -81,7 +82,8 @@ export default fp(async function auth (app) {
       const code = (err as { code?: string }).code
       throw new Unauthorized(code === 'FAST_JWT_EXPIRED' ? 'Token expired' : 'Invalid token')
     }
-    if (!ROLES.includes(claims.role) || !Number.isInteger(claims.exp)) throw new Unauthorized('Invalid token')
+    // An exp past the last moment a Date can hold (year 275760) is no expiry this service could have signed.
+    if (!ROLES.includes(claims.role) || !Number.isInteger(claims.exp) || claims.exp > MAX_EXP) throw new Unauthorized('Invalid token')
     if (claims.jti === undefined) return { role: claims.role, tokenId: null, expiresAt: claims.exp * 1000 }
 
     const id = Number(claims.jti)

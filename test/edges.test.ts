@@ -87,6 +87,7 @@ t.test('the edges, through the real HTTP server', async (t) => {
       'a non-numeric jti': `Bearer ${good({ role: 'bot', jti: 'x', exp: inAnHour() })}`,
       'a jti with no token row': `Bearer ${good({ role: 'bot', jti: '999', exp: inAnHour() })}`,
       expired: `Bearer ${good({ role: 'admin', iat: 1000, exp: 2000 })}`,
+      'an exp past any date': `Bearer ${good({ role: 'admin', exp: 1e20 })}`,
       forged: `Bearer ${createSigner({ key: 'another-secret-another-secret-another' })({ role: 'admin', exp: inAnHour() })}`,
       garbage: 'Bearer not.a.token'
     }
