@@ -69,7 +69,8 @@ export async function startService (env: Record<string, string>, cwd = new URL('
     peakRssMb: () => procStatus(pid, 'VmHWM'),
     cpuSeconds: () => processCpu(pid).seconds,
     async stop () {
-      if (child.exitCode !== null) return
+      // Already gone (exited, or killed by a signal such as a benchmark's SIGKILL): its 'exit' will not come again.
+      if (child.exitCode !== null || child.signalCode !== null) return
       child.kill('SIGTERM')
       await once(child, 'exit')
     }
