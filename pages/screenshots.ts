@@ -58,7 +58,7 @@ try {
   await page.goto(`${origin}/overlay?code=1#token=${overlay.token}`)
   await page.getByRole('region', { name: 'Now playing' }).waitFor()
   await vote(token, 'sol', 'up')
-  await page.getByText('sol', { exact: true }).waitFor()
+  await page.getByRole('listitem').filter({ hasText: 'sol' }).waitFor()
   // A stand-in for the game OBS shows underneath: drawn with the CSSOM (the page's CSP allows no inline style).
   await page.evaluate(`(() => {
     const scene = document.createElement('div')
