@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Kysely } from 'kysely'
 import { NotFound } from '../plugins/errors.ts'
@@ -22,7 +23,7 @@ function jsonGame (g: ExportGame): SessionExport['games'][number] {
 }
 
 // The export is written as it is read, page by page, so a long chat log never sits in memory whole.
-async function * jsonExport (db: Kysely<Database>, session: ExportSession, games: ExportGame[]) {
+async function * jsonExport (db: Kysely<Database>, session: ExportSession, games: ExportGame[], pageSize: number) {
   const head: Omit<SessionExport, 'chat_logs'> = {
     session: {
       id: session.id,
@@ -36,7 +37,9 @@ async function * jsonExport (db: Kysely<Database>, session: ExportSession, games
   }
   yield JSON.stringify(head, null, 2).slice(0, -2) + ',\n  "chat_logs": ['
   let first = true
-  for await (const page of chatLogPages(db, session.id)) {
+  for await (const page of chatLogPages(db, session.id, pageSize)) {
+    // A turn of the event loop between pages, so other requests are read and answered while a long log streams.
+    await nextTurn()
     yield page.map((log) => {
       const line = JSON.stringify({
         username: log.username,
@@ -55,7 +58,7 @@ async function * jsonExport (db: Kysely<Database>, session: ExportSession, games
 // One line per chat message: line breaks inside a message are shown as \n.
 const oneLine = (text: string) => text.replace(/\r?\n|\r/g, '\\n')
 
-async function * txtExport (db: Kysely<Database>, session: ExportSession, games: ExportGame[]) {
+async function * txtExport (db: Kysely<Database>, session: ExportSession, games: ExportGame[], pageSize: number) {
   const lines = [
     `Session ${session.id}`,
     `Notes: ${session.notes === null ? '(none)' : oneLine(session.notes)}`,
@@ -73,7 +76,9 @@ async function * txtExport (db: Kysely<Database>, session: ExportSession, games:
   lines.push('', 'CHAT LOG')
   yield lines.join('\n') + '\n'
   let any = false
-  for await (const page of chatLogPages(db, session.id)) {
+  for await (const page of chatLogPages(db, session.id, pageSize)) {
+    // A turn of the event loop between pages, so other requests are read and answered while a long log streams.
+    await nextTurn()
     any = true
     yield page.map((log) => `${log.timestamp.toISOString()} ${oneLine(log.username)}: ${oneLine(log.message)}\n`).join('')
   }
@@ -116,7 +121,9 @@ const sessionExport: FastifyPluginAsyncTypebox = async (app) => {
     reply
       .header('content-type', format === 'json' ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8')
       .header('content-disposition', `attachment; filename="session-${id}.${format}"`)
-    return reply.send(Readable.from(format === 'json' ? jsonExport(app.db, session, games) : txtExport(app.db, session, games)))
+    // A page is one short statement; on the embedded database (one connection, main thread) a smaller one.
+    const pageSize = app.dbEmbedded ? 1000 : 5000
+    return reply.send(Readable.from(format === 'json' ? jsonExport(app.db, session, games, pageSize) : txtExport(app.db, session, games, pageSize)))
   })
 }
 
