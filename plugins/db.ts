@@ -10,6 +10,10 @@ import { migrateToLatest } from '../db/migrate.ts'
 import { seedCatalogIfEmpty } from '../domain/catalog.ts'
 import type { Database } from '../db/types.ts'
 import { isDatabaseDown } from './errors.ts'
+
+// TCP keepalive on every PostgreSQL connection (pool and listeners): a half-open connection (the server's host gone,
+// a NAT or proxy that dropped it) is noticed within about a minute instead of hanging until the OS gives up on it.
+const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 }
 import { lockDataDir } from './data-dir-lock.ts'
 import { PREPARED } from '../db/prepared.ts'
 
@@ -27,7 +31,7 @@ export default fp<DbOptions>(async function db (app, opts) {
   let listen: Listen
   let release = () => {}
   if (DATABASE_URL) {
-    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000 })
+    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000, ...KEEPALIVE })
     // A client losing its server emits 'error': the pool listens only while the client is idle, so one that dies
     // mid-query (checked out by Kysely) would crash the process. Its query fails on its own and answers 503.
     pool.on('connect', (client) => client.on('error', (err) => app.log.warn(`database connection lost: ${err.message}`)))
@@ -124,7 +128,7 @@ async function listenOnServer (url: string, channel: string, onNotify: () => voi
   let retry: NodeJS.Timeout | undefined
   let delay = 250
   const connect = async () => {
-    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 })
+    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, ...KEEPALIVE })
     c.on('notification', () => onNotify())
     c.on('error', (err) => {
       log.warn(`database listener lost: ${err.message}`)

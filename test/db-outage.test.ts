@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createServer, connect, type Socket } from 'node:net'
+import { createServer, connect, Socket } from 'node:net'
 import { createServer as createHttpServer } from 'node:http'
 import { once } from 'node:events'
 import { buildApp } from '../app.ts'
@@ -102,3 +102,18 @@ t.test('an attempt whose outcome could not be recorded in an outage is recorded 
     t.equal(requests, 1, 'sent once')
     t.match(await app.db.selectFrom('webhook_logs').select(['attempt', 'success']).execute(), [{ attempt: 1, success: true }])
   })
+
+t.test('every PostgreSQL connection (pool and listener) has TCP keepalive on', { skip: serverUrl ? false : 'needs TEST_DATABASE_URL (a PostgreSQL server)' }, async (t) => {
+  const calls: unknown[][] = []
+  const original = Socket.prototype.setKeepAlive
+  Socket.prototype.setKeepAlive = function (...args: unknown[]) {
+    calls.push(args)
+    return original.apply(this, args as Parameters<typeof original>)
+  }
+  t.teardown(() => { Socket.prototype.setKeepAlive = original })
+  const app = buildApp(loadConfig({ LOG_LEVEL: 'silent', JWT_SECRET: TEST_SECRET, ...await testDatabase(t) }))
+  t.teardown(() => app.close())
+  await app.ready()
+  t.ok(calls.length >= 2, `set on the pool's and the listener's connections (${calls.length})`)
+  t.ok(calls.every(([on, delay]) => on === true && delay === 10_000), 'on, after 10 s idle')
+})
