@@ -38,4 +38,7 @@ HEALTHCHECK --interval=5s --timeout=5s --start-period=60s --retries=5 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 5000) + '/api/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node runs directly (no npm, no shell) so SIGTERM from `docker stop` reaches server.ts, which drains and exits.
 # Compose adds an init process (init: true) in front of it; with plain `docker run`, pass --init.
-CMD ["node", "dist/server.js"]
+# --liftoff-only: V8 runs the embedded database's WebAssembly with its baseline compiler only. Its optimising tier
+# compiled PGlite's hot functions at boot and peaked ~500 MB over a ~300 MB boot (bench/footprint); it must be a
+# command-line flag (set at run time it comes too late). Nothing else in the service is WebAssembly.
+CMD ["node", "--liftoff-only", "dist/server.js"]

@@ -247,7 +247,7 @@ t.test('Dockerfile', async (t) => {
   t.test('CMD starts node on the compiled server directly, so it receives SIGTERM', async (t) => {
     const cmds = finalOf('CMD')
     t.equal(cmds.length, 1)
-    t.same(JSON.parse(cmds[0].getArgumentsContent() ?? ''), ['node', 'dist/server.js'])
+    t.same(JSON.parse(cmds[0].getArgumentsContent() ?? ''), ['node', '--liftoff-only', 'dist/server.js'])
     t.same(finalOf('ENTRYPOINT'), [])
   })
 })
