@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Three stages: compile with every dependency, install production dependencies apart, then a runtime image that
 # holds only compiled JavaScript, the bundled catalog and production node_modules, and runs as the `node` user.
-# .ci/docker-steps.sh repeats these steps outside Docker; keep the two in step.
+# CI builds this image and runs it alone and under Compose with a real engine (.ci/containers.sh).
 
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
