@@ -1,11 +1,14 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks'
 import { clearToken, getToken } from '../lib/api.ts'
+import { Catalog } from './catalog.tsx'
+import { History } from './history.tsx'
 import { useNight, type Night } from './night.ts'
 import { Pick } from './pick.tsx'
 import { go, useRoute, VIEWS, type ViewId } from './route.ts'
+import { Settings } from './settings.tsx'
 import { SignIn } from './sign-in.tsx'
 import { Tonight } from './tonight.tsx'
-import { onUnauthorized } from './ui.tsx'
+import { onUnauthorized, SignInFirst } from './ui.tsx'
 
 const LIVE_TEXT: Record<Night['live'], string> = {
   connecting: 'Connecting…',
@@ -56,7 +59,9 @@ export function App () {
     case 'sign-in': content = token ? <p>You are signed in. <a href='#/tonight'>Go to tonight</a>.</p> : <SignIn onSignedIn={signedIn} notice={notice} />; break
     case 'tonight': content = <Tonight night={night} signedIn={!!token} />; break
     case 'pick': content = <Pick night={night} signedIn={!!token} />; break
-    default: content = <p>This view is not in this version of the console yet.</p>
+    case 'catalog': content = <Catalog signedIn={!!token} />; break
+    case 'history': content = <History signedIn={!!token} changes={night.changes} />; break
+    case 'settings': content = token ? <Settings /> : <SignInFirst what='manage tokens, webhooks, connected clients, chat sources and the overlay link' />; break
   }
 
   return (

@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs'
+import t from 'tap'
+import { resetDb } from '../helper.ts'
+import { launchBrowser, openPage, serve } from './browser.ts'
+import { api, noAxeViolation, signIn, vote } from './console-steps.ts'
+
+// The console's other views (Pick's filters, Catalog, History and stats) in a real Chromium, each checked by axe-core.
+const { app, origin } = await serve(t)
+const browser = await launchBrowser(t)
+// A real browser on a busy 2-core machine: each step can take seconds.
+t.setTimeout(300_000)
+t.beforeEach(() => resetDb(app))
+
+t.test('pick: the filters decide the pool, "another" never offers the same game twice in a row, no match is said', async (t) => {
+  const { page } = await openPage(browser, t, origin)
+  await signIn(page, origin)
+  await page.getByRole('link', { name: 'Pick', exact: true }).click()
+  await page.getByLabel('Players').fill('8')
+  await page.getByLabel('Drawing').selectOption({ label: 'Drawing games only' })
+  await page.getByLabel('Audience').selectOption({ label: 'With an audience' })
+  await page.getByRole('button', { name: 'Pick a game' }).click()
+  const picked = page.getByRole('region').filter({ has: page.getByText(/Picked from \d+ matching/) })
+  await picked.waitFor()
+  const games: { id: number, title: string, min_players: number, max_players: number, drawing: number, has_audience: number, length_minutes: number | null, enabled: number }[] =
+    await api(app, 'GET', '/api/games')
+  const pool = games.filter((g) => g.enabled && g.drawing && g.has_audience && g.min_players <= 8 && g.max_players >= 8)
+  t.ok(pool.length >= 2, 'the bundled catalog has a pool to draw from')
+  t.match(await picked.textContent(), `Picked from ${pool.length} matching games`)
+  const title = await picked.getByRole('heading', { level: 2 }).textContent()
+  t.ok(pool.some((g) => g.title === title), 'the pick matches every filter')
+  t.match(await picked.textContent(), /Audienceyes.*Drawingyes/s)
+  // Two packs may hold games of the same title: a game on screen is its title and its facts.
+  let previous = (await picked.textContent())!
+  for (let i = 0; i < 4; i++) {
+    await page.getByRole('button', { name: 'Another' }).click()
+    const next = page.getByRole('region').filter({ has: page.getByText(/Picked from/) }).filter({ hasNotText: previous })
+    await next.waitFor()
+    const nextTitle = await next.getByRole('heading', { level: 2 }).textContent()
+    t.ok(pool.some((g) => g.title === nextTitle), `another pick (${nextTitle}) matches too`)
+    previous = (await next.textContent())!
+  }
+  await noAxeViolation(t, page, 'Pick, with a game')
+  await page.getByLabel('Players').fill('1000')
+  await page.getByRole('button', { name: 'Pick a game' }).click()
+  await page.getByRole('alert').filter({ hasText: 'No games match the current filters' }).waitFor()
+  t.ok(await page.getByText('No night is running').isVisible(), 'play it asks for a night first')
+})
+
+t.test('catalog: search, enable and disable a game and a pack, favor, CSV export and import with its report', async (t) => {
+  const { page } = await openPage(browser, t, origin)
+  await signIn(page, origin)
+  await page.getByRole('link', { name: 'Catalog' }).click()
+  await page.getByRole('heading', { name: /^Games \(\d+\)$/ }).waitFor()
+  await page.getByLabel('Title contains').fill('quiplash')
+  const games = page.getByRole('region', { name: /^Games/ })
+  const expected = (await api(app, 'GET', '/api/games?q=quiplash')).map((g: { title: string }) => g.title)
+  t.ok(expected.length > 1, 'the bundled catalog has games to find')
+  await games.getByRole('heading', { name: `Games (${expected.length})` }).waitFor()
+  t.same(await games.getByRole('heading', { level: 3 }).allTextContents(), expected, 'only the search\'s games, in the API\'s order')
+  const title = expected[0]
+
+  const first = games.getByRole('listitem').first()
+  await first.getByRole('button', { name: 'Disable' }).click()
+  await first.getByText('disabled, neutral').waitFor()
+  await first.getByRole('button', { name: 'Favor' }).click()
+  await first.getByRole('button', { name: 'Favor' }).and(page.locator('[aria-pressed="true"]')).waitFor()
+  const stored = (await api(app, 'GET', '/api/games?q=quiplash')).find((g: { title: string }) => g.title === title)
+  t.match(stored, { enabled: 0, favor_bias: 1 })
+  await first.getByRole('button', { name: 'Enable' }).click()
+  await first.getByText('enabled, favored').waitFor()
+
+  const pack = page.getByRole('region', { name: 'Packs' }).getByRole('listitem').first()
+  await pack.getByRole('button', { name: 'Disable all' }).click()
+  await pack.getByText(/^0 of \d+ enabled$/).waitFor()
+  await pack.getByRole('button', { name: 'Enable all' }).click()
+  await pack.getByText(/^(\d+) of \1 enabled$/).waitFor()
+  await noAxeViolation(t, page, 'Catalog')
+
+  const download = page.waitForEvent('download')
+  await page.getByRole('link', { name: 'Download the catalog as CSV' }).click()
+  const csv = readFileSync((await (await download).path())!, 'utf8')
+  t.match(csv, /^pack_name,title,min_players,max_players/)
+  await page.getByLabel('CSV file to import').setInputFiles({
+    name: 'games.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from('pack_name,title,min_players,max_players\nHouse Games,Charades Deluxe,2,10\nHouse Games,Broken,9,2\n')
+  })
+  await page.getByRole('button', { name: 'Import' }).click()
+  const report = page.getByRole('status').filter({ hasText: 'Imported 1 new game' })
+  await report.waitFor()
+  t.match(await report.textContent(), /skipped 1 line.*Line 3: /s)
+  await noAxeViolation(t, page, 'Catalog, with an import report')
+})
+
+t.test('history and stats: past nights with their games and votes, kept current signed out', async (t) => {
+  const night = await api(app, 'POST', '/api/sessions', { notes: 'Last week' })
+  const game = await api(app, 'GET', '/api/games/5')
+  await api(app, 'POST', `/api/sessions/${night.id}/games`, { game_id: game.id })
+  await vote(app, 'fan', 'up')
+  await api(app, 'POST', `/api/sessions/${night.id}/close`, {})
+
+  const { page } = await openPage(browser, t, origin)
+  await page.goto(`${origin}/#/history`)
+  const stats = page.getByRole('region', { name: 'Stats' })
+  await stats.getByText('Games played').waitFor()
+  t.match(await stats.textContent(), /Nights1.*Games played1/s)
+  await page.getByText(/Night #\d+, .*1 game\. Last week/).click()
+  const row = page.getByRole('row').filter({ hasText: game.title })
+  await row.waitFor()
+  t.match(await row.textContent(), /played.*1 up, 0 down/)
+  await noAxeViolation(t, page, 'History and stats, signed out, a night open')
+
+  // Signed out, a night started elsewhere shows up by itself.
+  await api(app, 'POST', '/api/sessions', { notes: 'Tonight elsewhere' })
+  await page.getByText(/Night #\d+, .*\(running\): 0 games\. Tonight elsewhere/).waitFor({ timeout: 10_000 })
+})
+
+t.test('settings: tokens shown once and revoked, a refused webhook in words, chat sources, clients, the overlay link', async (t) => {
+  const { page } = await openPage(browser, t, origin)
+  await signIn(page, origin)
+  await page.getByRole('link', { name: 'Settings' }).click()
+  await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor()
+
+  await page.getByLabel('Name', { exact: true }).first().fill('chat bot')
+  await page.getByRole('button', { name: 'Create token' }).click()
+  const shown = page.getByLabel('Token for chat bot: copy it now, it is not shown again')
+  await shown.waitFor()
+  const token = await shown.inputValue()
+  t.equal((await fetch(`${origin}/api/auth/verify`, { headers: { authorization: `Bearer ${token}` } })).status, 200, 'the token shown works')
+  const tokens = page.getByRole('list', { name: 'Tokens' })
+  await tokens.getByRole('heading', { name: 'chat bot' }).waitFor()
+
+  await page.getByLabel('URL').fill('http://127.0.0.1:9/hook')
+  await page.getByLabel('Name', { exact: true }).nth(1).fill('local')
+  await page.getByLabel('game.added').check()
+  await page.getByRole('button', { name: 'Create webhook' }).click()
+  await page.getByRole('form', { name: 'New webhook' }).getByRole('alert').filter({ hasText: /loopback/i }).waitFor()
+
+  await page.getByLabel('Twitch channel').fill('x')
+  await page.getByRole('button', { name: 'Add chat source' }).click()
+  await page.getByRole('form', { name: 'New chat source' }).getByRole('alert').filter({ hasText: 'channel' }).waitFor()
+
+  await page.getByText('No client is connected.').waitFor()
+  await page.getByLabel('Theme (theme)').selectOption('light')
+  await page.getByRole('button', { name: 'Create an overlay token for the link' }).click()
+  const link = page.getByLabel(/^Overlay link/)
+  await link.waitFor()
+  t.match(await link.inputValue(), new RegExp(`^${origin}/overlay\\?theme=light#token=ey`))
+  await page.getByTitle('Overlay preview').waitFor()
+  await noAxeViolation(t, page, 'Settings')
+
+  const bot = tokens.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'chat bot' }) })
+  await bot.getByRole('button', { name: 'Revoke' }).click()
+  await bot.getByRole('button', { name: 'Revoke chat bot' }).click()
+  await tokens.getByRole('heading', { name: 'chat bot' }).waitFor({ state: 'detached' })
+})
