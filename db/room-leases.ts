@@ -3,10 +3,22 @@ import type { Database } from './types.ts'
 
 // Expiry is computed by the database (now() + ttl), never from a process clock.
 const expiry = (ttlMs: number) => sql<Date>`now() + make_interval(secs => ${ttlMs / 1000})`
+// Every taking of a lease gets a new fencing number (as text: a bigint).
+const nextFence = sql<string>`nextval('room_lease_fence')`
+const fenceText = sql<string>`fence::text`.as('fence')
+
+/** A lease as one holder took it: writes on its behalf hold only while the row still has this owner and fence. */
+export interface HeldLease {
+  owner: string
+  fence: string
+}
 
 export type ClaimOutcome =
-  /** This process owns the lease now; `displaced`: other session games' leases on the same room code, deleted. */
-  | { claimed: true, displaced: number[] }
+  /**
+   * This process owns the lease now, under a new fencing number; `displaced`: other session games' leases on the same
+   * room code, deleted.
+   */
+  | { claimed: true, fence: string, displaced: number[] }
   /** Another process holds a live lease on this session game and the same room code: it watches the room already. */
   | { claimed: false }
 
@@ -17,25 +29,26 @@ export type ClaimOutcome =
 export async function claimRoomLease (db: Kysely<Database>, sessionGameId: number, roomCode: string, owner: string, ttlMs: number): Promise<ClaimOutcome> {
   return db.transaction().execute(async (trx) => {
     const row = await trx.insertInto('room_leases')
-      .values({ session_game_id: sessionGameId, room_code: roomCode, owner, expires_at: expiry(ttlMs) })
+      .values({ session_game_id: sessionGameId, room_code: roomCode, owner, expires_at: expiry(ttlMs), fence: nextFence })
       .onConflict((oc) => oc.column('session_game_id').doUpdateSet({
         room_code: (eb) => eb.ref('excluded.room_code'),
         owner: (eb) => eb.ref('excluded.owner'),
-        expires_at: (eb) => eb.ref('excluded.expires_at')
+        expires_at: (eb) => eb.ref('excluded.expires_at'),
+        fence: (eb) => eb.ref('excluded.fence')
       }).where((eb) => eb.or([
         eb('room_leases.owner', 'is', null),
         eb('room_leases.owner', '=', owner),
         eb('room_leases.room_code', '!=', roomCode),
         eb('room_leases.expires_at', '<', sql<Date>`now()`)
       ])))
-      .returning('session_game_id')
+      .returning(fenceText)
       .executeTakeFirst()
     if (!row) return { claimed: false as const }
     const displaced = await trx.deleteFrom('room_leases')
       .where('room_code', '=', roomCode).where('session_game_id', '!=', sessionGameId)
       .returning('session_game_id')
       .execute()
-    return { claimed: true as const, displaced: displaced.map((r) => r.session_game_id) }
+    return { claimed: true as const, fence: row.fence, displaced: displaced.map((r) => r.session_game_id) }
   })
 }
 
@@ -50,20 +63,38 @@ export async function renewRoomLeases (db: Kysely<Database>, owner: string, ttlM
 }
 
 /**
- * Takes up to `limit` leases that expired or were released, skipping rows another process is taking at this moment
- * (so two processes never take the same room). Returns them with their room codes.
+ * Takes up to `limit` leases that expired or were released, skipping rows another process is taking (or writing on
+ * behalf of: see holdRoomLease) at this moment, so two processes never take the same room. Returns them with their
+ * room codes and new fencing numbers.
  */
 export function takeFreeRoomLeases (db: Kysely<Database>, owner: string, ttlMs: number, limit: number) {
   return db.updateTable('room_leases')
-    .set({ owner, expires_at: expiry(ttlMs) })
+    // A lease of this owner's that expired (its beats were late) keeps its fence: nobody else held it meanwhile.
+    .set({ owner, expires_at: expiry(ttlMs), fence: sql<string>`case when owner = ${owner} then fence else ${nextFence} end` })
     .where('session_game_id', 'in', (eb) => eb.selectFrom('room_leases')
       .select('session_game_id')
       .where((eb) => eb.or([eb('owner', 'is', null), eb('expires_at', '<', sql<Date>`now()`)]))
       .orderBy('session_game_id')
       .limit(limit)
       .forUpdate().skipLocked())
-    .returning(['session_game_id', 'room_code'])
+    .returning(['session_game_id', 'room_code', fenceText])
     .execute()
+}
+
+/**
+ * Whether `lease` still holds a session game's lease row (same owner, same fence), locking the row against a takeover
+ * until the caller's transaction ends: a write made in that transaction is made under the lease. Expiry is not
+ * checked: a lease nobody took yet is still its holder's, and whoever takes it next waits for this transaction and then
+ * sees its writes.
+ */
+export async function holdRoomLease (db: Kysely<Database>, sessionGameId: number, lease: HeldLease): Promise<boolean> {
+  const row = await db.selectFrom('room_leases').select('session_game_id')
+    .where('session_game_id', '=', sessionGameId)
+    .where('owner', '=', lease.owner)
+    .where('fence', '=', lease.fence)
+    .forShare()
+    .executeTakeFirst()
+  return row !== undefined
 }
 
 /** Of these session games, the ones that still have a lease (whoever owns it). */

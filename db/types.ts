@@ -196,6 +196,8 @@ export interface RoomLeasesTable {
   room_code: string
   owner: string | null
   expires_at: Date
+  /** A new number from the room_lease_fence sequence each time the lease is taken (see the room-lease-fence migration). */
+  fence: Generated<string>
 }
 
 /** A running process of the service, alive until `expires_at` unless it renews (see the live-clients migration). */

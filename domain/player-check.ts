@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { Database, PlayerCheckStatus } from '../db/types.ts'
 import { updatePlayerCheck } from '../db/room-monitor.ts'
+import { holdRoomLease, type HeldLease } from '../db/room-leases.ts'
 import type { RoomEventType } from '../schemas/events.ts'
 import { recordEvent } from './events.ts'
 
@@ -11,19 +12,46 @@ export interface WatchedRoom {
   roomCode: string
 }
 
-/** Records a room event the monitor observed. */
-export async function recordRoomEvent (db: Kysely<Database>, room: WatchedRoom, type: RoomEventType, data: Record<string, unknown>): Promise<void> {
-  await recordEvent(db, type, room.sessionId, { ...room, ...data })
+/**
+ * Runs a room watch's write in one transaction, under its lease when given: the write happens only while the lease
+ * row still holds that owner and fencing number, so a watcher that stalled past its lease while another process took
+ * the room over records nothing (undefined).
+ */
+async function underLease<T> (db: Kysely<Database>, room: WatchedRoom, lease: HeldLease | undefined,
+  write: (trx: Kysely<Database>) => Promise<T>): Promise<T | undefined> {
+  return db.transaction().execute(async (trx) => {
+    if (lease && !await holdRoomLease(trx, room.sessionGameId, lease)) return undefined
+    return write(trx)
+  })
+}
+
+/** Records a room event the monitor observed; false when `lease` was given and is no longer held. */
+export async function recordRoomEvent (db: Kysely<Database>, room: WatchedRoom, type: RoomEventType, data: Record<string, unknown>,
+  lease?: HeldLease): Promise<boolean> {
+  const record = async (trx: Kysely<Database>) => {
+    await recordEvent(trx, type, room.sessionId, { ...room, ...data })
+    return true
+  }
+  return lease ? await underLease(db, room, lease, record) === true : record(db)
 }
 
 /**
  * Stores a player count the monitor observed, with `player-count.updated`, only while the check is still `checking`
- * (a count given by hand or a stop since then wins). Returns whether it was stored.
+ * (a count given by hand or a stop since then wins) and, when given, `lease` is still held. Returns whether it was
+ * stored.
  */
-export function recordMonitorCount (db: Kysely<Database>, room: WatchedRoom, playerCount: number, status: PlayerCheckStatus): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
+export async function recordMonitorCount (db: Kysely<Database>, room: WatchedRoom, playerCount: number, status: PlayerCheckStatus,
+  lease?: HeldLease): Promise<boolean> {
+  const stored = await underLease(db, room, lease, async (trx) => {
     if (!await updatePlayerCheck(trx, room.sessionGameId, { status, playerCount }, 'checking')) return false
     await recordEvent(trx, 'player-count.updated', room.sessionId, { ...room, playerCount, status, source: 'monitor' })
     return true
   })
+  return stored === true
+}
+
+/** Ends a `checking` player check with `status` (the room ended or never appeared), under `lease` when given. */
+export async function recordMonitorStatus (db: Kysely<Database>, room: WatchedRoom, status: PlayerCheckStatus, lease?: HeldLease): Promise<boolean> {
+  const stored = await underLease(db, room, lease, (trx) => updatePlayerCheck(trx, room.sessionGameId, { status }, 'checking'))
+  return stored === true
 }

@@ -2,12 +2,13 @@ import fp from 'fastify-plugin'
 import { Agent, type Dispatcher } from 'undici'
 import type { FastifyInstance } from 'fastify'
 import { findMonitoredGame, updatePlayerCheck } from '../db/room-monitor.ts'
+import type { HeldLease } from '../db/room-leases.ts'
 import { deleteFreeRoomLease, insertMissingRoomLeases, listAnnouncedRoomEvents } from '../db/room-leases.ts'
 import { EcastClient, EcastError, type EcastApi } from './ecast-client.ts'
 import { audienceUrl, openAudienceSocket, type OpenAudienceSocket } from './audience-socket.ts'
 import { RoomWatch, type RoomWatchSink, type WatchResume } from './room-watch.ts'
 import { RoomLeases } from './leases.ts'
-import { recordMonitorCount, recordRoomEvent } from '../domain/player-check.ts'
+import { recordMonitorCount, recordMonitorStatus, recordRoomEvent, type WatchedRoom } from '../domain/player-check.ts'
 import type { LoggedEvent } from '../plugins/event-log.ts'
 import type { EventData, InternalEventData } from '../schemas/events.ts'
 
@@ -43,7 +44,7 @@ export interface RoomMonitor {
   stopAll (): Promise<void>
 }
 
-interface Entry { watch: RoomWatch, sessionId: number, code: string }
+interface Entry { watch: RoomWatch, sessionId: number, code: string, lease: HeldLease }
 
 export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSocket: OpenAudienceSocket): RoomMonitor {
   const log = app.log.child({ plugin: 'room-monitor' })
@@ -76,7 +77,7 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
     }),
     lost: (lost) => serial(async () => {
       for (const { sessionGameId, deleted } of lost) {
-        if (!leases.owned.has(sessionGameId)) await leave(sessionGameId, { announce: deleted })
+        if (!leases.holds(sessionGameId)) await leave(sessionGameId, { announce: deleted })
       }
     })
   })
@@ -86,32 +87,34 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
     entries.delete(sessionGameId)
   }
 
-  function sinkFor (sessionGameId: number, sessionId: number, roomCode: string, entry: () => Entry): RoomWatchSink {
-    const room = { sessionId, sessionGameId, roomCode }
+  function sinkFor (room: WatchedRoom, lease: HeldLease, entry: () => Entry): RoomWatchSink {
+    // A watch that lost its lease (taken over while this process stalled) records nothing more: every write is made
+    // under the lease it was started with, checked in the write's transaction; a refused write makes this process
+    // look at its leases now (it stops the watch). A count or status not stored may just be a check ended meanwhile:
+    // the next beat tells.
     return {
       async event (type, data) {
-        // A watch that lost its lease (taken over while this process stalled) reports nothing more.
-        if (!leases.owned.has(sessionGameId)) return
-        await recordRoomEvent(app.db, room, type, data)
+        if (!await recordRoomEvent(app.db, room, type, data, lease)) leases.beat().catch(() => {})
       },
       async count (playerCount, status) {
-        if (!leases.owned.has(sessionGameId)) return
-        await recordMonitorCount(app.db, room, playerCount, status)
+        await recordMonitorCount(app.db, room, playerCount, status, lease)
       },
       async status (status) {
-        await updatePlayerCheck(app.db, sessionGameId, { status }, 'checking')
+        await recordMonitorStatus(app.db, room, status, lease)
       },
       finished () {
+        const { sessionGameId } = room
         forget(sessionGameId, entry())
         leases.drop(sessionGameId).catch((err) => log.warn({ err: (err as Error).message, sessionGameId }, 'could not drop a room lease'))
       }
     }
   }
 
-  function begin (sessionGameId: number, sessionId: number, code: string, resume?: WatchResume) {
+  function begin (sessionGameId: number, sessionId: number, code: string, lease: HeldLease, resume?: WatchResume) {
     const entry: Entry = {
       sessionId,
       code,
+      lease,
       watch: new RoomWatch({
         code,
         api: ecast,
@@ -119,7 +122,7 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
         socketUrl: (host) => audienceUrl(ECAST_BASE_URL, host, code),
         pollIntervalMs: ECAST_POLL_INTERVAL_MS,
         roomWaitMs: ECAST_ROOM_WAIT_MS,
-        sink: sinkFor(sessionGameId, sessionId, code, () => entry),
+        sink: sinkFor({ sessionId, sessionGameId, roomCode: code }, lease, () => entry),
         log: log.child({ sessionGameId }),
         resume
       })
@@ -136,7 +139,10 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
     const wasLive = entry.watch.connected && !entry.watch.done
     await entry.watch.stop()
     if (announce && wasLive) {
-      await recordRoomEvent(app.db, { sessionId: entry.sessionId, sessionGameId, roomCode: entry.code }, 'room.disconnected', { reason: 'monitor stopped' })
+      // Under the watch's lease while this process holds it (a stop here); a lease deleted by another process's stop
+      // is announced by its last holder, unfenced.
+      const lease = leases.holds(sessionGameId) ? entry.lease : undefined
+      await recordRoomEvent(app.db, { sessionId: entry.sessionId, sessionGameId, roomCode: entry.code }, 'room.disconnected', { reason: 'monitor stopped' }, lease)
     }
   }
 
@@ -169,10 +175,11 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
   async function start (sessionGameId: number, mode: 'request' | 'event' | 'takeover') {
     if (closing) return
     // A taken-over lease dropped meanwhile (its watch was stopped by an event queued first): nothing to resume.
-    if (mode === 'takeover' && !leases.owned.has(sessionGameId)) return
+    if (mode === 'takeover' && !leases.holds(sessionGameId)) return
     const game = await findMonitoredGame(app.db, sessionGameId)
     const current = entries.get(sessionGameId)
-    if (current && !current.watch.done && game?.room_code === current.code) return
+    // A watch running under the lease held now goes on (one under an older fence writes nothing: it is replaced).
+    if (current && !current.watch.done && game?.room_code === current.code && current.lease.fence === leases.held(sessionGameId)?.fence) return
     if (!game?.room_code) {
       await end(sessionGameId)
       return
@@ -187,8 +194,9 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
         return
       }
     }
-    // The room code changed: the old room's watch ends here, the claim below moves the lease to the new code.
-    if (current) await leave(sessionGameId, { announce: true })
+    // The room code changed: the old room's watch ends here, the claim below moves the lease to the new code. (Or a
+    // watch under an older fence: replaced without a word, the room is still watched.)
+    if (current) await leave(sessionGameId, { announce: game.room_code !== current.code })
     const claim = await leases.claim(sessionGameId, game.room_code)
     if (!claim.claimed) return // another process watches this room already
     for (const holder of claim.displaced) {
@@ -196,7 +204,7 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
       await end(holder)
     }
     if (mode === 'request') await updatePlayerCheck(app.db, sessionGameId, { status: 'checking' })
-    begin(sessionGameId, game.session_id, game.room_code, resume)
+    begin(sessionGameId, game.session_id, game.room_code, { owner: leases.owner, fence: claim.fence }, resume)
   }
 
   /**
@@ -205,7 +213,7 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
    * first, so a later takeover does not resume a watch that was stopped meanwhile.
    */
   async function stop (sessionGameId: number) {
-    if (entries.has(sessionGameId) || leases.owned.has(sessionGameId)) {
+    if (entries.has(sessionGameId) || leases.holds(sessionGameId)) {
       await leave(sessionGameId, { announce: true })
       await leases.drop(sessionGameId)
     } else {

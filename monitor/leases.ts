@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../db/types.ts'
 import {
   claimRoomLease, deleteRoomLease, listLeasedSessionGames, releaseRoomLeases, renewRoomLeases, takeFreeRoomLeases,
-  type ClaimOutcome
+  type ClaimOutcome, type HeldLease
 } from '../db/room-leases.ts'
 import type { Listen } from '../plugins/db.ts'
 
@@ -48,7 +48,8 @@ export interface RoomLeasesOptions {
 export class RoomLeases {
   readonly #o: RoomLeasesOptions
   readonly #beatMs: number
-  readonly #owned = new Set<number>()
+  /** The leases held, by session game id, with the fencing number each was taken with. */
+  readonly #owned = new Map<number, string>()
   #queue: Promise<unknown> = Promise.resolve()
   #timer: NodeJS.Timeout | undefined
   #unlisten: (() => Promise<void>) | undefined
@@ -64,7 +65,16 @@ export class RoomLeases {
 
   get owner (): string { return this.#o.owner }
   /** The session games whose leases this process holds now. */
-  get owned (): ReadonlySet<number> { return this.#owned }
+  get owned (): ReadonlySet<number> { return new Set(this.#owned.keys()) }
+
+  /** Whether this process holds a session game's lease (as far as its last statement said). */
+  holds (sessionGameId: number): boolean { return this.#owned.has(sessionGameId) }
+
+  /** The lease held on a session game, for writes on its behalf (see holdRoomLease); undefined when not held. */
+  held (sessionGameId: number): HeldLease | undefined {
+    const fence = this.#owned.get(sessionGameId)
+    return fence === undefined ? undefined : { owner: this.#o.owner, fence }
+  }
 
   /** Starts the heartbeat and listens for lease changes; takes free leases at once. */
   async start (): Promise<void> {
@@ -77,7 +87,7 @@ export class RoomLeases {
   claim (sessionGameId: number, roomCode: string): Promise<ClaimOutcome> {
     return this.#serial(async () => {
       const outcome = await claimRoomLease(this.#o.db, sessionGameId, roomCode, this.#o.owner, this.#o.ttlMs)
-      if (outcome.claimed) this.#owned.add(sessionGameId)
+      if (outcome.claimed) this.#owned.set(sessionGameId, outcome.fence)
       return outcome
     })
   }
@@ -133,7 +143,7 @@ export class RoomLeases {
 
   async #renew (): Promise<{ sessionGameId: number, deleted: boolean }[]> {
     const held = new Set(await renewRoomLeases(this.#o.db, this.#o.owner, this.#o.ttlMs))
-    const gone = [...this.#owned].filter((id) => !held.has(id))
+    const gone = [...this.#owned.keys()].filter((id) => !held.has(id))
     if (!gone.length) return []
     for (const id of gone) this.#owned.delete(id)
     const stillLeased = new Set(await listLeasedSessionGames(this.#o.db, gone))
@@ -144,7 +154,7 @@ export class RoomLeases {
   async #takeFree (): Promise<{ sessionGameId: number, roomCode: string }[]> {
     const rows = await takeFreeRoomLeases(this.#o.db, this.#o.owner, this.#o.ttlMs, 100)
     const taken = rows.filter((row) => !this.#owned.has(row.session_game_id))
-    for (const row of rows) this.#owned.add(row.session_game_id)
+    for (const row of rows) this.#owned.set(row.session_game_id, row.fence)
     if (taken.length) this.#o.log.info({ sessionGameIds: taken.map((row) => row.session_game_id) }, 'room leases taken over')
     return taken.map((row) => ({ sessionGameId: row.session_game_id, roomCode: row.room_code }))
   }

@@ -10,6 +10,7 @@ import * as roomLeases from './2026_12_01_130_room_leases.ts'
 import * as liveClients from './2026_12_01_150_live_clients.ts'
 import * as chatSources from './2026_12_04_210_chat_sources.ts'
 import * as chatImports from './2026_12_04_220_chat_imports.ts'
+import * as roomLeaseFence from './2026_12_04_240_room_lease_fence.ts'
 import * as deliveryClaims from './2026_12_04_250_delivery_claims_and_fk_indexes.ts'
 
 // Listed by hand: a static list survives bundling and compiling, a directory scan does not.
@@ -25,6 +26,7 @@ const migrations: Record<string, Migration> = {
   '2026_12_01_150_live_clients': liveClients,
   '2026_12_04_210_chat_sources': chatSources,
   '2026_12_04_220_chat_imports': chatImports,
+  '2026_12_04_240_room_lease_fence': roomLeaseFence,
   '2026_12_04_250_delivery_claims_and_fk_indexes': deliveryClaims
 }
 

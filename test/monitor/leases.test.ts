@@ -2,6 +2,7 @@ import t, { type Test } from 'tap'
 import { build, resetDb } from '../helper.ts'
 import { until } from '../fixtures/event-log.ts'
 import { RoomLeases } from '../../monitor/leases.ts'
+import { recordMonitorCount, recordRoomEvent } from '../../domain/player-check.ts'
 import type { App } from '../../app.ts'
 
 // Two keepers with different owners on one database stand for two processes (the lease logic is all in SQL, so one
@@ -50,10 +51,10 @@ t.test('a claim holds against another live owner of the same room; a new room co
   const b = keeper(t, app, 'B', 60_000)
   await a.leases.start()
   await b.leases.start()
-  t.same(await a.leases.claim(id, 'ROOM'), { claimed: true, displaced: [] })
+  t.match(await a.leases.claim(id, 'ROOM'), { claimed: true, fence: String, displaced: [] })
   t.same(await b.leases.claim(id, 'ROOM'), { claimed: false }, 'A watches that room already')
   t.same([...b.leases.owned], [])
-  t.same(await b.leases.claim(id, 'NEWC'), { claimed: true, displaced: [] }, 'the room code changed: B restarts the watch')
+  t.match(await b.leases.claim(id, 'NEWC'), { claimed: true, fence: String, displaced: [] }, 'the room code changed: B restarts the watch')
   await until('A hears it lost the lease', () => a.lost.length === 1, 5000)
   t.same(a.lost, [{ sessionGameId: id, deleted: false }])
   t.same([...a.leases.owned], [])
@@ -67,7 +68,7 @@ t.test('one lease per room code: claiming it for another session game displaces 
   await a.leases.start()
   await b.leases.start()
   await a.leases.claim(first, 'SAME')
-  t.same(await b.leases.claim(second, 'SAME'), { claimed: true, displaced: [first] })
+  t.match(await b.leases.claim(second, 'SAME'), { claimed: true, fence: String, displaced: [first] })
   await until('A hears its lease was deleted', () => a.lost.length === 1, 5000)
   t.same(a.lost, [{ sessionGameId: first, deleted: true }])
   t.same(await owners(), [{ session_game_id: second, room_code: 'SAME', owner: 'B' }])
@@ -124,4 +125,39 @@ t.test('a dropped lease is gone for good; `any` drops another owner\'s, which he
   await a.leases.drop(mine)
   t.same(await owners(), [])
   t.same(b.acquired, [], 'nothing to take over')
+})
+
+t.test('writes under a lease hold only while its row has the same owner and fence: a takeover or a new claim fences the old holder off', async (t) => {
+  const [id] = await sessionGames(1)
+  await app.db.updateTable('session_games').set({ player_count_check_status: 'checking' }).where('id', '=', id).execute()
+  const { session_id: sessionId } = await app.db.selectFrom('session_games').select('session_id').where('id', '=', id).executeTakeFirstOrThrow()
+  const room = { sessionId, sessionGameId: id, roomCode: 'FNCE' }
+  const a = keeper(t, app, 'A', 100)
+  const first = await a.leases.claim(id, 'FNCE')
+  if (!first.claimed) throw new Error('not claimed')
+  const held = a.leases.held(id)!
+  t.same(held, { owner: 'A', fence: first.fence })
+  t.equal(await recordRoomEvent(app.db, room, 'room.connected', { appTag: 'x', maxPlayers: 8 }, held), true, 'written while held')
+  t.equal(await recordMonitorCount(app.db, room, 2, 'checking', held), true)
+
+  // A never renews: its lease expires and B takes it over.
+  const b = keeper(t, app, 'B', 60_000)
+  await new Promise((resolve) => setTimeout(resolve, 150))
+  await b.leases.start()
+  t.same(b.acquired, [id])
+  t.equal(await recordRoomEvent(app.db, room, 'game.started', { playerCount: 3 }, held), false, 'A is fenced off')
+  t.equal(await recordMonitorCount(app.db, room, 3, 'completed', held), false)
+  t.equal(await recordRoomEvent(app.db, room, 'game.started', { playerCount: 2 }, b.leases.held(id)), true, 'B writes')
+
+  // The same owner claiming again (a restarted watch) gets a new fence: its older watch is fenced off too.
+  const taken = b.leases.held(id)!
+  const again = await b.leases.claim(id, 'FNCE')
+  if (!again.claimed) throw new Error('not claimed')
+  t.not(again.fence, taken.fence, 'a new fence')
+  t.equal(await recordRoomEvent(app.db, room, 'game.ended', { playerCount: 2 }, taken), false)
+  const events = await app.db.selectFrom('events').select(['type', 'data']).orderBy('id').execute()
+  t.same(events.map((e) => [e.type, (e.data as { playerCount?: number }).playerCount]),
+    [['room.connected', undefined], ['player-count.updated', 2], ['game.started', 2]], 'only the holders\' writes')
+  t.same(await app.db.selectFrom('session_games').select(['player_count', 'player_count_check_status']).where('id', '=', id).executeTakeFirstOrThrow(),
+    { player_count: 2, player_count_check_status: 'checking' })
 })

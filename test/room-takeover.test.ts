@@ -1,0 +1,84 @@
+import t from 'tap'
+import pg from 'pg'
+import { FakeEcast } from './fixtures/fake-ecast.ts'
+import { until } from './fixtures/event-log.ts'
+import { PROCESS_ADMIN_KEY, replicasSkip, startReplicas, type ServerProcess } from './server-process.ts'
+
+// Room watchers on real processes sharing one PostgreSQL database: one that stalls past its lease, one that is killed.
+const POLL_MS = 200
+
+async function api (server: ServerProcess, path: string, body?: unknown, token?: string) {
+  const res = await fetch(`${server.url}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  return { status: res.status, body: await res.json() as any }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+t.test('room watchers that stall or die', { skip: replicasSkip() }, async (t) => {
+  const fake = await FakeEcast.start()
+  t.teardown(() => fake.close())
+  const { servers, databaseUrl } = await startReplicas(t, 2, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: String(POLL_MS), LOG_LEVEL: 'info' })
+  const db = new pg.Client({ connectionString: databaseUrl })
+  await db.connect()
+  t.teardown(() => db.end())
+  const token = (await api(servers[0], '/api/auth/login', { key: PROCESS_ADMIN_KEY })).body.token as string
+  const session = await api(servers[0], '/api/sessions', {}, token)
+  t.equal(session.status, 201)
+  const sessionId = session.body.id as number
+
+  const leaseOwner = async (sessionGameId: number) =>
+    ((await db.query('select owner from room_leases where session_game_id = $1', [sessionGameId])).rows[0]?.owner ?? undefined) as string | undefined
+  const ownerOf = async (sessionGameId: number) => {
+    const owner = await leaseOwner(sessionGameId)
+    return servers.find((server) => owner?.includes(`-${server.pid}-`))
+  }
+  const logged = async (sessionGameId: number) => (await db.query(
+    'select type, data from events where (data->>\'sessionGameId\')::int = $1 order by id', [sessionGameId])).rows as Array<{ type: string, data: any }>
+  const count = async (sessionGameId: number) => (await db.query(
+    'select player_count, player_count_check_status from session_games where id = $1', [sessionGameId])).rows[0]
+
+  /** Adds a game watching `code` and waits for its first count; resolves with the session game and its watcher. */
+  async function watched (code: string, gameId: number, players: number) {
+    const added = await api(servers[0], `/api/sessions/${sessionId}/games`, { game_id: gameId, room_code: code }, token)
+    t.equal(added.status, 201)
+    const sessionGameId = added.body.id as number
+    await until('the first count', async () => (await count(sessionGameId)).player_count === players, 20_000)
+    const owner = await ownerOf(sessionGameId)
+    if (!owner) throw new Error('no process owns the room')
+    return { sessionGameId, owner }
+  }
+
+  t.test('a watcher frozen past its lease while another process takes the room records nothing once it wakes', async (t) => {
+    fake.createRoom('STAL')
+    fake.addPlayer('STAL', 'alice')
+    fake.addPlayer('STAL', 'bob')
+    const { sessionGameId, owner: frozen } = await watched('STAL', 8, 2)
+    frozen.kill('SIGSTOP')
+    t.teardown(() => frozen.kill('SIGCONT'))
+    await until('another process takes the room', async () => { const now = await ownerOf(sessionGameId); return now !== undefined && now !== frozen }, 10_000)
+    fake.start('STAL')
+    await until('the new owner records game.started', async () => (await logged(sessionGameId)).some((e) => e.type === 'game.started'), 10_000)
+
+    // The frozen process wakes up late in every way: its lease heartbeat cannot reach room_leases for a while (the
+    // table is locked), while its watch sees the game start (the socket's news, the poll it owes) and reports it.
+    const locker = new pg.Client({ connectionString: databaseUrl })
+    await locker.connect()
+    t.teardown(() => locker.end())
+    await locker.query('begin')
+    await locker.query('lock table room_leases in exclusive mode')
+    frozen.kill('SIGCONT')
+    await sleep(10 * POLL_MS)
+    await locker.query('rollback')
+    await frozen.waitForLine((line) => line.includes('"msg":"room leases lost"'))
+    await until('one audience socket: the woken process left the room', () => fake.rooms.get('STAL')!.sockets.size === 1, 10_000)
+    await sleep(5 * POLL_MS)
+    const events = await logged(sessionGameId)
+    t.same(events.filter((e) => e.type === 'game.started').map((e) => e.data.playerCount), [2], 'game.started once')
+    t.same(events.map((e) => e.type).filter((type) => type !== 'player-count.updated'), ['room.connected', 'game.started'], 'nothing repeated')
+    t.same(await count(sessionGameId), { player_count: 2, player_count_check_status: 'completed' })
+  })
+})
