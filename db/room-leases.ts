@@ -63,9 +63,8 @@ export async function renewRoomLeases (db: Kysely<Database>, owner: string, ttlM
 }
 
 /**
- * Takes up to `limit` leases that expired or were released, skipping rows another process is taking (or writing on
- * behalf of: see holdRoomLease) at this moment, so two processes never take the same room. Returns them with their
- * room codes and new fencing numbers.
+ * Takes up to `limit` leases that expired or were released, skipping rows another process is taking at this moment
+ * (so two processes never take the same room). Returns them with their room codes and new fencing numbers.
  */
 export function takeFreeRoomLeases (db: Kysely<Database>, owner: string, ttlMs: number, limit: number) {
   return db.updateTable('room_leases')
@@ -82,17 +81,15 @@ export function takeFreeRoomLeases (db: Kysely<Database>, owner: string, ttlMs: 
 }
 
 /**
- * Whether `lease` still holds a session game's lease row (same owner, same fence), locking the row against a takeover
- * until the caller's transaction ends: a write made in that transaction is made under the lease. Expiry is not
- * checked: a lease nobody took yet is still its holder's, and whoever takes it next waits for this transaction and then
- * sees its writes.
+ * Whether `lease` still holds a session game's lease row (same owner, same fence), read in the caller's transaction.
+ * Expiry is not checked: a lease nobody took yet is still its holder's. The row is not locked: a holder frozen inside
+ * its transaction must not keep the room from being taken over (SKIP LOCKED would skip it for as long as it stalls).
  */
 export async function holdRoomLease (db: Kysely<Database>, sessionGameId: number, lease: HeldLease): Promise<boolean> {
   const row = await db.selectFrom('room_leases').select('session_game_id')
     .where('session_game_id', '=', sessionGameId)
     .where('owner', '=', lease.owner)
     .where('fence', '=', lease.fence)
-    .forShare()
     .executeTakeFirst()
   return row !== undefined
 }
