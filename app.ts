@@ -8,7 +8,7 @@ import type { Dispatcher } from 'undici'
 import { trustProxy, type Config } from './plugins/config.ts'
 import { ajv, schemaController } from './plugins/validation.ts'
 import metrics from './plugins/metrics.ts'
-import errors, { clientErrorHandler, frameworkErrors } from './plugins/errors.ts'
+import errors, { clientErrorHandler, frameworkErrors, websocketErrorHandler } from './plugins/errors.ts'
 import { loggerOptions } from './plugins/logging.ts'
 import input from './plugins/input.ts'
 import db from './plugins/db.ts'
@@ -64,6 +64,8 @@ export interface AppOptions {
   chatReader?: ChatReaderOptions
 }
 
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/
+
 // Longer than the 60 s a client command may wait (CLIENT_COMMAND_TIMEOUT_MS's default), so that route times out first.
 const REQUEST_TIMEOUT_MS = 90_000
 
@@ -77,8 +79,7 @@ export function buildApp (config: Config, options: AppOptions = {}) {
     },
     ajv,
     schemaController,
-    // A hop count is valid (proxy-addr reads it), though Fastify's types list only the other forms.
-    trustProxy: trustProxy(config.TRUST_PROXY) as boolean | string[],
+    trustProxy: trustProxy(config.TRUST_PROXY),
     // A trickled body or an idle socket must not hold a connection for ever.
     requestTimeout,
     connectionTimeout: REQUEST_TIMEOUT_MS,
@@ -91,9 +92,13 @@ export function buildApp (config: Config, options: AppOptions = {}) {
     },
     frameworkErrors,
     clientErrorHandler,
-    // Every response carries its request id so a log line can be found from a client report.
-    requestIdHeader: 'x-request-id',
-    genReqId: () => crypto.randomUUID(),
+    // Every response carries its request id so a log line can be found from a client report. A client's own
+    // X-Request-Id is kept only when it is a short safe id: anything else (a token, 15 KB of text) is never logged.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const id = req.headers['x-request-id']
+      return typeof id === 'string' && SAFE_REQUEST_ID.test(id) ? id : crypto.randomUUID()
+    },
     // Let the runtime finish in-flight requests on close, but refuse new ones with a clear 503.
     return503OnClosing: true,
     // A new embedded database runs initdb and the migrations before the app is ready: seconds on an idle machine,
@@ -115,6 +120,7 @@ export function buildApp (config: Config, options: AppOptions = {}) {
   app.register(asyncapi)
   app.register(websocket, {
     options: { maxPayload: 64 * 1024 },
+    errorHandler: websocketErrorHandler,
     // Shutdown closes every socket with 1001 (going away), where the default closes without a code (1005).
     preClose (done) {
       for (const client of this.websocketServer.clients) client.close(CLOSE_GOING_AWAY, 'Server shutting down')

@@ -61,7 +61,7 @@ const id = (type: string) => type.replace(/[^a-zA-Z0-9]+(.)/g, (_m, c: string) =
  * (schemas/live.ts) and the data schemas of every event (schemas/events.ts). It describes the service: it
  * `receive`s the client messages and `send`s the acks, errors, commands and events.
  */
-export function buildAsyncApi (host: string, protocol: 'ws' | 'wss'): Json {
+export function buildAsyncApi (protocol: 'ws' | 'wss'): Json {
   const schemas: Json = {}
   const messages: Json = {}
   const operations: Json = {}
@@ -117,7 +117,13 @@ export function buildAsyncApi (host: string, protocol: 'ws' | 'wss'): Json {
     },
     defaultContentType: 'application/json',
     servers: {
-      service: { host, protocol, description: 'The service that served this document' }
+      // Never the request's Host (a cache could keep a document pointing elsewhere): a variable, like OpenAPI's `/`.
+      service: {
+        host: '{host}',
+        protocol,
+        description: 'The service that served this document: the host and port it was fetched from',
+        variables: { host: { default: 'localhost:5000', description: 'The service\'s host and port' } }
+      }
     },
     channels: {
       live: {
@@ -144,6 +150,6 @@ export function buildAsyncApi (host: string, protocol: 'ws' | 'wss'): Json {
 export default fp(async function asyncapi (app) {
   app.get(ASYNCAPI_PATH, { schema: { hide: true } }, async (request) => {
     const secure = request.protocol === 'https'
-    return buildAsyncApi(request.host, secure ? 'wss' : 'ws')
+    return buildAsyncApi(secure ? 'wss' : 'ws')
   })
 }, { name: 'asyncapi', dependencies: ['swagger'] })

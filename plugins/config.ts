@@ -14,11 +14,17 @@ export function durationMs (duration: string): number {
   return Number(amount) * UNIT_MS[unit ?? 's']
 }
 
-/** `TRUST_PROXY` as Fastify's `trustProxy` option. */
-export function trustProxy (value: string | undefined): boolean | number | string[] {
+/**
+ * `TRUST_PROXY` as Fastify's `trustProxy` option. A hop count becomes a function trusting that many hops from the
+ * socket, as proxy-addr counts them: Fastify 5.12 trusts nothing at all for a bare number.
+ */
+export function trustProxy (value: string | undefined): boolean | string[] | ((address: string, hop: number) => boolean) {
   if (value === undefined || value === 'false') return false
   if (value === 'true') return true
-  if (/^\d+$/.test(value)) return Number(value)
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value)
+    return (_address, hop) => hop < hops
+  }
   return value.split(',').map((s) => s.trim())
 }
 

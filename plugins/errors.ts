@@ -174,6 +174,18 @@ export function frameworkErrors (error: FastifyError, _request: FastifyRequest, 
 }
 
 /**
+ * An error on a live socket: a frame the client got wrong (too large, bad UTF-8, a bad opcode: ws's `WS_ERR_*`, after
+ * which ws closes the socket with the fitting code) or a connection it dropped is the client's doing, logged as such
+ * without a stack; anything else is ours. The socket is terminated either way.
+ */
+export function websocketErrorHandler (error: Error & { code?: string }, socket: { terminate (): void }, request: FastifyRequest) {
+  if (error.code?.startsWith('WS_ERR_')) request.log.warn({ code: error.code }, `live client sent a bad frame: ${error.message}`)
+  else if (error.code === 'ECONNRESET' || error.code === 'EPIPE') request.log.info({ code: error.code }, 'live client connection lost')
+  else request.log.error({ err: error }, 'live socket failed')
+  socket.terminate()
+}
+
+/**
  * Node's `clientError` (a request timeout, headers too large, a malformed request): answered on the raw socket in the
  * error shape, as Fastify's default handler does in its own.
  */

@@ -2,6 +2,7 @@ import t from 'tap'
 import { build } from './helper.ts'
 import { loadConfig, trustProxy } from '../plugins/config.ts'
 import { buildApp } from '../app.ts'
+import Fastify from 'fastify'
 
 t.test('config', async (t) => {
   t.test('defaults are the contract table', async (t) => {
@@ -28,8 +29,9 @@ t.test('config', async (t) => {
     t.throws(() => loadConfig({ JWT_EXPIRES_IN: '31d' }), { message: 'invalid environment: JWT_EXPIRES_IN: must be at most 30 days' })
     t.equal(loadConfig({ JWT_EXPIRES_IN: '30d' }).JWT_EXPIRES_IN, '30d')
     t.throws(() => loadConfig({ TRUST_PROXY: 'yes' }), { message: /^invalid environment: TRUST_PROXY: must be true, false, a hop count/ })
-    t.same(['true', 'false', '2', '10.0.0.0/8, ::1'].map((v) => trustProxy(loadConfig({ TRUST_PROXY: v }).TRUST_PROXY)),
-      [true, false, 2, ['10.0.0.0/8', '::1']])
+    const [all, none, hops, list] = ['true', 'false', '2', '10.0.0.0/8, ::1'].map((v) => trustProxy(loadConfig({ TRUST_PROXY: v }).TRUST_PROXY))
+    t.same([all, none, list], [true, false, ['10.0.0.0/8', '::1']])
+    t.equal(typeof hops, 'function', 'a hop count is a function: Fastify trusts nothing for a bare number')
     t.equal(trustProxy(loadConfig({}).TRUST_PROXY), false)
     t.throws(() => loadConfig({ LIVE_MAX_CLIENTS: '0' }), { message: /^invalid environment: LIVE_MAX_CLIENTS/ })
     t.throws(() => loadConfig({ WEBHOOK_ALLOW_LOOPBACK: 'maybe' }), { message: 'invalid environment: WEBHOOK_ALLOW_LOOPBACK: Expected boolean' })
@@ -50,6 +52,29 @@ t.test('config', async (t) => {
     t.throws(() => loadConfig({ JWT_SECRET: 'short' }), { message: /^invalid environment: JWT_SECRET: Expected string length greater or equal to 32$/ })
     t.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), { message: 'invalid environment: LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent' })
     t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), { message: /^invalid environment: DATABASE_URL/ })
+  })
+  t.test('every TRUST_PROXY form decides the client address of a real request with a forged X-Forwarded-For', async (t) => {
+    // From loopback, as a proxy on the same host would send it: the client, then the hop in between.
+    const forwarded = '203.0.113.1, 198.51.100.2'
+    const cases: Array<[string | undefined, string]> = [
+      [undefined, '127.0.0.1'],
+      ['false', '127.0.0.1'],
+      ['true', '203.0.113.1'],
+      ['1', '198.51.100.2'],
+      ['2', '203.0.113.1'],
+      ['127.0.0.1/8', '198.51.100.2'],
+      ['127.0.0.1, 198.51.100.0/24', '203.0.113.1'],
+      ['10.0.0.1', '127.0.0.1']
+    ]
+    for (const [value, ip] of cases) {
+      const server = Fastify({ trustProxy: trustProxy(loadConfig(value === undefined ? {} : { TRUST_PROXY: value }).TRUST_PROXY) })
+      server.get('/', async (request) => ({ ip: request.ip }))
+      await server.listen({ port: 0, host: '127.0.0.1' })
+      const { port } = server.server.address() as { port: number }
+      const res = await fetch(`http://127.0.0.1:${port}/`, { headers: { 'x-forwarded-for': forwarded } })
+      t.same(await res.json(), { ip }, `TRUST_PROXY=${value}`)
+      await server.close()
+    }
   })
   t.test('an unreachable database stops the boot', async (t) => {
     const app = buildApp(loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }))
@@ -87,9 +112,15 @@ t.test('the app', async (t) => {
     t.same(res.json(), { error: 'Request body is too large' })
   })
 
-  t.test('every response carries a request id', async (t) => {
+  t.test('every response carries a request id; a client\'s own is kept only when short and safe', async (t) => {
     const res = await app.inject({ url: '/api/health', headers: { 'x-request-id': 'abc-123' } })
     t.equal(res.headers['x-request-id'], 'abc-123')
+    t.equal((await app.inject({ url: '/api/health', headers: { 'x-request-id': 'a'.repeat(64) } })).headers['x-request-id'], 'a'.repeat(64))
+    const jwt = app.jwt.sign({ role: 'admin' })
+    for (const id of ['a'.repeat(65), 'x'.repeat(15_000), jwt, 'two words', 'a/b', '']) {
+      const answered = (await app.inject({ url: '/api/health', headers: { 'x-request-id': id } })).headers['x-request-id']
+      t.match(answered, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, `${id.slice(0, 20)}… is replaced by a generated id`)
+    }
   })
 
   t.test('the bundled catalog is loaded on first boot', async (t) => {

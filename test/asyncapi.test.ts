@@ -1,5 +1,6 @@
 import t from 'tap'
 import { once } from 'node:events'
+import { request } from 'node:http'
 import WebSocket from 'ws'
 import { Parser } from '@asyncapi/parser'
 import { Ajv } from 'ajv'
@@ -29,8 +30,19 @@ t.test('the AsyncAPI description of the live socket', async (t) => {
     t.equal(document?.version(), '3.0.0')
     const names = document?.messages().all().map((m) => m.name()) ?? []
     for (const name of [...EVENTS, ...CLIENT_MESSAGES, ...SERVER_MESSAGES]) t.ok(names.includes(name), `names ${name}`)
-    // The server is the address the document was fetched from, so it works behind any host and port.
-    t.equal(document?.servers().get('service')?.host(), `127.0.0.1:${port}`)
+    // The server is a variable, never the request's Host (which a cache could keep for everyone).
+    t.equal(document?.servers().get('service')?.host(), '{host}')
+  })
+
+  t.test('a forged Host is not copied into the document', async (t) => {
+    const res = await new Promise<string>((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path: '/docs/asyncapi.json', headers: { host: 'evil.example:666' } }, (response) => {
+        let body = ''
+        response.setEncoding('utf8').on('data', (chunk) => { body += chunk }).on('end', () => resolve(body))
+      }).on('error', reject).end()
+    })
+    t.notOk(res.includes('evil.example'))
+    t.same(JSON.parse(res).servers.service.variables.host.default, 'localhost:5000')
   })
 
   t.test('both directions: the service receives client messages and sends the rest, with replies', async (t) => {

@@ -5,7 +5,7 @@ import WebSocket from 'ws'
 import { build, authHeaders } from './helper.ts'
 
 t.test('time and count limits, through the real HTTP server', async (t) => {
-  const app = await build(t, { LIVE_MAX_CLIENTS: '3', TRUST_PROXY: '127.0.0.1' }, { requestTimeoutMs: 1000, connectionsCheckingIntervalMs: 100, liveAuthTimeoutMs: 400 })
+  const app = await build(t, { LIVE_MAX_CLIENTS: '3', TRUST_PROXY: '1' }, { requestTimeoutMs: 1000, connectionsCheckingIntervalMs: 100, liveAuthTimeoutMs: 400 })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const port = (app.server.address() as { port: number }).port
   const token = authHeaders(app).authorization.slice(7)
@@ -29,10 +29,13 @@ t.test('time and count limits, through the real HTTP server', async (t) => {
     const login = (forwardedFor: string, key = 'wrong-key-wrong-key') => fetch(`http://127.0.0.1:${port}/api/auth/login`, {
       method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor }, body: JSON.stringify({ key })
     })
-    for (let i = 0; i < 10; i++) t.equal((await login('203.0.113.7')).status, 401)
+    // TRUST_PROXY=1: one hop (the proxy) is trusted, so the client is the last X-Forwarded-For entry, whatever the
+    // client itself put before it.
+    for (let i = 0; i < 10; i++) t.equal((await login(`10.9.9.${i}, 203.0.113.7`)).status, 401)
     const blocked = await login('203.0.113.7')
     t.equal(blocked.status, 429)
     t.equal((await login('203.0.113.8')).status, 401, 'another client behind the same proxy is not locked out')
+    t.equal((await login('203.0.113.7, 203.0.113.9')).status, 401, 'a forged entry before the proxy\'s is not the client')
     const rows = await app.db.selectFrom('login_failures').select('address').execute()
     t.notOk(rows.some((row) => row.address === '198.51.100.9'), 'a failure older than the window is gone')
     t.ok(rows.every((row) => row.address !== '127.0.0.1'), 'the proxy address itself is never counted')

@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap'
+import { once } from 'node:events'
 import { buildApp } from '../../app.ts'
 import { loadConfig } from '../../plugins/config.ts'
 import { MAX_WAITING_COMMANDS } from '../../plugins/clients.ts'
@@ -196,6 +197,18 @@ t.test('the live socket edges', async (t) => {
     t.same(await socket.request({ type: 'unsubscribe', sessionId: session.id }), { type: 'unsubscribed', sessionId: session.id })
     await new Promise((resolve) => setTimeout(resolve, 1000 / LIVE_LIMITS.perSecond))
     t.same(await socket.request({ type: 'subscribe', sessionId: rows.at(-1)!.id }), { type: 'subscribed', sessionId: rows.at(-1)!.id }, 'after an unsubscribe there is room again')
+  })
+
+  edge('a frame over 64 KiB closes the socket and is logged as the client\'s fault, without a stack', async (t) => {
+    const socket = await authed()
+    const closed = once(socket.ws, 'close')
+    logLines.splice(0)
+    socket.send('x'.repeat(70 * 1024))
+    await closed
+    await until('the bad frame is logged', () => logLines.some((line) => line.includes('bad frame')))
+    const line = JSON.parse(logLines.find((l) => l.includes('bad frame'))!)
+    t.match(line, { level: 40, code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', msg: 'live client sent a bad frame: Max payload size exceeded' })
+    t.notOk(JSON.stringify(line).includes('stack'), 'no stack')
   })
 
   edge('a token is signed out at its expiry, not at the next heartbeat, and leaves the connected clients', async (t) => {

@@ -127,6 +127,7 @@ t.test('webhooks', async (t) => {
     const cases: Array<[string, Record<string, unknown>, string]> = [
       ['ftp url', { ...good, url: 'ftp://example.com/h' }, 'url must be an http or https URL'],
       ['not a url', { ...good, url: 'example.com' }, 'url must be an http or https URL'],
+      ['a host the URL parser refuses', { ...good, url: 'http://127.0.0.1%2509:5199/x' }, 'url must be an http or https URL'],
       ['unknown event', { ...good, events: ['session.started', 'game.exploded'] }, eventsRule],
       ['duplicate events', { ...good, events: ['game.added', 'game.added'] }, eventsRule],
       ['no events', { ...good, events: [] }, eventsRule],
@@ -146,6 +147,8 @@ t.test('webhooks', async (t) => {
     t.same(empty.json(), { error: 'body must be an object with at least one field to update' })
     const badPatch = await app.inject({ method: 'PATCH', url: '/api/webhooks/1', headers: auth, payload: { url: 'javascript:alert(1)' } })
     t.same(badPatch.json(), { error: 'url must be an http or https URL' })
+    const badHost = await app.inject({ method: 'PATCH', url: '/api/webhooks/1', headers: auth, payload: { url: 'http://127.0.0.1%2509:5199/x' } })
+    t.same([badHost.statusCode, badHost.json()], [400, { error: 'url must be an http or https URL' }])
     const badId = await app.inject({ url: '/api/webhooks/abc', headers: auth })
     t.equal(badId.statusCode, 400)
   })
