@@ -13,7 +13,7 @@ export interface EcastEntity {
 export interface Welcome {
   id: number
   entities: Record<string, EcastEntity>
-  /** Connected clients by id with their roles; null for audience connections (seed 003). */
+  /** Connected clients by id with their roles; null for audience connections (docs/ecast.md). */
   here: Record<string, { roles?: Record<string, unknown> }> | null
 }
 

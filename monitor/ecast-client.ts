@@ -1,6 +1,6 @@
 import { request, type Dispatcher } from 'undici'
 
-/** The fields of `GET /api/v2/rooms/{code}` the monitor uses (seed 003). */
+/** The fields of `GET /api/v2/rooms/{code}` the monitor uses (docs/ecast.md). */
 export interface RoomInfo {
   appTag: string
   audienceEnabled: boolean

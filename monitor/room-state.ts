@@ -1,7 +1,7 @@
 import type { RoomInfo } from './ecast-client.ts'
 import type { EcastEntity, Welcome } from './audience-socket.ts'
 
-// What a room watch concludes from ecast's messages, as pure functions over immutable values (seed 003): the player
+// What a room watch concludes from ecast's messages, as pure functions over immutable values (docs/ecast.md): the player
 // count, and the meaning of the audience socket's room, textDescriptions and audience entities. RoomWatch keeps the
 // timers, the I/O and the transitions.
 
@@ -165,7 +165,7 @@ export function withoutAudienceAnswer (view: SocketView): SocketView {
 export interface SocketHealth { live: boolean, failures: number }
 
 /**
- * Players = connections − host − audience − shards (seed 003, "How to count players").
+ * Players = connections − host − audience − shards (docs/ecast.md, "How the monitor counts players").
  * - Audience: `room/get-audience` answers with the live audience connection count, this monitor's own connection
  *   included, so it is asked right after every /connections poll. Without an answer, the `audience` pn-counter
  *   stands in, plus one for ourselves: the raw audience welcome shows `count: 0` on the very connection that

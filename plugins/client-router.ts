@@ -14,7 +14,7 @@ import type { Listen } from './db.ts'
 import type { LiveClient, LiveHub } from './live-events.ts'
 import type { ClientRegistry, LocalClientRegistry } from './clients.ts'
 
-// Connected clients across the processes sharing the database (API.md "Connected clients": "works across processes").
+// Connected clients across the processes sharing the database (a command reaches a client whichever process holds it).
 // Each process keeps its own clients' sockets and waiting commands (LocalClientRegistry) and mirrors what the admin
 // routes show of them in `live_clients`. A command or disconnect for a client held by another process is a row in
 // `client_commands`: its insert NOTIFYs the owner, which claims it, runs it on the socket like a local one (same

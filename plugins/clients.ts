@@ -8,7 +8,7 @@ import type { HelloMessage } from '../schemas/live.ts'
 import { SharedClientRegistry, type SharedClientRegistryOptions } from './client-router.ts'
 
 /**
- * What the admin routes need from the connected clients (API.md "Connected clients"). Every method is async and
+ * What the admin routes need from the connected clients. Every method is async and
  * takes only ids, so reaching clients held by other processes adds a transport behind this interface, not a change
  * to the routes.
  */

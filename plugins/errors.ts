@@ -32,7 +32,7 @@ export class Forbidden extends ApiError {
 type Reply = [status: number, error: string, extra?: Record<string, unknown>]
 type DomainErrorClass = abstract new (...args: never[]) => domain.DomainError
 
-// Each domain error's status and sentence (the seeds' words where they fix them).
+// Each domain error's status and sentence (the original API's words where clients depend on them).
 const DOMAIN_REPLIES = new Map<DomainErrorClass, (err: never) => Reply>([
   [domain.SessionNotFound, () => [404, 'Session not found']],
   [domain.GameNotFound, () => [404, 'Game not found']],
@@ -108,7 +108,7 @@ function fieldName (path: string): string {
 }
 
 /**
- * One sentence for a schema failure: the failing schema's `errorMessage` (the seeds' exact sentences), the
+ * One sentence for a schema failure: the failing schema's `errorMessage` (the documented sentences), the
  * parent's `errorMessage.required[field]` for a missing field, else "<field> is required" / "<field> <ajv message>".
  */
 export function validationMessage (errors: AjvError[], context: string | undefined): string {

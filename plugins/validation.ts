@@ -5,8 +5,8 @@ import type { Ajv } from 'ajv'
 const buildCompiler = AjvCompiler()
 
 /**
- * `x-flag`: a flag written in a body may be `true`/`false` as well as `0`/`1` (API.md "Input and output edges");
- * the validator stores it back as 0/1, so handlers and the database only ever see the seeds' integers.
+ * `x-flag`: a flag written in a body may be `true`/`false` as well as `0`/`1`, as a person would write it;
+ * the validator stores it back as 0/1, so handlers and the database only ever see 0/1 integers.
  * The schema beside it (see `FlagInput`) decides what is accepted; this only rewrites what was.
  */
 function flagKeyword (ajv: Ajv): Ajv {
@@ -22,7 +22,7 @@ function flagKeyword (ajv: Ajv): Ajv {
   return ajv
 }
 
-// Fastify's Ajv options, plus: `errorMessage` carries the seeds' exact sentences, and `verbose` hands the
+// Fastify's Ajv options, plus: `errorMessage` carries the documented sentences clients match, and `verbose` hands the
 // failing schema to the error handler so it can find them. Unknown body fields are refused, never dropped
 // (Fastify's default `removeAdditional` would drop them silently).
 export const ajv: FastifyServerOptions['ajv'] = {

@@ -1,8 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Id } from './common.ts'
 
-// The connected-clients admin API (API.md "Connected clients", seed 004): envelopes carry `success`, results
-// `processed` with `response` or `reason`, exactly as the seed shows.
+// The connected-clients admin API: envelopes carry `success`, results `processed` with `response` or `reason`, the
+// shapes of the original connected-clients API that existing bots were written against.
 
 export const ClientId = Type.String({ minLength: 1, maxLength: 100, description: 'The clientId a live client got in hello_ok' })
 

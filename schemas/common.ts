@@ -15,13 +15,13 @@ export const SessionGameParams = Type.Object({
 })
 export type SessionGameParams = Static<typeof SessionGameParams>
 
-// Flags are stored as smallint 0/1 and travel that way, as the seeds show.
+// Flags are stored as smallint 0/1 and travel that way, as the original API did.
 export const Flag = Type.Union([Type.Literal(0), Type.Literal(1)])
 export type Flag = Static<typeof Flag>
 
 /**
- * A flag as a client writes it: 0/1 or true/false (API.md "Input and output edges"). The body validator stores it
- * back as 0/1 (`x-flag`, plugins/validation.ts), so handlers and the database only see the seeds' integers.
+ * A flag as a client writes it: 0/1 or true/false. The body validator stores it
+ * back as 0/1 (`x-flag`, plugins/validation.ts), so handlers and the database only see 0/1 integers.
  */
 export const FlagInput = (field: string, description?: string) => Type.Unsafe<Flag>({
   enum: [0, 1, false, true],

@@ -3,7 +3,7 @@ import { Flag, Id, MAX_EVENT_ID, Nullable, Timestamp } from './common.ts'
 import { PlayerCheckStatus, Session, SessionGame, SessionGameStatus } from './sessions.ts'
 import { VoteGame, VoteType } from './votes.ts'
 
-// The domain events of API.md's "Live events" table (their data shapes are the contract's). The live WebSocket,
+// The domain events clients are promised, with their data shapes (the AsyncAPI document lists them). The live WebSocket,
 // webhooks and the timeline deliver them as {"type"|"event", "timestamp", "data"}; domain operations record them in
 // the event log (the `events` table) in the transaction of the change they describe.
 
@@ -24,7 +24,7 @@ export type EventType = typeof EVENT_TYPES[number]
 export const INTERNAL_EVENT_TYPES = ['session-game.status-changed', 'session-game.removed', 'session-game.room-code-changed', 'token.revoked'] as const
 export type InternalEventType = typeof INTERNAL_EVENT_TYPES[number]
 
-/** The events a webhook may subscribe to (API.md "Webhooks"). */
+/** The events a webhook may subscribe to. */
 export const WEBHOOK_EVENTS = ['session.started', 'game.added', 'session.ended', 'vote.received', 'player-count.updated'] as const
 export type WebhookEvent = typeof WEBHOOK_EVENTS[number]
 

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Id, MAX_EVENT_ID } from './common.ts'
 import { EVENT_TYPES } from './events.ts'
 
-// The live WebSocket protocol (API.md "Live events"): what a client may send, and what the server answers.
+// The live WebSocket protocol (GET /api/sessions/live): what a client may send, and what the server answers.
 
 export const LiveQuery = Type.Object({
   token: Type.Optional(Type.String({ description: 'A JWT, to authenticate on connect instead of sending an auth message' }))
@@ -18,7 +18,7 @@ export const SubscribeMessage = Type.Object({
 export const UnsubscribeMessage = Type.Object({ type: Type.Literal('unsubscribe'), sessionId: Id })
 export const PingMessage = Type.Object({ type: Type.Literal('ping') })
 
-// API.md "Connected clients": a client announces a name and the functions the service may call on it.
+// Connected clients: a client announces a name and the functions the service may call on it (routes/clients.ts).
 export const HelloMessage = Type.Object({
   type: Type.Literal('hello'),
   name: Type.String({ minLength: 1, maxLength: 100 }),

@@ -11,7 +11,7 @@ export const Session = Type.Object({
 }, { $id: 'Session', description: 'A game night', examples: [{ id: 5, notes: 'Friday game night', is_active: 1, created_at: '2026-03-15T19:00:00.000Z', closed_at: null, games_played: 3 }] })
 export type Session = Static<typeof Session>
 
-// The seed's 201 for a new session carries no games_played.
+// The documented 201 for a new session carries no games_played (clients were written against exactly these fields).
 export const CreatedSession = Type.Omit(Session, ['games_played'], {
   examples: [{ id: 5, notes: 'Friday game night', is_active: 1, created_at: '2026-03-15T19:00:00.000Z', closed_at: null }]
 })

@@ -9,7 +9,7 @@ import { build, authHeaders } from './helper.ts'
 
 type Json = Record<string, any>
 
-// API.md "Live events": every event of its table, and the messages of both directions.
+// The live protocol: every event clients are promised, and the messages of both directions.
 const EVENTS = ['session.started', 'game.added', 'session.ended', 'player-count.updated', 'vote.received', 'room.connected',
   'lobby.player-joined', 'lobby.updated', 'game.started', 'game.ended', 'room.disconnected']
 const CLIENT_MESSAGES = ['auth', 'subscribe', 'unsubscribe', 'ping']

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 
-// Connected clients (API.md "Connected clients") across the processes sharing the database.
+// Connected clients (bots and overlays on the live socket) across the processes sharing the database.
 // `live_processes`: one row per running process, renewed on a heartbeat; a process whose row expired is dead, and
 // deleting its row (any process prunes expired ones) deletes its clients and the commands addressed to it or waiting
 // on it. `live_clients`: the clients that said hello, owned by the process holding their socket. `client_commands`: a

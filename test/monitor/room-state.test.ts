@@ -5,8 +5,8 @@ import {
 } from '../../monitor/room-state.ts'
 import type { EcastEntity } from '../../monitor/audience-socket.ts'
 
-// The pure half of the room monitor, fed the raw frames of seed 003 ("Appendix: Raw Captures"). Where the seed elides
-// a value ("..."), the room entity's documented example ("Core Entities: room") stands in.
+// The pure half of the room monitor, fed the raw frames captured from real rooms (docs/ecast.md, "Raw captures"). Where
+// a capture elides a value, the room entity's fields as docs/ecast.md lists them stand in.
 
 const ROOM_LOBBY = {
   analytics: [{ appid: 'drawful2-nx', appname: 'Drawful2', appversion: '0.0.0', screen: 'drawful2-lobby' }],

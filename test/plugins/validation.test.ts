@@ -1,7 +1,7 @@
 import t from 'tap'
 import { build, resetDb, authHeaders } from '../helper.ts'
 
-// API.md "Input and output edges": flags accept true/false as well as 0/1 and answer 0/1; an unknown body field is
+// Input edges: flags accept true/false as well as 0/1 and answer 0/1; an unknown body field is
 // a 400 naming it, and nothing is written.
 t.test('input edges', async (t) => {
   const app = await build(t)

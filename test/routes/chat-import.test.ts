@@ -37,7 +37,7 @@ t.test('chat import', async (t) => {
     { username: 'viewer4', message: 'thisgame++', timestamp: '2026-03-15 21:00:00' }
   ]
 
-  t.test('imports every message, counts the votes by the timeline, and answers the seed shape', async (t) => {
+  t.test('imports every message, counts the votes by the timeline, and answers the documented shape', async (t) => {
     const { session, g1, g2, g3 } = await gameNight()
     const res = await importChat(session.id, { chatData: log })
     t.equal(res.statusCode, 200)

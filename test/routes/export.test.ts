@@ -35,7 +35,7 @@ t.test('export', async (t) => {
   const exportOf = (id: number | string, query = '', headers: Record<string, string> = auth) =>
     app.inject({ url: `/api/sessions/${id}/export${query}`, headers })
 
-  t.test('JSON: the seed shape with real booleans, games in play order, chat in time order', async (t) => {
+  t.test('JSON: the documented shape with real booleans, games in play order, chat in time order', async (t) => {
     const session = await finishedNight()
     const res = await exportOf(session.id, '?format=json')
     t.equal(res.statusCode, 200)

@@ -290,7 +290,7 @@ t.test('session games', async (t) => {
     t.equal((await rows())[0].room_code, 'AB12')
   })
 
-  t.test('room-code errors: the seed sentences, 404s, bad ids; nothing changes', async (t) => {
+  t.test('room-code errors: the documented sentences, 404s, bad ids; nothing changes', async (t) => {
     const sessionId = await startSession()
     await addGame(sessionId, { game_id: 1, room_code: 'ABCD' })
     const missing = await patch(`${sessionId}/games/1/room-code`, {})
@@ -330,7 +330,7 @@ t.test('session games', async (t) => {
     t.same(zero.json(), { message: 'Player count updated successfully', player_count: 0 })
   })
 
-  t.test('player-count errors: the seed sentences, 404s; nothing changes', async (t) => {
+  t.test('player-count errors: the documented sentences, 404s; nothing changes', async (t) => {
     const sessionId = await startSession()
     await addGame(sessionId, { game_id: 1, room_code: 'ABCD' })
     const missing = await patch(`${sessionId}/games/1/player-count`, {})

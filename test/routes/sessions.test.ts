@@ -25,7 +25,7 @@ t.test('sessions', async (t) => {
     app.inject({ method: 'POST', url: `/api/sessions/${id}/close`, headers: auth, ...(payload ? { payload } : {}) })
   const countSessions = async () => Number((await app.db.selectFrom('sessions').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)
 
-  t.test('POST creates an active session: 201 with exactly the seed fields (no games_played)', async (t) => {
+  t.test('POST creates an active session: 201 with exactly the documented fields (no games_played)', async (t) => {
     const res = await create({ notes: 'Friday game night' })
     t.equal(res.statusCode, 201)
     const body = res.json()
@@ -46,7 +46,7 @@ t.test('sessions', async (t) => {
     t.equal(none.json().id, 2)
   })
 
-  t.test('a second active session is refused with the seed sentence and activeSessionId', async (t) => {
+  t.test('a second active session is refused with the documented sentence and activeSessionId', async (t) => {
     await create({ notes: 'first' })
     const second = await create({ notes: 'second' })
     t.equal(second.statusCode, 400)
