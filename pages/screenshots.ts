@@ -40,7 +40,7 @@ try {
   fake.createRoom('FROG', { maxPlayers: 8 })
   await call('POST', `/sessions/${session.id}/games`, { game_id: 41, room_code: 'FROG' }, token)
   for (const name of ['Ann', 'Ben', 'Cy', 'Dee', 'Eli', 'Flo']) fake.addPlayer('FROG', name)
-  for (const [name, type] of [['mira', 'up'], ['jonas', 'up'], ['kit', 'down'], ['paz', 'up'], ['remy', 'up']] as const) await vote(token, name, type)
+  for (const [name, type] of [['ola', 'up'], ['jonas', 'up'], ['kit', 'down'], ['paz', 'up'], ['remy', 'up']] as const) await vote(token, name, type)
   await new Promise((resolve) => setTimeout(resolve, 1500)) // the monitor's count
 
   for (const [name, width, height] of [['console-phone', 375, 812], ['console-laptop', 1366, 900]] as const) {
@@ -59,6 +59,7 @@ try {
   await page.getByRole('region', { name: 'Now playing' }).waitFor()
   await vote(token, 'sol', 'up')
   await page.getByRole('listitem').filter({ hasText: 'sol' }).waitFor()
+  await page.waitForTimeout(1200) // the new vote's cue has finished popping in
   // A stand-in for the game OBS shows underneath: drawn with the CSSOM (the page's CSP allows no inline style).
   await page.evaluate(`(() => {
     const scene = document.createElement('div')
