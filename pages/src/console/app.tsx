@@ -83,7 +83,7 @@ export function App () {
             : <a href='#/sign-in' aria-current={view === 'sign-in' ? 'page' : undefined}>Sign in</a>}
         </div>
       </header>
-      <main id='main' ref={main} tabIndex={-1}>
+      <main id='main' aria-label='Console' ref={main} tabIndex={-1}>
         <h1 ref={heading} tabIndex={-1}>{TITLES[view]}</h1>
         {content}
       </main>
