@@ -3,7 +3,7 @@ import t from 'tap'
 import { FakeEcast } from '../fixtures/fake-ecast.ts'
 import { resetDb } from '../helper.ts'
 import { launchBrowser, openPage, serve } from './browser.ts'
-import { api, fact, gameCard, signIn, tabTo, vote } from './console-steps.ts'
+import { api, fact, gameCard, noAxeViolation, signIn, tabTo, vote } from './console-steps.ts'
 
 // The host console's night (Tonight and sign-in) in a real Chromium against the real service and the fake ecast.
 const fake = await FakeEcast.start()
@@ -27,11 +27,13 @@ t.test('signed out: tonight from the public API, kept current by itself; a wrong
   await gameCard(page, title).waitFor({ timeout: 10_000 })
   t.match(await page.getByText(/Night #\d+, started/).textContent(), /Public night/)
   t.equal(await page.getByRole('button', { name: 'Mark played' }).count(), 0, 'no host action without a token')
+  await noAxeViolation(t, page, 'Tonight, signed out, a night open')
 
   await page.getByRole('link', { name: 'Sign in' }).first().click()
   await page.getByLabel('Admin key').fill('not-the-admin-key')
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.getByRole('alert').filter({ hasText: 'Invalid admin key' }).waitFor()
+  await noAxeViolation(t, page, 'Sign in, with its error')
 })
 
 t.test('a night run with the mouse: every action on a game, live players and votes, close and export', async (t) => {
@@ -71,6 +73,7 @@ t.test('a night run with the mouse: every action on a game, live players and vot
   await card.getByLabel('Players').fill('5')
   await card.getByRole('button', { name: 'Set players' }).click()
   await fact(card, 'Players').filter({ hasText: '5 (final)' }).waitFor()
+  await noAxeViolation(t, page, 'Tonight, signed in, a game with its room and players')
 
   // A bot's votes appear as they are counted.
   await vote(app, 'viewer1', 'up')
