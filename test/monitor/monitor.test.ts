@@ -211,8 +211,8 @@ t.test('room monitor against a fake ecast', async (t) => {
     await until('a few 404 polls', () => (fake.requests.get('LATE') ?? 0) >= 3)
     fake.createRoom('LATE')
     fake.addPlayer('LATE', 'alice')
-    await log.waitFor('room.connected', (d) => d.sessionGameId === sessionGameId)
-    await log.waitFor('player-count.updated', (d) => d.playerCount === 1)
+    t.match((await log.waitFor('room.connected', (d) => d.sessionGameId === sessionGameId)).data, { sessionGameId, roomCode: 'LATE' }, 'found once it appears')
+    t.match((await log.waitFor('player-count.updated', (d) => d.playerCount === 1)).data, { sessionGameId, playerCount: 1 }, 'and its player counted')
   })
 
   t.test('REST faults and dropped sockets are survived', async (t) => {

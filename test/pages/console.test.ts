@@ -147,17 +147,21 @@ t.test("another tab's changes appear without a reload, and a dropped connection 
   await other.page.getByRole('button', { name: 'Play it' }).click()
   const card = gameCard(page, title)
   await card.waitFor()
+  t.ok(await card.isVisible(), `${title}, played in the other tab, appears here without a reload`)
   const otherCard = gameCard(other.page, title)
   await otherCard.getByLabel('Players').fill('4')
   await otherCard.getByRole('button', { name: 'Set players' }).click()
   await fact(card, 'Players').filter({ hasText: '4 (final)' }).waitFor()
+  t.match(await fact(card, 'Players').textContent(), /4 \(final\)/, 'the players set in the other tab')
 
   await page.evaluate('window.__cut()')
   await page.getByRole('status').filter({ hasText: 'reconnecting' }).waitFor()
+  t.ok(await page.getByRole('status').filter({ hasText: 'reconnecting' }).isVisible(), 'the page says it is reconnecting')
   await vote(app, 'while-away', 'up')
   await page.evaluate('window.__restore()')
   await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor({ timeout: 20_000 })
   await fact(card, 'Votes tonight').filter({ hasText: '1 up, 0 down' }).waitFor()
+  t.match(await fact(card, 'Votes tonight').textContent(), /1 up, 0 down/, 'the vote cast while away is shown once it is back')
 })
 
 t.test('a whole night with the keyboard alone', async (t) => {

@@ -48,7 +48,12 @@ export async function untilText (t: Test, locator: Locator, expected: string | R
   let last = ''
   try {
     await until(`text ${expected}`, async () => {
-      last = await locator.count() ? await textOf(locator.first()) : '(absent)'
+      try {
+        // A short read: an element counted a moment ago may be gone by now (textContent would wait for another).
+        last = await locator.count() ? ((await locator.first().textContent({ timeout: 500 })) ?? '').replace(/\s+/g, ' ').trim() : '(absent)'
+      } catch {
+        return false // it went away between the count and the read: look again
+      }
       return typeof expected === 'string' ? last === expected : expected.test(last)
     }, timeoutMs)
   } catch {
