@@ -72,7 +72,8 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', 'attachment; filename="jackbox-games.csv"')
-      .send(Readable.from(exportCatalogCsv(app.db)))
+      // The CSV text as a stream of pages (the schema describes the text the client receives).
+      .send(Readable.from(exportCatalogCsv(app.db)) as unknown as string)
   })
 
   // In a context of its own: the JSON body (up to 5 MB of CSV) is parsed as it arrives, so other requests are served
