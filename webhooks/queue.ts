@@ -7,6 +7,7 @@ import type { Database } from '../db/types.ts'
 import type { Listen } from '../plugins/db.ts'
 import { isDatabaseDown } from '../plugins/errors.ts'
 import type { Lookup } from './targets.ts'
+import { coalesce } from '../lib/coalesce.ts'
 import {
   claimDueDeliveries, deleteOldDeliveries, findNextDeliveryDue, insertWebhookLog, updateDeliveryAfterAttempt,
   type ClaimedDelivery, type WebhookLogInput, type WebhookTarget
@@ -64,8 +65,7 @@ export class WebhookDispatcher {
   readonly #onAttempt: NonNullable<WebhooksOptions['onAttempt']>
   readonly #inFlight = new Set<Promise<unknown>>()
   readonly #shutdown = new AbortController()
-  #draining: Promise<void> | undefined
-  #again = false
+  readonly #look = coalesce(() => this.#drain())
   #timer: NodeJS.Timeout | undefined
   #unlisten: (() => Promise<void>) | undefined
   #stopped = false
@@ -96,33 +96,25 @@ export class WebhookDispatcher {
     await this.wake()
   }
 
-  /** Looks for due deliveries now; resolves when that look (and any it queued) is done. */
+  /** Looks for due deliveries now (a wake during a look gets one more after it); resolves when that look is done. */
   wake (): Promise<void> {
     if (this.#stopped) return Promise.resolve()
-    if (this.#draining) {
-      this.#again = true
-      return this.#draining
-    }
-    this.#draining = this.#drain().finally(() => {
-      this.#draining = undefined
-      // A wake that arrived after the last claim (while the next due time was read) must not be lost.
-      if (this.#again) this.wake()
-    })
-    return this.#draining
+    return this.#look()
   }
 
   async #drain (): Promise<void> {
+    if (this.#stopped) return
     clearTimeout(this.#timer)
     let nextMs = this.#pollMs
     try {
+      let more = false
       do {
-        this.#again = false
         const free = this.#concurrency - this.#inFlight.size
         if (free <= 0) break // a finishing attempt wakes the dispatcher again
         const claimed = await claimDueDeliveries(this.#db, free, this.#claimMs)
         for (const delivery of claimed) this.#track(this.#send(delivery))
-        if (claimed.length === free) this.#again = true
-      } while (this.#again && !this.#stopped)
+        more = claimed.length === free
+      } while (more && !this.#stopped)
       const due = await findNextDeliveryDue(this.#db)
       if (due !== undefined) nextMs = Math.min(nextMs, Math.max(due, 10))
       await this.#prune()
@@ -278,7 +270,7 @@ export class WebhookDispatcher {
     this.#stopped = true
     clearTimeout(this.#timer)
     await this.#unlisten?.()
-    await this.#draining
+    await this.#look() // waits for a look in progress; a new one returns at once, stopped
     if (this.#inFlight.size > 0) {
       const grace = new AbortController()
       await Promise.race([
