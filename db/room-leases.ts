@@ -162,13 +162,3 @@ export async function insertMissingRoomLeases (db: Kysely<Database>): Promise<vo
     .onConflict((oc) => oc.doNothing())
     .execute()
 }
-
-/** Which of a session game's once-only room events the log holds already (a new owner must not repeat them). */
-export async function listAnnouncedRoomEvents (db: Kysely<Database>, sessionId: number, sessionGameId: number): Promise<string[]> {
-  const rows = await db.selectFrom('events').select('type').distinct()
-    .where('session_id', '=', sessionId)
-    .where('type', 'in', ['room.connected', 'game.started'])
-    .where(sql<number>`(data->>'sessionGameId')::int`, '=', sessionGameId)
-    .execute()
-  return rows.map((r) => r.type)
-}

@@ -200,6 +200,17 @@ export interface RoomLeasesTable {
   fence: Generated<string>
 }
 
+/** What a room's watch published last, for a process that takes the room over (see the room-watch-reports migration). */
+export interface RoomWatchReportsTable {
+  session_game_id: number
+  /** The fencing number of the lease the watch wrote under (a bigint, as text). */
+  fence: ColumnType<string, string, string>
+  lobby_state: string | null
+  game_can_start: boolean | null
+  /** The textDescriptions id up to which joins were announced (or were there before the watch connected). */
+  description_id: number | null
+}
+
 /** A running process of the service, alive until `expires_at` unless it renews (see the live-clients migration). */
 export interface LiveProcessesTable {
   instance: string
@@ -253,6 +264,7 @@ export interface Database {
   tokens: TokensTable
   login_failures: LoginFailuresTable
   room_leases: RoomLeasesTable
+  room_watch_reports: RoomWatchReportsTable
   live_processes: LiveProcessesTable
   live_clients: LiveClientsTable
   client_commands: ClientCommandsTable
@@ -273,6 +285,7 @@ export type EventRow = Selectable<EventsTable>
 export type NewEventRow = Insertable<EventsTable>
 export type TokenRow = Selectable<TokensTable>
 export type RoomLeaseRow = Selectable<RoomLeasesTable>
+export type RoomWatchReportRow = Selectable<RoomWatchReportsTable>
 export type LiveClientRow = Selectable<LiveClientsTable>
 export type NewLiveClientRow = Insertable<LiveClientsTable>
 export type ClientCommandRow = Selectable<ClientCommandsTable>

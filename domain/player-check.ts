@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
-import type { Database, PlayerCheckStatus } from '../db/types.ts'
-import { updatePlayerCheck } from '../db/room-monitor.ts'
+import type { Database, PlayerCheckStatus, RoomWatchReportRow } from '../db/types.ts'
+import { saveRoomWatchReport, updatePlayerCheck } from '../db/room-monitor.ts'
 import { holdRoomLease, type HeldLease } from '../db/room-leases.ts'
 import type { RoomEventType } from '../schemas/events.ts'
 import { recordEvent } from './events.ts'
@@ -12,41 +12,46 @@ export interface WatchedRoom {
   roomCode: string
 }
 
+/** What a watch has published so far, stored with a write so that a process taking the room over resumes from it. */
+export type WatchReport = Omit<RoomWatchReportRow, 'session_game_id' | 'fence'>
+
 /**
  * Runs a room watch's write in one transaction, under its lease when given: the write happens only while the lease
  * row still holds that owner and fencing number, so a watcher that stalled past its lease while another process took
- * the room over records nothing (undefined).
+ * the room over records nothing (undefined). `report`, when given with a lease, is stored with the write.
  */
 async function underLease<T> (db: Kysely<Database>, room: WatchedRoom, lease: HeldLease | undefined,
-  write: (trx: Kysely<Database>) => Promise<T>): Promise<T | undefined> {
+  write: (trx: Kysely<Database>) => Promise<T>, report?: WatchReport): Promise<T | undefined> {
   return db.transaction().execute(async (trx) => {
     if (lease && !await holdRoomLease(trx, room.sessionGameId, lease)) return undefined
-    return write(trx)
+    const result = await write(trx)
+    if (report && lease) await saveRoomWatchReport(trx, { session_game_id: room.sessionGameId, fence: lease.fence, ...report })
+    return result
   })
 }
 
-/** Records a room event the monitor observed; false when `lease` was given and is no longer held. */
+/** Records a room event the monitor observed (and `report`); false when `lease` was given and is no longer held. */
 export async function recordRoomEvent (db: Kysely<Database>, room: WatchedRoom, type: RoomEventType, data: Record<string, unknown>,
-  lease?: HeldLease): Promise<boolean> {
+  lease?: HeldLease, report?: WatchReport): Promise<boolean> {
   const record = async (trx: Kysely<Database>) => {
     await recordEvent(trx, type, room.sessionId, { ...room, ...data })
     return true
   }
-  return lease ? await underLease(db, room, lease, record) === true : record(db)
+  return lease ? await underLease(db, room, lease, record, report) === true : record(db)
 }
 
 /**
- * Stores a player count the monitor observed, with `player-count.updated`, only while the check is still `checking`
+ * Stores a player count the monitor observed, with `player-count.updated` (and `report`), only while the check is still `checking`
  * (a count given by hand or a stop since then wins) and, when given, `lease` is still held. Returns whether it was
  * stored.
  */
 export async function recordMonitorCount (db: Kysely<Database>, room: WatchedRoom, playerCount: number, status: PlayerCheckStatus,
-  lease?: HeldLease): Promise<boolean> {
+  lease?: HeldLease, report?: WatchReport): Promise<boolean> {
   const stored = await underLease(db, room, lease, async (trx) => {
     if (!await updatePlayerCheck(trx, room.sessionGameId, { status, playerCount }, 'checking')) return false
     await recordEvent(trx, 'player-count.updated', room.sessionId, { ...room, playerCount, status, source: 'monitor' })
     return true
-  })
+  }, report)
   return stored === true
 }
 

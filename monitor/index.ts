@@ -1,14 +1,14 @@
 import fp from 'fastify-plugin'
 import { Agent, type Dispatcher } from 'undici'
 import type { FastifyInstance } from 'fastify'
-import { findMonitoredGame, updatePlayerCheck } from '../db/room-monitor.ts'
+import { findMonitoredGame, findTakeover, saveRoomWatchReport, updatePlayerCheck } from '../db/room-monitor.ts'
 import type { HeldLease } from '../db/room-leases.ts'
-import { deleteFreeRoomLease, insertMissingRoomLeases, listAnnouncedRoomEvents } from '../db/room-leases.ts'
+import { deleteFreeRoomLease, insertMissingRoomLeases } from '../db/room-leases.ts'
 import { EcastClient, EcastError, type EcastApi } from './ecast-client.ts'
 import { audienceUrl, openAudienceSocket, type OpenAudienceSocket } from './audience-socket.ts'
-import { RoomWatch, type RoomWatchSink, type WatchResume } from './room-watch.ts'
+import { RoomWatch, type PublishedState, type RoomWatchSink, type WatchResume } from './room-watch.ts'
 import { RoomLeases } from './leases.ts'
-import { recordMonitorCount, recordMonitorStatus, recordRoomEvent, type WatchedRoom } from '../domain/player-check.ts'
+import { recordMonitorCount, recordMonitorStatus, recordRoomEvent, type WatchedRoom, type WatchReport } from '../domain/player-check.ts'
 import type { LoggedEvent } from '../plugins/event-log.ts'
 import type { EventData, InternalEventData } from '../schemas/events.ts'
 
@@ -46,6 +46,13 @@ export interface RoomMonitor {
 
 interface Entry { watch: RoomWatch, sessionId: number, code: string, lease: HeldLease }
 
+/** A watch's published state as the database stores it. */
+const report = (published: PublishedState | undefined): WatchReport | undefined => published && {
+  lobby_state: published.lobby.lobbyState ?? null,
+  game_can_start: published.lobby.gameCanStart ?? null,
+  description_id: published.descriptionId
+}
+
 export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSocket: OpenAudienceSocket): RoomMonitor {
   const log = app.log.child({ plugin: 'room-monitor' })
   const { ECAST_BASE_URL, ECAST_POLL_INTERVAL_MS, ECAST_ROOM_WAIT_MS } = app.config
@@ -60,20 +67,21 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
     return next
   }
 
-  // One watch per room across processes: a lease in the database (monitor/leases.ts), renewed every eighth of a poll
-  // period and lasting six beats (three quarters of a period): a dead owner's rooms move within 7/8 of a period, and
-  // the new owner's first count follows at once, well inside the contract's two periods.
-  const beatMs = Math.max(100, Math.round(ECAST_POLL_INTERVAL_MS / 8))
+  // One watch per room across processes: a lease in the database (monitor/leases.ts), renewed every quarter of a poll
+  // period and lasting three beats (three quarters of a period): a dead owner's rooms are taken within a period of its
+  // last renewal, and the new owner polls at once, inside the contract's two periods with a period to spare for the
+  // takeover's own round trips (the config accepts no period under 200 ms, so that spare is at least 200 ms).
+  const beatMs = Math.round(ECAST_POLL_INTERVAL_MS / 4)
   const leases = new RoomLeases({
     db: app.db,
     listen: app.dbListen,
     owner: app.instance,
-    ttlMs: 6 * beatMs,
+    ttlMs: 3 * beatMs,
     beatMs,
     log,
     // Taken-over rooms start side by side: one after another, the tenth would wait for nine rounds of queries.
     acquired: (taken) => serial(async () => {
-      await Promise.all(taken.map(({ sessionGameId }) => start(sessionGameId, 'takeover')))
+      await Promise.all(taken.map(({ sessionGameId, roomCode }) => start(sessionGameId, 'takeover', roomCode)))
     }),
     lost: (lost) => serial(async () => {
       for (const { sessionGameId, deleted } of lost) {
@@ -93,11 +101,11 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
     // look at its leases now (it stops the watch). A count or status not stored may just be a check ended meanwhile:
     // the next beat tells.
     return {
-      async event (type, data) {
-        if (!await recordRoomEvent(app.db, room, type, data, lease)) leases.beat().catch(() => {})
+      async event (type, data, published) {
+        if (!await recordRoomEvent(app.db, room, type, data, lease, report(published))) leases.beat().catch(() => {})
       },
-      async count (playerCount, status) {
-        await recordMonitorCount(app.db, room, playerCount, status, lease)
+      async count (playerCount, status, published) {
+        await recordMonitorCount(app.db, room, playerCount, status, lease, report(published))
       },
       async status (status) {
         await recordMonitorStatus(app.db, room, status, lease)
@@ -153,16 +161,20 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
     await updatePlayerCheck(app.db, sessionGameId, { status: 'stopped' }, 'checking')
   }
 
-  /** What the log and the row say an earlier watch of this game already reported (a takeover must not repeat it). */
-  async function resumeFrom (game: { id: number, session_id: number, player_count: number | null, player_count_check_status: string }): Promise<WatchResume & { ended: boolean }> {
-    const announced = await listAnnouncedRoomEvents(app.db, game.session_id, game.id)
+  /** What an earlier watch of this game already reported, from the log and the rows (a takeover must not repeat it). */
+  function resumeFrom (game: NonNullable<Awaited<ReturnType<typeof findTakeover>>>): WatchResume & { ended: boolean } {
+    const { announced } = game
     // The row backs the log up: a `completed` check means the start was stored, a stored count that the room was found.
     const started = announced.includes('game.started') || game.player_count_check_status === 'completed'
     return {
       connected: started || game.player_count !== null || announced.includes('room.connected'),
       started,
       ended: announced.includes('game.ended'),
-      playerCount: game.player_count
+      playerCount: game.player_count,
+      published: {
+        lobby: game.lobby_state === null ? {} : { lobbyState: game.lobby_state, gameCanStart: game.game_can_start ?? undefined },
+        descriptionId: game.description_id
+      }
     }
   }
 
@@ -170,13 +182,15 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
    * Starts (or moves to a new room code) a session game's watch in this process, unless another process watches the
    * room. `request`: start-player-check, which writes `checking`. `event`: the log says a check started (a game added
    * with a room code, a new code); it starts only while the row still says `checking`. `takeover`: a lease this
-   * process took over (an owner died or handed it over), resumed from what the log says that owner reported.
+   * process took over (an owner died or handed it over) on `takenCode`, resumed from what that owner reported.
    */
-  async function start (sessionGameId: number, mode: 'request' | 'event' | 'takeover') {
+  async function start (sessionGameId: number, mode: 'request' | 'event' | 'takeover', takenCode?: string) {
     if (closing) return
     // A taken-over lease dropped meanwhile (its watch was stopped by an event queued first): nothing to resume.
     if (mode === 'takeover' && !leases.holds(sessionGameId)) return
-    const game = await findMonitoredGame(app.db, sessionGameId)
+    // A takeover is timed from the owner's death: one round trip reads all it needs.
+    const found = mode === 'takeover' ? await findTakeover(app.db, sessionGameId) : undefined
+    const game = mode === 'takeover' ? found : await findMonitoredGame(app.db, sessionGameId)
     const current = entries.get(sessionGameId)
     // A watch running under the lease held now goes on (one under an older fence writes nothing: it is replaced).
     if (current && !current.watch.done && game?.room_code === current.code && current.lease.fence === leases.held(sessionGameId)?.fence) return
@@ -185,9 +199,8 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
       return
     }
     if (mode === 'event' && game.player_count_check_status !== 'checking') return
-    let resume: (WatchResume & { ended: boolean }) | undefined
-    if (mode === 'takeover') {
-      resume = await resumeFrom(game)
+    const resume = found && resumeFrom(found)
+    if (resume) {
       // A lease outliving its watch (the owner died between the end and deleting it): nothing left to watch.
       if (resume.ended || game.status !== 'playing' || !['checking', 'completed'].includes(game.player_count_check_status)) {
         await leases.drop(sessionGameId)
@@ -197,13 +210,19 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
     // The room code changed: the old room's watch ends here, the claim below moves the lease to the new code. (Or a
     // watch under an older fence: replaced without a word, the room is still watched.)
     if (current) await leave(sessionGameId, { announce: game.room_code !== current.code })
-    const claim = await leases.claim(sessionGameId, game.room_code)
+    // A lease taken over on the room's code is held already; otherwise it is claimed (and moved to the new code).
+    const held = mode === 'takeover' && takenCode === game.room_code ? leases.held(sessionGameId) : undefined
+    const claim = held ? { claimed: true as const, fence: held.fence, displaced: [] } : await leases.claim(sessionGameId, game.room_code)
     if (!claim.claimed) return // another process watches this room already
     for (const holder of claim.displaced) {
       log.info({ roomCode: game.room_code, from: holder, to: sessionGameId }, 'room code moved to another session game')
       await end(holder)
     }
     if (mode === 'request') await updatePlayerCheck(app.db, sessionGameId, { status: 'checking' })
+    // A new watch (not a takeover) starts from nothing: what an earlier one published must not be resumed from.
+    if (mode !== 'takeover') {
+      await saveRoomWatchReport(app.db, { session_game_id: sessionGameId, fence: claim.fence, lobby_state: null, game_can_start: null, description_id: null })
+    }
     begin(sessionGameId, game.session_id, game.room_code, { owner: leases.owner, fence: claim.fence }, resume)
   }
 

@@ -87,7 +87,8 @@ export function shardsIn (here: Welcome['here']): number {
 
 /**
  * A (re)connection's welcome: versions start over, and its entities describe the room as it is (no join events for
- * players already there, no wake for facts already true). The watch polls at once after a welcome.
+ * players already there when the watch first connected, no wake for facts already true). The watch polls at once
+ * after a welcome.
  */
 export function applyWelcome (view: SocketView, welcome: Welcome, inLobby: boolean): SocketView {
   let next: SocketView = {
@@ -139,15 +140,16 @@ function applyDescriptions (view: SocketView, val: Record<string, unknown>, inLo
   let maxId = last ?? -Infinity
   for (const description of latest) {
     if (!isObject(description) || typeof description.id !== 'number') continue
-    // Descriptions already there when we connected are joins from before: no event for them.
-    if (!initial && inLobby && last !== null && description.id > last &&
+    // Descriptions already there when we first connected are joins from before: no event for them. A later welcome (a
+    // reconnection, or a watch taken over from another process) announces the joins newer than the last id seen.
+    if (inLobby && last !== null && description.id > last &&
       typeof description.category === 'string' && JOINED.has(description.category)) {
       const name = typeof description.text === 'string' ? description.text.replace(/ joined.*$/s, '').trim() : ''
       if (name) joins.push(name)
     }
     maxId = Math.max(maxId, description.id)
   }
-  const lastDescriptionId = initial || last === null ? (Number.isFinite(maxId) ? maxId : 0) : Math.max(last, maxId)
+  const lastDescriptionId = initial || last === null ? (Number.isFinite(maxId) ? maxId : last ?? 0) : Math.max(last, maxId)
   return { view: { ...view, joins, lastDescriptionId }, wake: joins.length > 0 }
 }
 

@@ -8,12 +8,23 @@ import {
 
 export type WatchState = 'waiting' | 'lobby' | 'started' | 'ended' | 'failed' | 'stopped'
 
-/** Where a watch reports what it learns. Each call is awaited before the watch goes on, so reports stay in order. */
+/** What a watch has published so far: a process taking the room over resumes from it rather than repeat or skip it. */
+export interface PublishedState {
+  /** The lobby facts of the last lobby.updated. */
+  lobby: PublishedLobby
+  /** The textDescriptions id up to which joins were announced (or were there when the watch first connected). */
+  descriptionId: number | null
+}
+
+/**
+ * Where a watch reports what it learns. Each call is awaited before the watch goes on, so reports stay in order.
+ * `published`, when given, changed since the last call that carried it: store it with the event or count.
+ */
 export interface RoomWatchSink {
   /** A room event; the sink adds the session ids and the room code. */
-  event (type: RoomEventType, data: Record<string, unknown>): Promise<void> | void
+  event (type: RoomEventType, data: Record<string, unknown>, published?: PublishedState): Promise<void> | void
   /** A new player count, stored with the player-check status (`checking` in the lobby, `completed` once final). */
-  count (playerCount: number, status: 'checking' | 'completed'): Promise<void>
+  count (playerCount: number, status: 'checking' | 'completed', published?: PublishedState): Promise<void>
   /** A status without a new count (`completed` when the room ends, `failed` when it never appeared). */
   status (status: 'completed' | 'failed'): Promise<void>
   /** The watch ended by itself (`ended` or `failed`); it schedules nothing more. */
@@ -51,6 +62,8 @@ export interface WatchResume {
   started: boolean
   /** The count stored last; only a different one is stored again. */
   playerCount: number | null
+  /** What the earlier watch published last; undefined when it stored nothing. */
+  published?: PublishedState
 }
 
 export interface WatchTimers {
@@ -85,8 +98,10 @@ export class RoomWatch {
   readonly #failures = { rest: 0, step: 0 }
   /** What REST said last: the room (null until found), when it was read, the /connections total. */
   readonly #rest = { room: null as RoomInfo | null, checkedAt: -Infinity, connections: null as number | null }
-  /** What was reported: the player count, whether the start was stored, the lobby facts published. */
-  readonly #reported = { playerCount: null as number | null, startAnnounced: false, lobby: {} as PublishedLobby }
+  /** What was reported: the player count, whether the start was stored, the lobby facts and joins published. */
+  readonly #reported = { playerCount: null as number | null, startAnnounced: false, lobby: {} as PublishedLobby, descriptionId: null as number | null }
+  /** The published state last handed to the sink (as JSON), so an unchanged one is not stored again. */
+  #stored = ''
   /** The audience socket: the connection, whether it was welcomed, failed connections in a row, when to retry. */
   readonly #link = { socket: null as AudienceConnection | null, live: false, failures: 0, retryAt: 0 }
   #view: SocketView = EMPTY_VIEW
@@ -98,7 +113,16 @@ export class RoomWatch {
     this.#random = options.random ?? Math.random
     this.#timers = options.timers ?? nodeTimers
     this.#loop = { scheduling: false, startedAt: this.#now(), timer: null, running: null, wakeAgain: false }
-    this.#reported.playerCount = options.resume?.playerCount ?? null
+    const { playerCount = null, published } = options.resume ?? {}
+    this.#reported.playerCount = playerCount
+    if (published) {
+      // Taken over: the lobby facts and joins the earlier watch published are not published again, and the joins
+      // newer than its last description id (made while no process watched) are announced at the first welcome.
+      this.#reported.lobby = published.lobby
+      this.#reported.descriptionId = published.descriptionId
+      this.#view = { ...EMPTY_VIEW, lastDescriptionId: published.descriptionId }
+      this.#stored = JSON.stringify(published)
+    }
   }
 
   get state (): WatchState { return this.#state }
@@ -234,6 +258,7 @@ export class RoomWatch {
       return
     }
     this.#rest.room = room
+    this.#rest.checkedAt = this.#now()
     this.#state = 'lobby'
     const resume = this.#o.resume
     this.#o.log.info({ roomCode: this.code, appTag: room.appTag, locked: room.locked, resumed: resume?.connected ?? false }, 'ecast room found')
@@ -245,8 +270,9 @@ export class RoomWatch {
     this.#ensureSocket()
     if (this.#state === 'started') return
     if (room.locked) return this.#enterStarted()
-    // Taken over from another process: count now, not a period later (failover is timed from the owner's death).
-    if (resume?.connected) await this.#stepLobby()
+    // Taken over from another process: count now, not a period later (failover is timed from the owner's death). With
+    // an audience the count needs the socket: its welcome asks for the poll.
+    if (resume?.connected && !room.audienceEnabled) await this.#stepLobby()
   }
 
   async #stepLobby (): Promise<void> {
@@ -270,7 +296,9 @@ export class RoomWatch {
     this.#rest.connections = connections
     const count = countPlayers(connections, this.#rest.room, this.#view.audience, this.#link)
     if (count !== null && count !== this.#reported.playerCount) {
-      await this.#o.sink.count(count, 'checking')
+      // Joins still to announce keep the description id where it was, so a takeover now would announce them.
+      if (!this.#view.joins.length) this.#reported.descriptionId = this.#view.lastDescriptionId
+      await this.#o.sink.count(count, 'checking', this.#published())
       this.#reported.playerCount = count
     }
     await this.#applyLobbyNews()
@@ -302,10 +330,25 @@ export class RoomWatch {
       const report = lobbyReport(this.#view, this.#reported.lobby, this.#reported.playerCount)
       this.#view = report.view
       this.#reported.lobby = report.published
-      for (const { type, data } of report.events) await this.#o.sink.event(type, data)
+      this.#reported.descriptionId = report.view.lastDescriptionId
+      // The state after the report goes with its last event: a takeover between two of its events would repeat the
+      // first ones rather than lose the others.
+      for (const [i, { type, data }] of report.events.entries()) {
+        const last = i === report.events.length - 1
+        await this.#o.sink.event(type, data, last ? this.#published() : undefined)
+      }
       if (report.started) await this.#enterStarted()
     }
     if (!this.done && gameFinished(facts, this.#view)) await this.#end(null)
+  }
+
+  /** The published state, when it changed since it was last handed to the sink. */
+  #published (): PublishedState | undefined {
+    const state: PublishedState = { lobby: this.#reported.lobby, descriptionId: this.#reported.descriptionId }
+    const json = JSON.stringify(state)
+    if (json === this.#stored) return undefined
+    this.#stored = json
+    return state
   }
 
   async #enterStarted (): Promise<void> {

@@ -21,7 +21,7 @@ const app = buildApp(loadConfig({
   ADMIN_KEY,
   JWT_SECRET: 'screenshots-secret-screenshots-secret-0123',
   ECAST_BASE_URL: fake.url,
-  ECAST_POLL_INTERVAL_MS: '100'
+  ECAST_POLL_INTERVAL_MS: '200'
 }))
 await app.listen({ port: 0, host: '127.0.0.1' })
 const origin = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`

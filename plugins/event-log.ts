@@ -6,7 +6,6 @@ import type { Database, EventRow } from '../db/types.ts'
 import type { Listen } from './db.ts'
 import { deleteWebhookLogsBefore } from '../db/webhooks.ts'
 import { deleteDeadTokens } from '../db/tokens.ts'
-import { coalesce } from '../lib/coalesce.ts'
 
 /** An event as read back from the log: the shape every consumer (live hub, webhooks, room monitor) sees. */
 export interface LoggedEvent {
@@ -44,7 +43,8 @@ export class EventLogReader {
   readonly #batchSize: number
   readonly #listeners = new Set<LoggedEventListener>()
   #cursor = 0
-  readonly #read = coalesce(() => this.#drain())
+  #running: Promise<void> | undefined
+  #again = false
   #timer: NodeJS.Timeout | undefined
   #unlisten: (() => Promise<void>) | undefined
   #stopped = false
@@ -74,14 +74,19 @@ export class EventLogReader {
 
   /** Reads what is new now; resolves when every event recorded before the call has reached the listeners. */
   poll (): Promise<void> {
-    return this.#read()
+    if (this.#running) {
+      this.#again = true
+      return this.#running
+    }
+    this.#running = this.#drain().finally(() => { this.#running = undefined })
+    return this.#running
   }
 
   async stop (): Promise<void> {
     this.#stopped = true
     clearTimeout(this.#timer)
     await this.#unlisten?.()
-    await this.#read() // waits for a read in progress; a new one returns at once, stopped
+    await this.#running
   }
 
   #schedule () {
@@ -90,9 +95,8 @@ export class EventLogReader {
   }
 
   async #drain (): Promise<void> {
-    if (this.#stopped) return
-    let full = false
     do {
+      this.#again = false
       let rows: EventRow[]
       try {
         rows = await listEventsAfter(this.#db, this.#cursor, this.#batchSize)
@@ -111,8 +115,8 @@ export class EventLogReader {
         }
         this.#cursor = event.id
       }
-      full = rows.length === this.#batchSize
-    } while (full && !this.#stopped)
+      if (rows.length === this.#batchSize) this.#again = true
+    } while (this.#again && !this.#stopped)
   }
 }
 

@@ -14,7 +14,10 @@ export const Env = Type.Object({
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   JWT_EXPIRES_IN: Type.String({ ...Duration, default: '24h' }),
   ECAST_BASE_URL: Type.String({ pattern: '^https?://[^/]+', default: 'https://ecast.jackboxgames.com' }),
-  ECAST_POLL_INTERVAL_MS: Type.Integer({ minimum: 10, default: 5000 }),
+  // At least 200 ms: when the process watching a room dies, another takes the room over within two poll periods
+  // (monitor/leases.ts: a lease of three quarters of a period, checked every quarter, and the new owner's first poll);
+  // below that, the database round trips and ecast's own answers take a period's share by themselves.
+  ECAST_POLL_INTERVAL_MS: Type.Integer({ minimum: 200, default: 5000, expected: 'an integer of at least 200 (ms): a dead process\'s rooms are taken over within two poll periods, which a shorter period cannot guarantee' }),
   ECAST_ROOM_WAIT_MS: Type.Integer({ minimum: 0, default: 120000 }),
   LOG_LEVEL: Type.Union(LogLevel.anyOf, { default: 'info' }),
   // true/false, a hop count, or a comma-separated list of addresses and CIDR ranges, as Fastify's trustProxy.

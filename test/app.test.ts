@@ -52,6 +52,10 @@ t.test('config', async (t) => {
     t.throws(() => loadConfig({ JWT_SECRET: 'short' }), { message: /^invalid environment: JWT_SECRET: Expected string length greater or equal to 32$/ })
     t.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), { message: 'invalid environment: LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent' })
     t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), { message: /^invalid environment: DATABASE_URL/ })
+    t.throws(() => loadConfig({ ECAST_POLL_INTERVAL_MS: '199' }), {
+      message: 'invalid environment: ECAST_POLL_INTERVAL_MS: must be an integer of at least 200 (ms): a dead process\'s rooms are taken over within two poll periods, which a shorter period cannot guarantee'
+    })
+    t.equal(loadConfig({ ECAST_POLL_INTERVAL_MS: '200' }).ECAST_POLL_INTERVAL_MS, 200)
   })
   t.test('every TRUST_PROXY form decides the client address of a real request with a forged X-Forwarded-For', async (t) => {
     // From loopback, as a proxy on the same host would send it: the client, then the hop in between.

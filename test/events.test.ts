@@ -11,7 +11,7 @@ t.test('domain events from sessions and session games', async (t) => {
   // the default minutes, so only a game whose room exists produces room events.
   const fake = await FakeEcast.start()
   t.teardown(() => fake.close())
-  const app = await build(t, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '40' })
+  const app = await build(t, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '200' })
   const auth = authHeaders(app)
   const events: LoggedEvent[] = []
   t.teardown(app.eventLog.subscribe((event) => { events.push(event) }))

@@ -82,4 +82,37 @@ t.test('room watchers that stall or die', { skip: replicasSkip() }, async (t) =>
       'room.connected and game.started once each')
     t.same(await count(sessionGameId), { player_count: 2, player_count_check_status: 'completed' })
   })
+
+  t.test('a watcher killed with SIGKILL: the other process takes the room within two poll periods, announces the join it missed and repeats nothing', async (t) => {
+    fake.createRoom('KILL')
+    fake.addPlayer('KILL', 'alice')
+    const { sessionGameId, owner } = await watched('KILL', 7, 1)
+    fake.addPlayer('KILL', 'bob') // two players: the lobby can start
+    const announced = (events: Array<{ type: string, data: any }>) => events.filter((e) => e.type.startsWith('lobby.'))
+      .map((e) => e.type === 'lobby.updated' ? `${e.data.lobbyState}/${e.data.gameCanStart}` : e.data.playerName)
+    await until('the owner announces bob and the lobby that can start', async () =>
+      announced(await logged(sessionGameId)).join() === 'WaitingForMore/false,BOB,CanStart/true', 10_000)
+    await until('the count of two', async () => (await count(sessionGameId)).player_count === 2, 10_000)
+    const { rows: [{ last }] } = await db.query('select max(id)::int as last from events')
+
+    owner.kill('SIGKILL')
+    const killedAt = Date.now()
+    // Carol joins while no process watches: the lobby state does not change (it could start already).
+    fake.addPlayer('KILL', 'carol')
+    await owner.exited
+    await until('the count of three', async () => (await count(sessionGameId)).player_count === 3, 10_000)
+    // Asserted below, with what else the new owner published meanwhile.
+    await until('carol announced', async () => announced(await logged(sessionGameId)).includes('CAROL'), 5000).catch(() => {})
+    await sleep(3 * POLL_MS)
+    const { rows: after } = await db.query(`select type, data, extract(epoch from created_at) * 1000 as at from events
+      where id > $1 and (data->>'sessionGameId')::int = $2 order by id`, [last, sessionGameId])
+    t.same(announced(after), ['CAROL'], 'the join made while no process watched is announced; the unchanged lobby is not announced again')
+    t.same(after.map((e) => e.type).filter((type) => type === 'room.connected' || type === 'lobby.player-joined'), ['lobby.player-joined'],
+      'room.connected and the joins announced before are not repeated')
+    const takeover = Number(after[0].at) - killedAt
+    // Two poll periods, plus half of one for a loaded machine: still under the lease of 600 ms a 200 ms poll had before
+    // leases were timed from the period alone (the takeover then took 570-650 ms).
+    t.ok(takeover < 2.5 * POLL_MS, `the new owner's first event ${Math.round(takeover)} ms after the SIGKILL (two poll periods and a half: ${2.5 * POLL_MS} ms)`)
+    t.same(announced(await logged(sessionGameId)), ['WaitingForMore/false', 'BOB', 'CanStart/true', 'CAROL'], 'the whole lobby, each fact once')
+  })
 })

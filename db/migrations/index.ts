@@ -12,6 +12,7 @@ import * as chatSources from './2026_12_04_210_chat_sources.ts'
 import * as chatImports from './2026_12_04_220_chat_imports.ts'
 import * as roomLeaseFence from './2026_12_04_240_room_lease_fence.ts'
 import * as deliveryClaims from './2026_12_04_250_delivery_claims_and_fk_indexes.ts'
+import * as roomWatchReports from './2026_12_05_040_room_watch_reports.ts'
 
 // Listed by hand: a static list survives bundling and compiling, a directory scan does not.
 const migrations: Record<string, Migration> = {
@@ -27,7 +28,8 @@ const migrations: Record<string, Migration> = {
   '2026_12_04_210_chat_sources': chatSources,
   '2026_12_04_220_chat_imports': chatImports,
   '2026_12_04_240_room_lease_fence': roomLeaseFence,
-  '2026_12_04_250_delivery_claims_and_fk_indexes': deliveryClaims
+  '2026_12_04_250_delivery_claims_and_fk_indexes': deliveryClaims,
+  '2026_12_05_040_room_watch_reports': roomWatchReports
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -13,7 +13,7 @@ t.test('shutdown closes every socket; a restart resumes checking games', async (
   const dbEnv = await testDatabase(t, { onDisk: true })
   const boot = async () => {
     const app = buildApp(loadConfig({
-      LOG_LEVEL: 'silent', JWT_SECRET: TEST_SECRET, ADMIN_KEY, ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '40', ...dbEnv
+      LOG_LEVEL: 'silent', JWT_SECRET: TEST_SECRET, ADMIN_KEY, ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '200', ...dbEnv
     }))
     await app.ready()
     return app
@@ -46,7 +46,7 @@ t.test('shutdown closes every socket; a restart resumes checking games', async (
   closed = true
   await until('every socket closed', () => fake.openSockets() === 0, 5000)
   const polls = fake.totalRequests()
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  await new Promise((resolve) => setTimeout(resolve, 600))
   t.equal(fake.totalRequests(), polls, 'no poll after shutdown')
 
   fake.addPlayer('RSME', 'dave')

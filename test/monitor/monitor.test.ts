@@ -11,7 +11,7 @@ import { insertEvent } from '../../db/events.ts'
 t.test('room monitor against a fake ecast', async (t) => {
   const fake = await FakeEcast.start()
   t.teardown(() => fake.close())
-  const app = await build(t, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '40', ECAST_ROOM_WAIT_MS: '600' })
+  const app = await build(t, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '200', ECAST_ROOM_WAIT_MS: '600' })
   const auth = authHeaders(app)
   const log = new EventLog(app)
   t.teardown(log.unsubscribe)
@@ -64,7 +64,7 @@ t.test('room monitor against a fake ecast', async (t) => {
     t.same(app.roomMonitor.watching(), new Map(), 'the status-changed event stopped the watch')
     await until('the audience socket to close', () => fake.openSockets() === 0)
     const stoppedAt = fake.requests.get('EVNT')
-    await new Promise((resolve) => setTimeout(resolve, 400))
+    await new Promise((resolve) => setTimeout(resolve, 1000))
     t.equal(fake.requests.get('EVNT'), stoppedAt, 'no poll after the stop')
     t.same(await app.db.selectFrom('room_leases').selectAll().execute(), [], 'its lease is gone')
     t.same(await row(game.id), { player_count: 1, player_count_check_status: 'stopped' })
@@ -249,8 +249,8 @@ t.test('room monitor against a fake ecast', async (t) => {
     t.match((await log.waitFor('room.disconnected')).data, { sessionGameId, reason: 'monitor stopped' })
     await until('the audience socket to close', () => fake.openSockets() === 0)
     const polls = fake.requests.get('STOP')
-    // Ten poll periods with no request at all (a negative can only be observed over some time).
-    await new Promise((resolve) => setTimeout(resolve, 400))
+    // Five poll periods with no request at all (a negative can only be observed over some time).
+    await new Promise((resolve) => setTimeout(resolve, 1000))
     t.equal(fake.requests.get('STOP'), polls)
 
     const again = await app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/games/${sessionGameId}/start-player-check`, headers: auth })

@@ -115,6 +115,14 @@ t.test('a welcome describes the room as it is: facts, no joins, last description
   const reconnected = applyWelcome(withAudienceAnswer(view, 3), parseWelcome(AUDIENCE_WELCOME), true)
   t.equal(reconnected.lastDescriptionId, 1)
   t.equal(reconnected.audience.connections, null, 'a new connection: the old get-audience answer is void')
+  t.same(reconnected.joins, [])
+
+  // A welcome to a watch that saw an older id (a reconnection, or a takeover resuming from the id its predecessor
+  // stored) announces the joins made meanwhile; in the lobby only.
+  const resumed = { ...EMPTY_VIEW, lastDescriptionId: 0 }
+  t.same(applyWelcome(resumed, parseWelcome(AUDIENCE_WELCOME), true).joins, ['PROBE1'])
+  t.same(applyWelcome(resumed, parseWelcome(AUDIENCE_WELCOME), false).joins, [])
+  t.equal(applyWelcome(resumed, parseWelcome(AUDIENCE_WELCOME), true).lastDescriptionId, 1)
 })
 
 t.test('a join description becomes a join once, in the lobby only', async (t) => {

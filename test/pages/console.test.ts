@@ -8,7 +8,7 @@ import { api, fact, gameCard, noAxeViolation, signIn, tabTo, vote } from './cons
 // The host console's night (Tonight and sign-in) in a real Chromium against the real service and the fake ecast.
 const fake = await FakeEcast.start()
 t.teardown(() => fake.close())
-const { app, origin } = await serve(t, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '100' })
+const { app, origin } = await serve(t, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '200' })
 const browser = await launchBrowser(t)
 // A real browser on a busy 2-core machine: each step can take seconds.
 t.setTimeout(300_000)

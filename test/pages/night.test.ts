@@ -13,7 +13,7 @@ import { Service, untilText } from './service.ts'
 t.setTimeout(300_000) // a browser and a database boot here: on a loaded 2-core machine that alone can take a minute
 const fake = await FakeEcast.start()
 t.teardown(() => fake.close())
-const { origin } = await serve(t, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '100' })
+const { origin } = await serve(t, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '200' })
 const browser = await launchBrowser(t)
 const admin = await Service.login(origin, ADMIN_KEY)
 

@@ -10,7 +10,7 @@ import { Service, textOf, untilText } from './service.ts'
 t.setTimeout(300_000)
 const fake = await FakeEcast.start()
 t.teardown(() => fake.close())
-const { origin } = await serve(t, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '100' })
+const { origin } = await serve(t, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '200' })
 const browser = await launchBrowser(t)
 const admin = await Service.login(origin, ADMIN_KEY)
 const overlayToken = await admin.scoped('overlay', 'stream')

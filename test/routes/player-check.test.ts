@@ -6,7 +6,7 @@ import { stopWatches } from '../fixtures/event-log.ts'
 t.test('start-player-check and stop-player-check', async (t) => {
   const fake = await FakeEcast.start()
   t.teardown(() => fake.close())
-  const app = await build(t, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '50' })
+  const app = await build(t, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '200' })
   const auth = authHeaders(app)
   t.beforeEach(() => resetDb(app))
   t.afterEach(async () => {
