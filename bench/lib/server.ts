@@ -38,7 +38,7 @@ function procStatus (pid: number, field: string): number {
  * Starts the real service (server.ts) as its own process, so its memory and CPU are measured apart from the load.
  * `cwd` runs another checkout of the service (a benchmark comparing against an older commit).
  */
-export async function startService (env: Record<string, string>, cwd = new URL('../..', import.meta.url).pathname): Promise<ServiceProcess> {
+export async function startService (env: Record<string, string>, cwd = new URL('../..', import.meta.url).pathname, bootMs = 60_000): Promise<ServiceProcess> {
   const port = await freePort()
   // SERVICE_NODE_ARGS passes flags to the service's node only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
   const nodeArgs = process.env.SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? []
@@ -48,14 +48,14 @@ export async function startService (env: Record<string, string>, cwd = new URL('
     stdio: ['ignore', 'ignore', 'inherit']
   })
   const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 60_000
+  const deadline = Date.now() + bootMs
   for (;;) {
     if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`)
     try {
       const res = await fetch(`${url}/api/health`)
       if (res.ok) break
     } catch {}
-    if (Date.now() > deadline) throw new Error('service did not become healthy in 60 s')
+    if (Date.now() > deadline) throw new Error(`service did not become healthy in ${bootMs / 1000} s`)
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
   const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: BENCH_ADMIN_KEY }) })
