@@ -98,9 +98,9 @@ export async function updatePackEnabled (db: Kysely<Database>, pack: string, ena
   return Number(result.numUpdatedRows)
 }
 
-/** The catalog's CSV columns of every game, in id order. */
-export function listCatalogGames (db: Kysely<Database>): Promise<CatalogGame[]> {
-  return db.selectFrom('games').select([...CATALOG_COLUMNS]).orderBy('id').execute()
+/** The catalog's CSV columns (and id) of the `limit` games after id `afterId`, in id order: one page of the catalog. */
+export function listCatalogGamesAfter (db: Kysely<Database>, afterId: number, limit: number): Promise<Array<CatalogGame & { id: number }>> {
+  return db.selectFrom('games').select(['id', ...CATALOG_COLUMNS]).where('id', '>', afterId).orderBy('id').limit(limit).execute()
 }
 
 /** Every game's id and catalog key. */

@@ -3,7 +3,7 @@ import { stringify } from 'csv-stringify/sync'
 import type { Kysely } from 'kysely'
 import { CsvHeaderMissing } from './errors.ts'
 import { CATALOG_COLUMNS, type CatalogGame } from '../db/catalog.ts'
-import { deleteUnusedGames, insertGames, listCatalogGames, listGameKeys, updateGamesByKey } from '../db/games.ts'
+import { deleteUnusedGames, insertGames, listCatalogGamesAfter, listGameKeys, updateGamesByKey } from '../db/games.ts'
 import type { Database, Flag } from '../db/types.ts'
 import { escapeCell, readCsv, unescapeCell } from './csv.ts'
 
@@ -151,13 +151,27 @@ export async function parseImportCsv (text: string): Promise<ParsedCatalogCsv> {
 }
 
 /** Catalog rows as CSV text with the bundled file's columns; cells a spreadsheet would run as formulas get a `'`. */
-export function toCatalogCsv (games: CatalogGame[]): string {
-  return stringify(games, { header: true, columns: [...CATALOG_COLUMNS], cast: { string: escapeCell } })
+export function toCatalogCsv (games: CatalogGame[], header = true): string {
+  return stringify(games, { header, columns: [...CATALOG_COLUMNS], cast: { string: escapeCell } })
 }
 
-/** The catalog as CSV, in id order, with the bundled file's columns. */
-export async function exportCatalogCsv (db: Kysely<Database>): Promise<string> {
-  return toCatalogCsv(await listCatalogGames(db))
+// Games per page of the export: reading and writing a page takes milliseconds, and the whole catalog of a large
+// import (20,000 games) read or written at once held the embedded database, or the event loop, for seconds.
+const EXPORT_PAGE = 500
+
+/**
+ * The catalog as CSV, in id order, with the bundled file's columns: a page of games at a time (keyset on id), with a
+ * turn of the event loop between pages, so other requests are answered while a large catalog is written out.
+ */
+export async function * exportCatalogCsv (db: Kysely<Database>): AsyncGenerator<string> {
+  let afterId = 0
+  for (let first = true; ; first = false) {
+    const page = await listCatalogGamesAfter(db, afterId, EXPORT_PAGE)
+    if (first || page.length) yield toCatalogCsv(page, first)
+    if (page.length < EXPORT_PAGE) return
+    afterId = page[page.length - 1].id
+    await nextTurn()
+  }
 }
 
 export interface ImportResult {

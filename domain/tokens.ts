@@ -26,7 +26,7 @@ export async function listTokens (db: Kysely<Database>) {
   return rows.map(({ expires_at: expiresAt, ...row }) => ({ ...row, expiresAt: expiresAt.toISOString() }))
 }
 
-/** Revokes a scoped token; the event signs its live clients out on every process (plugins/live-events.ts). */
+/** Revokes a scoped token; the event signs its live clients out on every process (plugins/live/). */
 export async function revokeToken (db: Kysely<Database>, id: number) {
   return db.transaction().execute(async (trx) => {
     if (!await tokens.revokeToken(trx, id)) throw new TokenNotFound()

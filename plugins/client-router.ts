@@ -11,7 +11,7 @@ import type { Database, LiveClientRow } from '../db/types.ts'
 import { REASONS, type ClientSession, type CommandOutcome } from '../schemas/clients.ts'
 import type { HelloMessage } from '../schemas/live.ts'
 import type { Listen } from './db.ts'
-import type { LiveClient, LiveHub } from './live-events.ts'
+import type { LiveClient, LiveHub } from './live/index.ts'
 import type { ClientRegistry, LocalClientRegistry } from './clients.ts'
 
 // Connected clients across the processes sharing the database (a command reaches a client whichever process holds it).

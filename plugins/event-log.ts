@@ -6,6 +6,7 @@ import type { Database, EventRow } from '../db/types.ts'
 import type { Listen } from './db.ts'
 import { deleteWebhookLogsBefore } from '../db/webhooks.ts'
 import { deleteDeadTokens } from '../db/tokens.ts'
+import { coalesce } from '../lib/coalesce.ts'
 
 /** An event as read back from the log: the shape every consumer (live hub, webhooks, room monitor) sees. */
 export interface LoggedEvent {
@@ -43,8 +44,7 @@ export class EventLogReader {
   readonly #batchSize: number
   readonly #listeners = new Set<LoggedEventListener>()
   #cursor = 0
-  #running: Promise<void> | undefined
-  #again = false
+  readonly #read = coalesce(() => this.#drain())
   #timer: NodeJS.Timeout | undefined
   #unlisten: (() => Promise<void>) | undefined
   #stopped = false
@@ -74,19 +74,14 @@ export class EventLogReader {
 
   /** Reads what is new now; resolves when every event recorded before the call has reached the listeners. */
   poll (): Promise<void> {
-    if (this.#running) {
-      this.#again = true
-      return this.#running
-    }
-    this.#running = this.#drain().finally(() => { this.#running = undefined })
-    return this.#running
+    return this.#read()
   }
 
   async stop (): Promise<void> {
     this.#stopped = true
     clearTimeout(this.#timer)
     await this.#unlisten?.()
-    await this.#running
+    await this.#read() // waits for a read in progress; a new one returns at once, stopped
   }
 
   #schedule () {
@@ -95,8 +90,9 @@ export class EventLogReader {
   }
 
   async #drain (): Promise<void> {
+    if (this.#stopped) return
+    let full = false
     do {
-      this.#again = false
       let rows: EventRow[]
       try {
         rows = await listEventsAfter(this.#db, this.#cursor, this.#batchSize)
@@ -115,8 +111,8 @@ export class EventLogReader {
         }
         this.#cursor = event.id
       }
-      if (rows.length === this.#batchSize) this.#again = true
-    } while (this.#again && !this.#stopped)
+      full = rows.length === this.#batchSize
+    } while (full && !this.#stopped)
   }
 }
 

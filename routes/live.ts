@@ -4,14 +4,11 @@ import type { RawData } from 'ws'
 import { Value } from '@sinclair/typebox/value'
 import { LiveQuery, AuthMessage, SubscribeMessage, UnsubscribeMessage, HelloMessage } from '../schemas/live.ts'
 import { findSession } from '../db/sessions.ts'
-import { findLastEventId, listSessionEvents } from '../db/events.ts'
-import { EVENT_TYPES } from '../schemas/events.ts'
 import { MAX_EVENT_ID } from '../schemas/common.ts'
-import { toLoggedEvent } from '../plugins/event-log.ts'
-import { isDatabaseDown, Unauthorized } from '../plugins/errors.ts'
-import type { LiveClient } from '../plugins/live-events.ts'
+import { isDatabaseDown } from '../plugins/errors.ts'
+import type { LiveClient } from '../plugins/live/index.ts'
 import { inputProblem } from '../plugins/input.ts'
-import { LIVE_LIMITS, TOO_MANY_MESSAGES, TOO_MANY_SUBSCRIPTIONS, TokenBucket } from '../plugins/live-limits.ts'
+import { LIVE_LIMITS, TOO_MANY_MESSAGES, TOO_MANY_SUBSCRIPTIONS, TokenBucket } from '../plugins/live/limits.ts'
 
 const DESCRIPTION = `A WebSocket for stream overlays and bots. Authenticate with \`{"type":"auth","token":"<jwt>"}\` (or
 \`?token=<jwt>\` on the URL), then \`{"type":"subscribe","sessionId":1}\`; add \`"since": <id>\` to
@@ -33,32 +30,11 @@ and the client answers \`{"type":"command_result","id","ok":true,"response":<obj
 
 Roles: admin, bot, overlay.`
 
-// Events per read while a resuming client catches up.
-const RESUME_PAGE = 500
-
 // How long one socket's messages may run before the others get a turn.
 const SLICE_MS = 10
 
 const live: FastifyPluginAsyncTypebox = async (app) => {
   const hub = app.liveEvents
-
-  // Every role may use the live socket; a scoped token is checked against its row like on any route.
-  async function authenticate (client: LiveClient, token: string | undefined) {
-    if (!token) return hub.send(client, { type: 'auth_error', message: 'Token is required' })
-    hub.beginAuth(client)
-    let identity
-    try {
-      identity = await app.authenticate(token)
-    } catch (err) {
-      if (!(err instanceof Unauthorized)) throw err
-      return hub.send(client, { type: 'auth_error', message: err.message })
-    }
-    // Events committed before this point are not live for this client, even if this process has yet to read them.
-    if (!hub.authenticate(client, identity.expiresAt, identity.tokenId, await findLastEventId(app.db))) {
-      return hub.send(client, { type: 'auth_error', message: 'Token revoked' })
-    }
-    hub.send(client, { type: 'auth_success' })
-  }
 
   // Messages that read or write the database take a token from the socket's bucket; without one they are refused.
   async function handle (client: LiveClient, raw: RawData, bucket: TokenBucket) {
@@ -79,9 +55,9 @@ const live: FastifyPluginAsyncTypebox = async (app) => {
     }
     switch (type) {
       case 'auth':
-        if (!Value.Check(AuthMessage, message)) return authenticate(client, undefined)
+        if (!Value.Check(AuthMessage, message)) return hub.authenticate(client, undefined)
         if (!bucket.take()) return hub.send(client, { type: 'error', message: TOO_MANY_MESSAGES })
-        return authenticate(client, message.token)
+        return hub.authenticate(client, message.token)
       case 'subscribe':
         if (!Value.Check(SubscribeMessage, message)) {
           const since = (message as { since?: unknown }).since
@@ -103,14 +79,7 @@ const live: FastifyPluginAsyncTypebox = async (app) => {
         }
         if (!bucket.take()) return hub.send(client, { type: 'error', message: TOO_MANY_MESSAGES })
         if (!await findSession(app.db, message.sessionId)) return hub.send(client, { type: 'error', message: 'Session not found' })
-        hub.subscribe(client, message.sessionId, message.since !== undefined
-          ? { hold: true }
-          : { liveAfter: await findLastEventId(app.db) })
-        hub.send(client, { type: 'subscribed', sessionId: message.sessionId })
-        if (message.since === undefined) return
-        return hub.resume(client, message.sessionId, message.since, async (afterId) =>
-          (await listSessionEvents(app.db, message.sessionId, afterId, RESUME_PAGE, EVENT_TYPES)).map(toLoggedEvent),
-        () => app.eventLog.poll())
+        return hub.subscribe(client, message.sessionId, message.since)
       case 'unsubscribe':
         if (!Value.Check(UnsubscribeMessage, message)) return hub.send(client, { type: 'error', message: 'sessionId must be a positive integer' })
         hub.unsubscribe(client, message.sessionId)
@@ -168,7 +137,7 @@ const live: FastifyPluginAsyncTypebox = async (app) => {
     })
     if (request.query.token !== undefined) {
       const token = request.query.token
-      queue = queue.then(() => authenticate(client, token)).catch((err) => fail(client, request.log, err))
+      queue = queue.then(() => hub.authenticate(client, token)).catch((err) => fail(client, request.log, err))
     }
   })
 }

@@ -4,7 +4,7 @@ import { ErrorBody, IdParams } from '../schemas/common.ts'
 import { EVENT_TYPES, Timeline, TimelineQuery } from '../schemas/events.ts'
 import { findSession } from '../db/sessions.ts'
 import { listSessionEvents } from '../db/events.ts'
-import { clientEvent } from '../plugins/live-events.ts'
+import { clientEvent } from '../plugins/live/index.ts'
 import { toLoggedEvent } from '../plugins/event-log.ts'
 
 const timeline: FastifyPluginAsyncTypebox = async (app) => {

@@ -4,7 +4,8 @@ import { ErrorBody, IdParams } from '../schemas/common.ts'
 import { NewWebhook, Webhook, WebhookDeleted, WebhookLog, WebhookUpdate } from '../schemas/webhooks.ts'
 import { WEBHOOK_EVENTS } from '../schemas/events.ts'
 import { ApiError, NotFound } from '../plugins/errors.ts'
-import { DEFAULT_RETRY_DELAYS_MS, TARGET_MESSAGES, targetProblem } from '../plugins/webhooks.ts'
+import { TARGET_MESSAGES, targetProblem } from '../webhooks/targets.ts'
+import { DEFAULT_RETRY_DELAYS_MS } from '../webhooks/queue.ts'
 import { deleteWebhook, findWebhook, findWebhookTarget, insertWebhook, listWebhookLogs, listWebhooks, updateWebhook } from '../db/webhooks.ts'
 
 const tags = ['webhooks']

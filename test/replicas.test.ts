@@ -5,7 +5,7 @@ import pg from 'pg'
 import WebSocket from 'ws'
 import { FakeEcast } from './fixtures/fake-ecast.ts'
 import { until } from './fixtures/event-log.ts'
-import { PROCESS_ADMIN_KEY, replicasSkip, startReplicas, type ServerProcess } from './server-process.ts'
+import { api, PROCESS_ADMIN_KEY, replicasSkip, startReplicas, type ServerProcess } from './server-process.ts'
 
 // Three real service processes (server.ts) on one PostgreSQL database behave as one service. The embedded PGlite is
 // one process by design, so this file needs TEST_DATABASE_URL (CI runs the suite on PostgreSQL 15 too).
@@ -15,20 +15,6 @@ const COMMAND_TIMEOUT_MS = 30_000
 // period of the survivors (a quarter of it) and a poll (1 s), with room to spare on a loaded machine.
 const DEAD_PROCESS_MS = 20_000
 const ACTIVE_EXISTS = 'An active session already exists. Please close it before creating a new one.'
-
-interface Api { status: number, body: any }
-
-async function api (server: ServerProcess, path: string, init: { method?: string, body?: unknown, token?: string } = {}): Promise<Api> {
-  const res = await fetch(`${server.url}${path}`, {
-    method: init.method ?? 'GET',
-    headers: {
-      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(init.token ? { authorization: `Bearer ${init.token}` } : {})
-    },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body)
-  })
-  return { status: res.status, body: await res.json() }
-}
 
 interface LiveEvent { id?: number, type: string, data: Record<string, unknown> }
 

@@ -95,6 +95,22 @@ export async function startServer (t: Test, env: Record<string, string> = {}): P
   }
 }
 
+/** A reply read back: its status and its JSON body. */
+export interface Api { status: number, body: any }
+
+/** A JSON request to a server process, with a bearer token when given; resolves with the status and the JSON body. */
+export async function api (server: ServerProcess, path: string, init: { method?: string, body?: unknown, token?: string } = {}): Promise<Api> {
+  const res = await fetch(`${server.url}${path}`, {
+    method: init.method ?? 'GET',
+    headers: {
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(init.token ? { authorization: `Bearer ${init.token}` } : {})
+    },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body)
+  })
+  return { status: res.status, body: await res.json() }
+}
+
 /**
  * Why several processes cannot share a test database here, or undefined when they can: they need a PostgreSQL server
  * (TEST_DATABASE_URL, as CI sets); the embedded PGlite is one process by design. Use as `t.test(name, { skip }, …)`.

@@ -3,24 +3,13 @@ import { once } from 'node:events'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import { freePort } from '../bench/lib/server.ts'
 import { testDatabase } from './helper.ts'
-import { startServer, PROCESS_ADMIN_KEY, type ServerProcess } from './server-process.ts'
+import { api, startServer, PROCESS_ADMIN_KEY, type ServerProcess } from './server-process.ts'
 
 // Real processes: a delivery whose receiver is down survives a SIGKILL of the service and is sent by the next start,
 // once, with the delivery id it was given when its event was recorded.
 t.test('a pending delivery survives SIGKILL and arrives once, after the restart, with its original delivery id', async (t) => {
   const receiverPort = await freePort() // nothing listens there yet: the receiver is down
   const env = { WEBHOOK_ALLOW_LOOPBACK: 'true', LOG_LEVEL: 'debug', ...await testDatabase(t, { onDisk: true }) }
-  const api = async (server: ServerProcess, path: string, init: { method?: string, body?: unknown, token?: string } = {}) => {
-    const res = await fetch(`${server.url}${path}`, {
-      method: init.method ?? 'GET',
-      headers: {
-        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(init.token ? { authorization: `Bearer ${init.token}` } : {})
-      },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body)
-    })
-    return { status: res.status, body: await res.json() as any }
-  }
   const login = async (server: ServerProcess) => (await api(server, '/api/auth/login', { method: 'POST', body: { key: PROCESS_ADMIN_KEY } })).body.token as string
   const lineOf = (message: string) => (line: string) => line.includes(`"msg":"${message}"`)
 

@@ -9,6 +9,8 @@ const SCRIPT = new URL('../../.ci/postgres.sh', import.meta.url).pathname
 export interface ThrowawayPostgres {
   /** The server's admin URL (database `postgres`). */
   url: string
+  /** Its data directory; the server logs to `server.log` in it. */
+  dir: string
   /** Creates an empty database on the server and returns its URL. */
   createDatabase (name: string): Promise<string>
   /** CPU seconds the server has used so far: the postmaster, its live backends and the ones that exited. */
@@ -41,6 +43,7 @@ export function startPostgres (): ThrowawayPostgres {
   process.once('exit', stop)
   return {
     url,
+    dir,
     async createDatabase (name) {
       const client = new pg.Client({ connectionString: url })
       await client.connect()

@@ -2,23 +2,11 @@ import t from 'tap'
 import pg from 'pg'
 import { FakeTwitch } from '../fixtures/fake-twitch.ts'
 import { until } from '../fixtures/event-log.ts'
-import { PROCESS_ADMIN_KEY, replicasSkip, startReplicas, type ServerProcess } from '../server-process.ts'
+import { api, PROCESS_ADMIN_KEY, replicasSkip, startReplicas } from '../server-process.ts'
 
 // Three real service processes (server.ts) on one PostgreSQL database read one Twitch channel as one service. PGlite
 // is one process by design, so this file needs TEST_DATABASE_URL.
 const FAILOVER_MS = 10_000
-
-async function api (server: ServerProcess, path: string, init: { method?: string, body?: unknown, token?: string } = {}) {
-  const res = await fetch(`${server.url}${path}`, {
-    method: init.method ?? 'GET',
-    headers: {
-      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(init.token ? { authorization: `Bearer ${init.token}` } : {})
-    },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body)
-  })
-  return { status: res.status, body: await res.json() as any }
-}
 
 t.test('three processes read a chat source as one', { skip: replicasSkip() }, async (t) => {
   const fake = await FakeTwitch.start()

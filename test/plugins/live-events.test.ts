@@ -6,7 +6,7 @@ import WebSocket from 'ws'
 import errors from '../../plugins/errors.ts'
 import auth from '../../plugins/auth.ts'
 import fp from 'fastify-plugin'
-import liveEvents from '../../plugins/live-events.ts'
+import liveEvents from '../../plugins/live/index.ts'
 import { loadConfig } from '../../plugins/config.ts'
 import { ADMIN_KEY, TEST_SECRET } from '../helper.ts'
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { MockAgent } from 'undici'
-import type { Lookup } from '../../plugins/webhooks.ts'
+import type { Lookup } from '../../webhooks/targets.ts'
 import { insertWebhook } from '../../db/webhooks.ts'
 import { build, authHeaders } from '../helper.ts'
 

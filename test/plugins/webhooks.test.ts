@@ -3,9 +3,11 @@ import { once } from 'node:events'
 import { createServer, type ServerResponse } from 'node:http'
 import { sql } from 'kysely'
 import { Agent } from 'undici'
-import { WebhookDispatcher, guardedConnector, targetProblem, type Lookup, type WebhooksOptions } from '../../plugins/webhooks.ts'
+import { WebhookDispatcher, type WebhooksOptions } from '../../webhooks/queue.ts'
+import { guardedConnector, targetProblem, type Lookup } from '../../webhooks/targets.ts'
 import { insertWebhook } from '../../db/webhooks.ts'
 import { insertEvent } from '../../db/events.ts'
+import { WEBHOOK_EVENTS } from '../../schemas/events.ts'
 import { build, resetDb, authHeaders } from '../helper.ts'
 
 /** A receiver that counts requests and holds each until `release()` (or answers at once with `answer: true`). */
@@ -68,6 +70,18 @@ async function settled (d: WebhookDispatcher) {
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
+
+// The trigger that queues deliveries names the webhook events in its SQL (a migration cannot import the schema):
+// this ties that list, as the database has it after every migration, to the one the API validates against.
+t.test('the trigger that queues deliveries routes exactly the events a webhook may subscribe to', async (t) => {
+  const { rows } = await sql<{ def: string }>`select pg_get_triggerdef(oid) as def from pg_trigger
+    where tgname = 'events_enqueue_webhook_deliveries'`.execute(app.db)
+  t.equal(rows.length, 1, 'the trigger exists')
+  const list = /\(new\.type = ANY \(ARRAY\[(.*?)\]\)\)/.exec(rows[0].def)?.[1]
+  t.ok(list, `the trigger's condition is a list of event types: ${rows[0].def}`)
+  const routed = [...(list ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1])
+  t.same(routed.toSorted(), [...WEBHOOK_EVENTS].toSorted())
+})
 
 t.test('an attempt that gets no answer in time is a failure, retried, then given up', async (t) => {
   const hook = await receiver(t)

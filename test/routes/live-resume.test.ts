@@ -162,14 +162,12 @@ t.test('subscribe with since: the missed events, in order, then live ones', asyn
     t.equal(history.length, 3)
 
     // Tell when the resume, its history sent, waits for the reader.
-    const hub = app.liveEvents
-    const resume = hub.resume
+    const { source } = app.liveEvents
+    const caughtUp = source.caughtUp
     let waiting!: () => void
     const waited = new Promise<void>((resolve) => { waiting = resolve })
-    hub.resume = function (client, sessionId, since, read, caughtUp) {
-      return resume.call(this, client, sessionId, since, read, () => { waiting(); return caughtUp() })
-    }
-    t.teardown(() => { hub.resume = resume })
+    source.caughtUp = () => { waiting(); return caughtUp.call(source) }
+    t.teardown(() => { source.caughtUp = caughtUp })
 
     t.same(await socket.request({ type: 'subscribe', sessionId: session.id, since: 0 }), { type: 'subscribed', sessionId: session.id })
     t.same(await socket.take(3), history, 'the history')

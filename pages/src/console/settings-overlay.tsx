@@ -1,18 +1,20 @@
 import { useState } from 'preact/hooks'
 import { api } from '../lib/api.ts'
+import { LAYOUTS, PARTS, THEMES, type Part } from '../overlay/options.ts'
 import { ShownOnce } from './settings-tokens.tsx'
 import { ErrorText, ok, Section, useAction } from './ui.tsx'
 
-// The overlay's query parameters and their values; the first of each is the overlay's default.
-export const OVERLAY_OPTIONS = {
-  layout: [{ value: 'card', label: 'Card in a corner' }, { value: 'bar', label: 'Bar along the bottom' }],
-  theme: [{ value: 'dark', label: 'Dark' }, { value: 'light', label: 'Light' }]
-} as const
-export const OVERLAY_SHOW = [
-  { value: 'game', label: 'The game being played' },
-  { value: 'players', label: 'Players in the room' },
-  { value: 'votes', label: 'Votes' }
-] as const
+// The labels of the overlay's options; the values and their order (the first is the default) are the overlay's own.
+const LABELS: Record<typeof LAYOUTS[number] | typeof THEMES[number] | Part, string> = {
+  card: 'Card in a corner',
+  bar: 'Bar along the bottom',
+  dark: 'Dark',
+  light: 'Light',
+  game: 'The game being played',
+  players: 'Players in the room',
+  votes: 'Votes'
+}
+const OVERLAY_OPTIONS = { layout: LAYOUTS, theme: THEMES }
 
 /** The link to put in OBS: the options as query parameters, an overlay token in the fragment, and a live preview. */
 export function OverlayLink () {
@@ -30,10 +32,10 @@ export function OverlayLink () {
     const params = new URLSearchParams()
     for (const name of ['layout', 'theme'] as const) {
       const value = String(data.get(name))
-      if (value !== OVERLAY_OPTIONS[name][0].value) params.set(name, value)
+      if (value !== OVERLAY_OPTIONS[name][0]) params.set(name, value)
     }
     const show = data.getAll('show').map(String)
-    if (show.length !== OVERLAY_SHOW.length) params.set('show', show.join(','))
+    if (show.length !== PARTS.length) params.set('show', show.join(','))
     if (data.get('code')) params.set('code', '1')
     setQuery(params.toString())
   }
@@ -46,16 +48,16 @@ export function OverlayLink () {
         <div class='grid'>
           <p class='field'>
             <label for='overlay-layout'>Layout (layout)</label>
-            <select id='overlay-layout' name='layout'>{OVERLAY_OPTIONS.layout.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}</select>
+            <select id='overlay-layout' name='layout'>{LAYOUTS.map((value) => <option key={value} value={value}>{LABELS[value]}</option>)}</select>
           </p>
           <p class='field'>
             <label for='overlay-theme'>Theme (theme)</label>
-            <select id='overlay-theme' name='theme'>{OVERLAY_OPTIONS.theme.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}</select>
+            <select id='overlay-theme' name='theme'>{THEMES.map((value) => <option key={value} value={value}>{LABELS[value]}</option>)}</select>
           </p>
         </div>
         <fieldset class='packs'>
           <legend>Show (show)</legend>
-          {OVERLAY_SHOW.map((o) => <label key={o.value} class='check'><input type='checkbox' name='show' value={o.value} defaultChecked /> {o.label}</label>)}
+          {PARTS.map((value) => <label key={value} class='check'><input type='checkbox' name='show' value={value} defaultChecked /> {LABELS[value]}</label>)}
         </fieldset>
         <label class='check'><input type='checkbox' name='code' value='1' /> Show the room code (code)</label>
       </form>

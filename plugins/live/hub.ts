@@ -1,60 +1,30 @@
-import fp from 'fastify-plugin'
 import { WebSocket } from 'ws'
 import type { FastifyBaseLogger } from 'fastify'
-import type { LoggedEvent } from './event-log.ts'
-import { EVENT_TYPES, type InternalEventData } from '../schemas/events.ts'
-import type { ServerMessage } from '../schemas/live.ts'
+import type { LoggedEvent } from '../event-log.ts'
+import type { Identity } from '../auth.ts'
+import { Unauthorized } from '../errors.ts'
+import { EVENT_TYPES } from '../../schemas/events.ts'
+import type { ServerMessage } from '../../schemas/live.ts'
+import { CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHENTICATED, LiveClient, serialize } from './client.ts'
+import { replay } from './resume.ts'
+import type { LiveSource } from './source.ts'
 
-export interface LiveEventsOptions {
-  /** How often the server pings every client; a client that leaves two pings in a row unanswered is dropped. */
-  heartbeatMs?: number
-  /**
-   * The most bytes a client may have queued and unsent before it is dropped. A client that reads too slowly
-   * would otherwise grow the server's memory without bound; dropping it keeps one stalled overlay from costing
-   * the others anything, and it can reconnect.
-   */
-  maxBufferedBytes?: number
+export interface LiveHubOptions {
+  log: FastifyBaseLogger
+  /** The most bytes a client may have queued and unsent before it is dropped. */
+  maxBufferedBytes: number
+  /** Sockets this process holds at most (LIVE_MAX_CLIENTS). */
+  maxClients: number
   /** How long a socket may stay unauthenticated before it is closed with 4401. */
-  authTimeoutMs?: number
-}
-
-/** Close codes: 4401 not authenticated in time, 1013 over LIVE_MAX_CLIENTS, 1001 the service shutting down (app.ts). */
-export const CLOSE_UNAUTHENTICATED = 4401
-export const CLOSE_TRY_AGAIN_LATER = 1013
-export const CLOSE_GOING_AWAY = 1001
-
-export class LiveClient {
-  authenticated = false
-  /** When the token expires, in ms since the epoch: the client is signed out then. */
-  expiresAt = Infinity
-  /** The scoped token the client authenticated with; null for a login token (or before auth). */
-  tokenId: number | null = null
-  missedPings = 0
-  /**
-   * The newest event id committed when the client authenticated: anything at or below it happened before the client
-   * was there, however late this process's reader hands it on.
-   */
-  liveAfter = 0
-  /** The same floor per session, taken when the client subscribed without `since`. */
-  readonly sessionLiveAfter = new Map<number, number>()
-  authTimer: NodeJS.Timeout | undefined
-  /** Signs the client out when its token expires. */
-  expiryTimer: NodeJS.Timeout | undefined
-  /** While an auth message is checked: the tokens revoked meanwhile. */
-  revokedDuringAuth: Set<number> | null = null
-  readonly sessions = new Set<number>()
-  /** Sessions whose history is being replayed (`subscribe` with `since`): their live events wait here meanwhile. */
-  readonly held = new Map<number, LoggedEvent[]>()
-  constructor (readonly socket: WebSocket) {}
+  authTimeoutMs: number
+  /** Checks a token (the auth plugin's, so a scoped token is checked against its row like on any route). */
+  authenticate: (token: string) => Promise<Identity>
+  source: LiveSource
 }
 
 const CLIENT_EVENTS = new Set<string>(EVENT_TYPES)
 // setTimeout's longest wait (2^31 - 1 ms); a longer one fires at once.
 const MAX_TIMER_MS = 2_147_483_647
-
-/** An event as the live socket sends it (the timeline's shape too). */
-export const clientEvent = (event: LoggedEvent) => ({ id: event.id, type: event.type, timestamp: event.timestamp, data: event.data })
-const serialize = (event: LoggedEvent) => Buffer.from(JSON.stringify(clientEvent(event)))
 
 // Text frames, never compressed: a pre-serialized Buffer goes to every client as it is.
 const SEND_OPTIONS = { binary: false, compress: false } as const
@@ -62,7 +32,8 @@ const SEND_OPTIONS = { binary: false, compress: false } as const
 /**
  * Every connected client of the live WebSocket, its auth state and its subscriptions. Events from the log (the
  * contract's types only; internal ones stay in) are serialized once and written to each recipient; a recipient too far
- * behind is dropped instead of buffered.
+ * behind is dropped instead of buffered. The hub decides what a client has yet to see: it takes the floors at auth and
+ * at subscribe, and replays a session's history on a resume.
  */
 export class LiveHub {
   readonly #clients = new Set<LiveClient>()
@@ -71,16 +42,21 @@ export class LiveHub {
   readonly #log: FastifyBaseLogger
   readonly #maxClients: number
   readonly #authTimeoutMs: number
+  readonly #authenticate: (token: string) => Promise<Identity>
+  /** Where the floors and the replayed history are read (public so a test can watch a resume wait on the reader). */
+  readonly source: LiveSource
   /** Told when a client's subscriptions change (the connected-clients registry records them for other processes). */
   onSubscriptionsChanged: ((client: LiveClient) => void) | undefined
   /** Told when a client is signed out (its token expired or was revoked): the connected-clients registry forgets it. */
   onSignedOut: ((client: LiveClient) => void) | undefined
 
-  constructor (log: FastifyBaseLogger, { maxBufferedBytes, maxClients, authTimeoutMs }: { maxBufferedBytes: number, maxClients: number, authTimeoutMs: number }) {
-    this.#log = log
-    this.#maxBufferedBytes = maxBufferedBytes
-    this.#maxClients = maxClients
-    this.#authTimeoutMs = authTimeoutMs
+  constructor (options: LiveHubOptions) {
+    this.#log = options.log
+    this.#maxBufferedBytes = options.maxBufferedBytes
+    this.#maxClients = options.maxClients
+    this.#authTimeoutMs = options.authTimeoutMs
+    this.#authenticate = options.authenticate
+    this.source = options.source
   }
 
   get clientCount (): number { return this.#clients.size }
@@ -103,26 +79,34 @@ export class LiveHub {
     return client
   }
 
-  /** An auth message is being checked: revocations seen meanwhile are kept for `authenticate`. */
-  beginAuth (client: LiveClient): void {
-    client.revokedDuringAuth = new Set()
-  }
-
   /**
-   * `liveAfter`: the newest committed event id when the client authenticated (see LiveClient.liveAfter). False, and the
-   * client stays signed out, when the token was revoked while it was being checked (its row may have been read before).
+   * Checks the token and signs the client in (`auth_success`), or tells it why not (`auth_error`). Events committed
+   * before the check ends are not live for the client, even if this process's reader has yet to hand them on.
    */
-  authenticate (client: LiveClient, expiresAt: number, tokenId: number | null = null, liveAfter = 0): boolean {
-    const revoked = tokenId !== null && client.revokedDuringAuth?.has(tokenId)
+  async authenticate (client: LiveClient, token: string | undefined): Promise<void> {
+    if (!token) return this.send(client, { type: 'auth_error', message: 'Token is required' })
+    // Revocations seen while the token is checked: its row may have been read before one of them.
+    client.revokedDuringAuth = new Set()
+    let identity: Identity
+    let liveAfter: number
+    try {
+      identity = await this.#authenticate(token)
+      liveAfter = await this.source.newestId()
+    } catch (err) {
+      client.revokedDuringAuth = null
+      if (!(err instanceof Unauthorized)) throw err
+      return this.send(client, { type: 'auth_error', message: err.message })
+    }
+    const revoked = identity.tokenId !== null && client.revokedDuringAuth?.has(identity.tokenId)
     client.revokedDuringAuth = null
-    if (revoked) return false
+    if (revoked) return this.send(client, { type: 'auth_error', message: 'Token revoked' })
     clearTimeout(client.authTimer)
     client.authenticated = true
     client.liveAfter = liveAfter
-    client.expiresAt = expiresAt
-    client.tokenId = tokenId
+    client.expiresAt = identity.expiresAt
+    client.tokenId = identity.tokenId
     this.#startExpiryTimer(client)
-    return true
+    this.send(client, { type: 'auth_success' })
   }
 
   /** A token was revoked (`token.revoked` in the log): every client holding it is signed out. */
@@ -134,13 +118,27 @@ export class LiveHub {
   }
 
   /**
-   * With `hold`, the session's live events are held back until `resume` has replayed its history. Without it,
-   * `liveAfter` is the newest committed event id at the subscribe: the session's events up to it are not sent.
+   * Subscribes the client to a session and acks it (`subscribed`). Without `since`, the session's events committed
+   * before the subscribe are not sent; with it, the session's history after `since` is replayed first while its live
+   * events wait, then those the history did not include.
    */
-  subscribe (client: LiveClient, sessionId: number, { hold = false, liveAfter = 0 } = {}): void {
+  async subscribe (client: LiveClient, sessionId: number, since?: number): Promise<void> {
+    if (since === undefined) {
+      const liveAfter = await this.source.newestId()
+      this.#join(client, sessionId, () => client.sessionLiveAfter.set(sessionId, liveAfter))
+      return this.send(client, { type: 'subscribed', sessionId })
+    }
+    this.#join(client, sessionId, () => client.held.set(sessionId, []))
+    this.send(client, { type: 'subscribed', sessionId })
+    await replay(client, sessionId, since, this.source, {
+      write: (bytes) => this.#write(client, bytes),
+      abandon: () => this.unsubscribe(client, sessionId)
+    })
+  }
+
+  #join (client: LiveClient, sessionId: number, setFloor: () => void): void {
     if (!this.#clients.has(client)) return // it disconnected while its subscribe was being checked
-    if (hold) client.held.set(sessionId, [])
-    else client.sessionLiveAfter.set(sessionId, liveAfter)
+    setFloor()
     client.sessions.add(sessionId)
     let set = this.#subscribers.get(sessionId)
     if (!set) this.#subscribers.set(sessionId, set = new Set())
@@ -160,42 +158,6 @@ export class LiveHub {
 
   send (client: LiveClient, message: ServerMessage): void {
     this.#write(client, Buffer.from(JSON.stringify(message)))
-  }
-
-  /**
-   * Replays a session's history to a client subscribed with `hold`: every event after `since` (`read` pages through
-   * the log), then the live events held meanwhile that the history did not include, then live ones as they come: no
-   * gap and no duplicate. `caughtUp` resolves once this process's reader has handed on every event committed before
-   * the call, so after it nothing at or below the last replayed id can still arrive live.
-   */
-  async resume (client: LiveClient, sessionId: number, since: number,
-    read: (afterId: number) => Promise<LoggedEvent[]>, caughtUp: () => Promise<void>): Promise<void> {
-    let last = since
-    try {
-      for (;;) {
-        const page = await read(last)
-        for (const event of page) {
-          if (!client.held.has(sessionId)) return // unsubscribed or gone meanwhile
-          this.#write(client, serialize(event))
-          last = event.id
-        }
-        if (page.length === 0) break
-      }
-      await caughtUp()
-    } catch (err) {
-      this.unsubscribe(client, sessionId)
-      throw err
-    }
-    const held = client.held.get(sessionId)
-    client.held.delete(sessionId)
-    for (const event of held ?? []) {
-      if (event.id <= last) continue
-      this.#write(client, serialize(event))
-      last = event.id
-    }
-    // Everything up to `last` was sent. `caughtUp` resolves even when this process's reader failed to read the log (it
-    // retries on its next poll), so the reader may still hand on events the history already replayed: never send them again.
-    if (client.sessions.has(sessionId)) client.sessionLiveAfter.set(sessionId, last)
   }
 
   /** session.started reaches every authenticated client; every other event, the subscribers of its session. */
@@ -290,35 +252,5 @@ export class LiveHub {
     clearTimeout(client.expiryTimer)
     if (!this.#clients.delete(client)) return
     for (const sessionId of [...client.sessions]) this.unsubscribe(client, sessionId)
-  }
-}
-
-export default fp<LiveEventsOptions>(async function liveEvents (app, opts) {
-  const hub = new LiveHub(app.log.child({ plugin: 'live-events' }), {
-    maxBufferedBytes: opts.maxBufferedBytes ?? 1024 * 1024,
-    maxClients: app.config.LIVE_MAX_CLIENTS,
-    authTimeoutMs: opts.authTimeoutMs ?? 10_000
-  })
-  const unsubscribe = app.eventLog.subscribe((event) => {
-    if (event.type === 'token.revoked') {
-      const { tokenId } = event.data as InternalEventData<'token.revoked'>
-      app.forgetToken(tokenId) // this process's HTTP requests refuse it at once too, not after the cache's 500 ms
-      hub.revoke(tokenId)
-      return
-    }
-    hub.broadcast(event)
-  })
-  const heartbeat = setInterval(() => hub.heartbeat(), opts.heartbeatMs ?? 30_000)
-  heartbeat.unref()
-  app.decorate('liveEvents', hub)
-  app.addHook('onClose', async () => {
-    clearInterval(heartbeat)
-    unsubscribe()
-  })
-}, { name: 'live-events', dependencies: ['event-log', 'auth'] })
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    liveEvents: LiveHub
   }
 }

@@ -1,22 +1,17 @@
-import fp from 'fastify-plugin'
 import { createHmac, randomUUID } from 'node:crypto'
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
-import { BlockList, isIP } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Agent, buildConnector, request, type Dispatcher } from 'undici'
+import { request, type Dispatcher } from 'undici'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/types.ts'
-import type { Listen } from './db.ts'
-import { isDatabaseDown } from './errors.ts'
+import type { Listen } from '../plugins/db.ts'
+import { isDatabaseDown } from '../plugins/errors.ts'
+import type { Lookup } from './targets.ts'
+import { coalesce } from '../lib/coalesce.ts'
 import {
   claimDueDeliveries, deleteOldDeliveries, findNextDeliveryDue, insertWebhookLog, updateDeliveryAfterAttempt,
   type ClaimedDelivery, type WebhookLogInput, type WebhookTarget
 } from '../db/webhooks.ts'
-
-/** Resolves a name to every address it has (the shape of `dns.lookup` with `all: true`). */
-export type Lookup = (hostname: string, options: { family?: number, all: true },
-  callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void
 
 export interface WebhooksOptions {
   /** Called after each attempt with its outcome (the metrics count them). */
@@ -48,117 +43,6 @@ export const DEFAULT_RETRY_DELAYS_MS = [2000, 10_000]
 
 export type WebhookLogEntry = Awaited<ReturnType<typeof insertWebhookLog>>
 
-// Never a webhook target: link-local (where cloud metadata services live), other metadata addresses, and the
-// unspecified address (0.0.0.0 reaches the host itself on Linux). IPv4-mapped IPv6 is checked against the IPv4 rules.
-const FORBIDDEN = new BlockList()
-FORBIDDEN.addSubnet('169.254.0.0', 16, 'ipv4')
-FORBIDDEN.addSubnet('0.0.0.0', 8, 'ipv4')
-FORBIDDEN.addAddress('100.100.100.200', 'ipv4') // Alibaba Cloud metadata
-FORBIDDEN.addSubnet('fe80::', 10, 'ipv6')
-FORBIDDEN.addAddress('::', 'ipv6')
-FORBIDDEN.addAddress('fd00:ec2::254', 'ipv6') // AWS metadata over IPv6
-FORBIDDEN.addSubnet('64:ff9b::a9fe:0', 112, 'ipv6') // 169.254.0.0/16 through NAT64
-const LOOPBACK = new BlockList()
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4')
-LOOPBACK.addAddress('::1', 'ipv6')
-LOOPBACK.addSubnet('64:ff9b::7f00:0', 104, 'ipv6')
-const METADATA_NAMES = new Set(['metadata.google.internal', 'metadata.goog', 'metadata'])
-
-export type TargetProblem = 'forbidden' | 'loopback'
-
-export const TARGET_MESSAGES: Record<TargetProblem, string> = {
-  forbidden: 'url must not point at a link-local, cloud metadata or unspecified address',
-  loopback: 'url must not point at a loopback address unless WEBHOOK_ALLOW_LOOPBACK=true'
-}
-
-/** What is wrong with connecting to this IP address, if anything. */
-export function addressProblem (address: string, allowLoopback: boolean): TargetProblem | undefined {
-  const family = isIP(address) === 6 ? 'ipv6' : 'ipv4'
-  if (FORBIDDEN.check(address, family)) return 'forbidden'
-  if (!allowLoopback && LOOPBACK.check(address, family)) return 'loopback'
-  return undefined
-}
-
-/**
- * The target rule for a URL as saved: its host when it is an address (the URL parser has already turned `0x7f000001`,
- * `2130706433` or `127.1` into `127.0.0.1`), and the names that always mean loopback or metadata. Other names are
- * checked when connecting, on every address they resolve to then.
- */
-export function targetProblem (url: string, allowLoopback: boolean): TargetProblem | undefined {
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, '')
-  if (isIP(host)) return addressProblem(host, allowLoopback)
-  const name = host.toLowerCase().replace(/\.$/, '')
-  if (METADATA_NAMES.has(name)) return 'forbidden'
-  if (!allowLoopback && (name === 'localhost' || name.endsWith('.localhost'))) return 'loopback'
-  return undefined
-}
-
-class TargetRefused extends Error {
-  readonly code = 'ERR_WEBHOOK_TARGET_REFUSED'
-  constructor (host: string, address: string, problem: TargetProblem) {
-    super(`${host} is ${address === host ? '' : `resolved to ${address}, `}${problem === 'loopback' ? 'a loopback address' : 'a link-local, metadata or unspecified address'}; not connecting`)
-  }
-}
-
-/**
- * A connector that refuses forbidden targets before any packet leaves: an address literal is checked as it is, a
- * name on every address it resolves to (so one bad address among good ones is enough to refuse).
- */
-export function guardedConnector (allowLoopback: boolean, lookup: Lookup = dnsLookup as Lookup, timeout = 10_000): buildConnector.connector {
-  const guardedLookup = (hostname: string, options: { family?: number, all?: boolean }, callback: (...args: unknown[]) => void) => {
-    lookup(hostname, { family: options.family, all: true }, (err, addresses) => {
-      if (err) return callback(err)
-      const refused = addresses.map(({ address }) => ({ address, problem: addressProblem(address, allowLoopback) }))
-        .filter((a) => a.problem !== undefined)
-        .sort((a, b) => (a.problem === 'forbidden' ? 0 : 1) - (b.problem === 'forbidden' ? 0 : 1))[0]
-      if (refused) return callback(new TargetRefused(hostname, refused.address, refused.problem!))
-      if (addresses.length === 0) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }))
-      if (options.all) return callback(null, addresses)
-      callback(null, addresses[0].address, addresses[0].family)
-    })
-  }
-  const connect = buildConnector({ lookup: guardedLookup as never, timeout })
-  return (options, callback) => {
-    const host = options.hostname.replace(/^\[|\]$/g, '')
-    const problem = isIP(host) ? addressProblem(host, allowLoopback) : undefined
-    if (problem) {
-      callback(new TargetRefused(host, host, problem), null)
-      return
-    }
-    connect(options, callback)
-  }
-}
-
-/**
- * The same target rule in front of a dispatcher whose connections the plugin does not make itself (one passed in):
- * each request's host is checked before it is handed on, an address as it is, a name on every address it resolves to
- * at that moment.
- */
-export function guardTargets (dispatcher: Dispatcher, allowLoopback: boolean, lookup: Lookup = dnsLookup as Lookup): Dispatcher {
-  const refusal = (hostname: string, callback: (err: Error | null) => void) => {
-    const host = hostname.replace(/^\[|\]$/g, '')
-    if (isIP(host)) {
-      const problem = addressProblem(host, allowLoopback)
-      callback(problem ? new TargetRefused(host, host, problem) : null)
-      return
-    }
-    lookup(host, { all: true }, (err, addresses) => {
-      if (err) return callback(err)
-      const refused = addresses.map(({ address }) => ({ address, problem: addressProblem(address, allowLoopback) }))
-        .filter((a) => a.problem !== undefined)
-        .sort((a, b) => (a.problem === 'forbidden' ? 0 : 1) - (b.problem === 'forbidden' ? 0 : 1))[0]
-      callback(refused ? new TargetRefused(host, refused.address, refused.problem!) : null)
-    })
-  }
-  return dispatcher.compose((dispatch) => function guardTarget (options, handler) {
-    refusal(new URL(String(options.origin)).hostname, (err) => {
-      if (err) handler.onResponseError?.(null as never, err)
-      else dispatch(options, handler)
-    })
-    return true
-  })
-}
-
 const signature = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
 
 /**
@@ -181,8 +65,7 @@ export class WebhookDispatcher {
   readonly #onAttempt: NonNullable<WebhooksOptions['onAttempt']>
   readonly #inFlight = new Set<Promise<unknown>>()
   readonly #shutdown = new AbortController()
-  #draining: Promise<void> | undefined
-  #again = false
+  readonly #look = coalesce(() => this.#drain())
   #timer: NodeJS.Timeout | undefined
   #unlisten: (() => Promise<void>) | undefined
   #stopped = false
@@ -213,33 +96,25 @@ export class WebhookDispatcher {
     await this.wake()
   }
 
-  /** Looks for due deliveries now; resolves when that look (and any it queued) is done. */
+  /** Looks for due deliveries now (a wake during a look gets one more after it); resolves when that look is done. */
   wake (): Promise<void> {
     if (this.#stopped) return Promise.resolve()
-    if (this.#draining) {
-      this.#again = true
-      return this.#draining
-    }
-    this.#draining = this.#drain().finally(() => {
-      this.#draining = undefined
-      // A wake that arrived after the last claim (while the next due time was read) must not be lost.
-      if (this.#again) this.wake()
-    })
-    return this.#draining
+    return this.#look()
   }
 
   async #drain (): Promise<void> {
+    if (this.#stopped) return
     clearTimeout(this.#timer)
     let nextMs = this.#pollMs
     try {
+      let more = false
       do {
-        this.#again = false
         const free = this.#concurrency - this.#inFlight.size
         if (free <= 0) break // a finishing attempt wakes the dispatcher again
         const claimed = await claimDueDeliveries(this.#db, free, this.#claimMs)
         for (const delivery of claimed) this.#track(this.#send(delivery))
-        if (claimed.length === free) this.#again = true
-      } while (this.#again && !this.#stopped)
+        more = claimed.length === free
+      } while (more && !this.#stopped)
       const due = await findNextDeliveryDue(this.#db)
       if (due !== undefined) nextMs = Math.min(nextMs, Math.max(due, 10))
       await this.#prune()
@@ -395,7 +270,7 @@ export class WebhookDispatcher {
     this.#stopped = true
     clearTimeout(this.#timer)
     await this.#unlisten?.()
-    await this.#draining
+    await this.#look() // waits for a look in progress; a new one returns at once, stopped
     if (this.#inFlight.size > 0) {
       const grace = new AbortController()
       await Promise.race([
@@ -414,24 +289,4 @@ interface AttemptResult {
   error: string | null
   success: boolean
   durationMs: number
-}
-
-export default fp<WebhooksOptions>(async function webhooks (app, opts) {
-  const allowLoopback = app.config.WEBHOOK_ALLOW_LOOPBACK
-  const agent = opts.dispatcher ? undefined : new Agent({ connect: guardedConnector(allowLoopback, opts.lookup) })
-  const outbound = opts.dispatcher ? guardTargets(opts.dispatcher, allowLoopback, opts.lookup) : agent!
-  const onAttempt = app.hasDecorator('metrics') ? (outcome: string) => app.metrics.webhookDeliveries.inc({ outcome }) : undefined
-  const dispatcher = new WebhookDispatcher(app.db, app.dbListen, app.log.child({ plugin: 'webhooks' }), outbound, { onAttempt, retentionDays: app.config.EVENT_RETENTION_DAYS, ...opts })
-  app.decorate('webhooks', dispatcher)
-  app.addHook('onReady', () => dispatcher.start())
-  app.addHook('onClose', async () => {
-    await dispatcher.close(opts.shutdownGraceMs ?? 5000)
-    await agent?.close()
-  })
-}, { name: 'webhooks', dependencies: ['db'] })
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    webhooks: WebhookDispatcher
-  }
 }

@@ -1,0 +1,38 @@
+import { sql } from 'kysely'
+import t from 'tap'
+import { build, authHeaders } from '../helper.ts'
+import { insertSession, insertSessionGame } from '../fixtures/votes.ts'
+import { healthBound, idleHealth, probeWhile } from '../fixtures/health-probes.ts'
+
+// A large export streams in short statements: health answers within a bound while an overlay token downloads a
+// session of 50,000 chat messages (read at once, as one statement, or paged from the log's start each time, it held
+// the embedded database for seconds).
+const ROWS = 50_000
+
+t.test('health answers while a large session export streams', async (t) => {
+  const app = await build(t)
+  const base = await app.listen({ port: 0, host: '127.0.0.1' })
+  const session = await insertSession(app, { is_active: 0 })
+  await insertSessionGame(app, session.id, 1, '2026-03-15T20:00:00.000Z')
+  // One statement seeds the log (the chat import's own path would take most of the test's time).
+  await sql`insert into chat_logs (session_id, username, message, timestamp, message_hash)
+    select ${session.id}, 'viewer' || (i % 40), 'message ' || i, timestamptz '2026-03-15 20:00:00+00' + i * interval '10 ms', md5(i::text)
+    from generate_series(1, ${ROWS}) i`.execute(app.db)
+  const created = await app.inject({ method: 'POST', url: '/api/auth/tokens', headers: authHeaders(app), payload: { name: 'overlay', role: 'overlay' } })
+  t.equal(created.statusCode, 201)
+  const overlay = { authorization: `Bearer ${created.json().token}` }
+
+  const idle = await idleHealth(base)
+  const bound = healthBound(idle)
+  for (const format of ['txt', 'json']) {
+    const { result: lines, probes } = await probeWhile(base, async () => {
+      const res = await fetch(`${base}/api/sessions/${session.id}/export?format=${format}`, { headers: overlay })
+      if (res.status !== 200) throw new Error(`export answered ${res.status}: ${await res.text()}`)
+      return (await res.text()).split('\n').filter((line) => line.includes('message ')).length
+    })
+    t.equal(lines, ROWS, `${format}: every message exported`)
+    t.ok(probes.count >= 3, `${format}: ${probes.count} health probes while it streamed`)
+    t.equal(probes.failed, 0, `${format}: every probe answered 200`)
+    t.ok(probes.slowest <= bound, `${format}: slowest health probe ${probes.slowest.toFixed(0)} ms (bound ${bound} ms, idle ${idle.toFixed(0)} ms)`)
+  }
+})
