@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import type { Database, Role } from '../db/types.ts'
 import * as tokens from '../db/tokens.ts'
 import { TokenLifetimeOutOfRange, TokenNotFound } from './errors.ts'
-import { durationMs, MAX_TOKEN_LIFETIME_MS } from '../plugins/config.ts'
+import { durationMs, MAX_TOKEN_LIFETIME_MS } from './token-lifetime.ts'
 import { recordInternalEvent } from './events.ts'
 
 /** Signs a JWT: `expiresIn` in seconds from `clockTimestamp` (ms), as @fastify/jwt reads them. */

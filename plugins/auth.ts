@@ -4,7 +4,7 @@ import { randomBytes, timingSafeEqual, createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Role } from '../db/types.ts'
 import { findToken, touchToken } from '../db/tokens.ts'
-import { durationMs } from './config.ts'
+import { durationMs } from '../domain/token-lifetime.ts'
 import { Forbidden, Unauthorized } from './errors.ts'
 import { ErrorBody } from '../schemas/common.ts'
 
