@@ -9,7 +9,6 @@ import { PGlite } from '@electric-sql/pglite'
 import { btree_gist as btreeGist } from '@electric-sql/pglite/contrib/btree_gist'
 import pg from 'pg'
 import { migrateToLatest } from '../db/migrate.ts'
-import { seedCatalogIfEmpty } from '../domain/catalog.ts'
 import type { Database } from '../db/types.ts'
 import { isDatabaseDown } from './errors.ts'
 
@@ -62,8 +61,6 @@ export default fp<DbOptions>(async function db (app, opts) {
   })
   if (DATABASE_URL) await connectOrExplain(kysely, DATABASE_URL)
   await migrateToLatest(kysely)
-  const seeded = await seedCatalogIfEmpty(kysely)
-  if (seeded) app.log.info({ games: seeded }, 'loaded the bundled game catalog')
 
   app.decorate('db', kysely)
   app.decorate('dbEmbedded', !DATABASE_URL)
