@@ -114,9 +114,9 @@ export function buildApp (config: Config, options: AppOptions = {}) {
   app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
 
   app.register(errors)
-  app.register(metrics)
   app.register(input)
   app.register(db, { poolSize: options.dbPoolSize })
+  app.register(metrics)
   app.register(swagger)
   app.register(asyncapi)
   app.register(websocket, {

@@ -65,7 +65,7 @@ export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions 
   const beatMs = opts.beatMs ?? 1000
   const flushMs = opts.flushMs ?? 1000
   const readers = new Map<number, Reader>()
-  const metrics = app.hasDecorator('metrics') ? app.metrics : undefined
+  const metrics = app.metrics
   let stopped = false
   let failing = false
   let beatTimer: NodeJS.Timeout | undefined
@@ -86,12 +86,12 @@ export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions 
     const { source } = reader
     try {
       await castLiveVote(app.db, line.login, type, line.sentAt, { chatSourceId: source.id, messageId: line.id })
-      metrics?.chatSourceVotes.inc({ ...label(source), result: 'counted' })
+      metrics.chatSourceVotes.inc({ ...label(source), result: 'counted' })
     } catch (err) {
       if (err instanceof VoteAlreadyCounted) return
       if (err instanceof NoActiveSession || err instanceof NoGameAtTime || err instanceof DuplicateVote) {
         reader.refused++
-        metrics?.chatSourceVotes.inc({ ...label(source), result: 'refused' })
+        metrics.chatSourceVotes.inc({ ...label(source), result: 'refused' })
         return
       }
       // The database is unreachable or failing: the vote is lost, the connection goes on.
@@ -101,7 +101,7 @@ export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions 
 
   function message (reader: Reader, line: ChatLine) {
     if (readers.get(reader.source.id) !== reader) return
-    metrics?.chatSourceMessages.inc(label(reader.source))
+    metrics.chatSourceMessages.inc(label(reader.source))
     if (reader.lastMessageAt === null || line.sentAt > reader.lastMessageAt) reader.lastMessageAt = line.sentAt
     if (reader.seen.has(line.id)) return
     reader.seen.add(line.id)
@@ -237,7 +237,7 @@ export default fp<ChatReaderOptions>(async function chatSources (app, opts) {
   // preClose, before the server drains: another process takes the channels over meanwhile.
   app.addHook('preClose', () => reader.stopAll())
   app.addHook('onClose', () => reader.stopAll())
-}, { name: 'chat-sources', dependencies: ['db'] })
+}, { name: 'chat-sources', dependencies: ['db', 'metrics'] })
 
 declare module 'fastify' {
   interface FastifyInstance {

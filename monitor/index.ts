@@ -319,7 +319,7 @@ export default fp<RoomMonitorOptions>(async function roomMonitor (app, opts) {
   })
   // Failed ecast calls are counted for /metrics (the watch itself logs and retries them).
   const counted = <T>(call: Promise<T>) => call.catch((err: unknown) => {
-    if (err instanceof EcastError && app.hasDecorator('metrics')) app.metrics.ecastFailures.inc()
+    if (err instanceof EcastError) app.metrics.ecastFailures.inc()
     throw err
   })
   const api: EcastApi = {
@@ -344,7 +344,7 @@ export default fp<RoomMonitorOptions>(async function roomMonitor (app, opts) {
     await monitor.stopAll()
     await ownAgent?.close()
   })
-}, { name: 'room-monitor', dependencies: ['db', 'event-log'] })
+}, { name: 'room-monitor', dependencies: ['db', 'event-log', 'metrics'] })
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,7 +1,9 @@
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { countRoomLeases } from '../db/room-leases.ts'
+import { isDatabaseDown } from './errors.ts'
 
-/** The counters other plugins move; `GET /metrics` reads them and the gauges. */
+/** The counters other plugins move; `GET /metrics` reads them and the gauges (a plugin may register its own on `registry`). */
 export interface Metrics {
   registry: Registry
   /** A failed ecast REST call of the room monitor (unreachable, timed out, 5xx, malformed). */
@@ -26,18 +28,19 @@ export default fp(async function metrics (app) {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry]
   })
-  // Read at scrape time from the plugins that own them, when they are registered.
-  registry.registerMetric(new Gauge({
-    name: 'live_clients_connected',
-    help: 'Live WebSocket clients connected to this process',
-    registers: [],
-    collect () { this.set(app.hasDecorator('liveEvents') ? app.liveEvents.clientCount : 0) }
-  }))
+  // The rooms this process watches, as /api/health counts them: its room leases in the database (0 while it is down).
   registry.registerMetric(new Gauge({
     name: 'rooms_watched',
-    help: 'Jackbox rooms the room monitor of this process watches now',
+    help: 'Jackbox rooms this process watches now (its live room leases)',
     registers: [],
-    collect () { this.set(app.hasDecorator('roomMonitor') ? app.roomMonitor.watching().size : 0) }
+    async collect () {
+      try {
+        this.set(await countRoomLeases(app.db, app.instance))
+      } catch (err) {
+        if (!isDatabaseDown(err)) throw err
+        this.set(0)
+      }
+    }
   }))
   const metrics: Metrics = {
     registry,
@@ -92,7 +95,7 @@ export default fp(async function metrics (app) {
     reply.type(registry.contentType)
     return registry.metrics()
   })
-}, { name: 'metrics' })
+}, { name: 'metrics', dependencies: ['db'] })
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -11,7 +11,7 @@ export default fp<WebhooksOptions>(async function webhooks (app, opts) {
   const allowLoopback = app.config.WEBHOOK_ALLOW_LOOPBACK
   const agent = opts.dispatcher ? undefined : new Agent({ connect: guardedConnector(allowLoopback, opts.lookup) })
   const outbound = opts.dispatcher ? guardTargets(opts.dispatcher, allowLoopback, opts.lookup) : agent!
-  const onAttempt = app.hasDecorator('metrics') ? (outcome: string) => app.metrics.webhookDeliveries.inc({ outcome }) : undefined
+  const onAttempt = (outcome: string) => app.metrics.webhookDeliveries.inc({ outcome })
   const dispatcher = new WebhookDispatcher(app.db, app.dbListen, app.log.child({ plugin: 'webhooks' }), outbound, { onAttempt, retentionDays: app.config.EVENT_RETENTION_DAYS, ...opts })
   app.decorate('webhooks', dispatcher)
   app.addHook('onReady', () => dispatcher.start())
@@ -19,7 +19,7 @@ export default fp<WebhooksOptions>(async function webhooks (app, opts) {
     await dispatcher.close(opts.shutdownGraceMs ?? 5000)
     await agent?.close()
   })
-}, { name: 'webhooks', dependencies: ['db'] })
+}, { name: 'webhooks', dependencies: ['db', 'metrics'] })
 
 declare module 'fastify' {
   interface FastifyInstance {

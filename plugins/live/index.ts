@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { Gauge } from 'prom-client'
 import type { InternalEventData } from '../../schemas/events.ts'
 import { LiveHub } from './hub.ts'
 import { logSource } from './source.ts'
@@ -40,11 +41,17 @@ export default fp<LiveEventsOptions>(async function liveEvents (app, opts) {
   const heartbeat = setInterval(() => hub.heartbeat(), opts.heartbeatMs ?? 30_000)
   heartbeat.unref()
   app.decorate('liveEvents', hub)
+  app.metrics.registry.registerMetric(new Gauge({
+    name: 'live_clients_connected',
+    help: 'Live WebSocket clients connected to this process',
+    registers: [],
+    collect () { this.set(hub.clientCount) }
+  }))
   app.addHook('onClose', async () => {
     clearInterval(heartbeat)
     unsubscribe()
   })
-}, { name: 'live-events', dependencies: ['event-log', 'auth'] })
+}, { name: 'live-events', dependencies: ['event-log', 'auth', 'metrics'] })
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -6,6 +6,7 @@ import WebSocket from 'ws'
 import errors from '../../plugins/errors.ts'
 import auth from '../../plugins/auth.ts'
 import fp from 'fastify-plugin'
+import { Registry } from 'prom-client'
 import liveEvents from '../../plugins/live/index.ts'
 import { loadConfig } from '../../plugins/config.ts'
 import { ADMIN_KEY, TEST_SECRET } from '../helper.ts'
@@ -16,8 +17,9 @@ t.test('the heartbeat timer drops a client that stops answering pings', async (t
   app.register(errors)
   app.register(websocket)
   app.register(auth)
-  // No database here: an event log with nothing in it.
+  // No database here: an event log with nothing in it, and a metrics registry no one scrapes.
   app.register(fp(async (child) => { child.decorate('eventLog', { subscribe: () => () => {} } as never) }, { name: 'event-log' }))
+  app.register(fp(async (child) => { child.decorate('metrics', { registry: new Registry() } as never) }, { name: 'metrics' }))
   app.register(liveEvents, { heartbeatMs: 20 })
   app.register(async (child) => {
     child.get('/ws', { websocket: true }, (socket) => { child.liveEvents.connect(socket) })

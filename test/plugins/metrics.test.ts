@@ -1,5 +1,6 @@
 import t from 'tap'
 import { build, authHeaders } from '../helper.ts'
+import { claimRoomLease } from '../../db/room-leases.ts'
 
 // Prometheus text format 0.0.4: `# HELP`/`# TYPE` lines and `name{labels} value` samples.
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.]+(?:e[+-]?[0-9]+)?|NaN|[+-]Inf)$/
@@ -59,4 +60,11 @@ t.test('GET /metrics', async (t) => {
   t.equal(after.samples.get('live_clients_connected'), 1)
   t.equal(after.samples.get('chat_import_rows_total{result="stored"}'), 2)
   t.equal(after.samples.get('chat_import_rows_total{result="duplicate"}'), 2)
+
+  // rooms_watched and /api/health's rooms are one number: this process's room leases in the database.
+  const game = (await app.inject({ method: 'GET', url: `/api/sessions/${session.id}/games`, headers })).json()[0]
+  t.match(await claimRoomLease(app.db, game.id, 'ABCD', app.instance, 60_000), { claimed: true })
+  const health = (await app.inject('/api/health')).json()
+  t.equal(health.rooms, 1)
+  t.equal((await scrape()).samples.get('rooms_watched'), health.rooms, 'the same count as /api/health')
 })
