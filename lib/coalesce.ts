@@ -1,4 +1,4 @@
-interface Deferred { promise: Promise<void>, resolve: () => void, reject: (err: unknown) => void }
+interface Deferred<T> { promise: Promise<T>, resolve: (value: T) => void, reject: (err: unknown) => void }
 
 /**
  * Wraps `op` so that its runs never overlap and a burst of calls costs at most one more run: a call while a run is in
@@ -6,12 +6,12 @@ interface Deferred { promise: Promise<void>, resolve: () => void, reject: (err: 
  * that began after the call (so "read what is new now" holds for every caller), and a failed run fails only the calls
  * that share it; the run queued behind it still happens.
  */
-export function coalesce (op: () => Promise<void>): () => Promise<void> {
-  let running: Promise<void> | undefined
-  let queued: Deferred | undefined
+export function coalesce<T = void> (op: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | undefined
+  let queued: Deferred<T> | undefined
 
-  const start = (): Promise<void> => {
-    const run = (async () => { await op() })()
+  const start = (): Promise<T> => {
+    const run = (async () => op())()
     running = run
     // The queued run starts in the same step that ends this one, so no call can start a run of its own in between.
     const next = () => {
@@ -28,9 +28,9 @@ export function coalesce (op: () => Promise<void>): () => Promise<void> {
   return () => {
     if (!running) return start()
     if (!queued) {
-      const next: Partial<Deferred> = {}
-      next.promise = new Promise<void>((resolve, reject) => Object.assign(next, { resolve, reject }))
-      queued = next as Deferred
+      const next: Partial<Deferred<T>> = {}
+      next.promise = new Promise<T>((resolve, reject) => Object.assign(next, { resolve, reject }))
+      queued = next as Deferred<T>
     }
     return queued.promise
   }

@@ -87,3 +87,20 @@ t.test('an operation that throws before its first await is a rejected call, not 
   await t.resolves(call())
   t.equal(calls, 2)
 })
+
+t.test('each call settles with the value of the run it shares', async (t) => {
+  let runs = 0
+  let release = () => {}
+  const call = coalesce(async () => {
+    const n = ++runs
+    if (n === 1) await new Promise<void>((resolve) => { release = resolve })
+    return n
+  })
+  const first = call()
+  const second = call()
+  const third = call()
+  t.equal(second, third, 'calls queued behind one run share its promise')
+  release()
+  t.same(await Promise.all([first, second, third]), [1, 2, 2])
+  t.equal(await call(), 3)
+})
