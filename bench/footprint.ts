@@ -1,14 +1,15 @@
-// Memory and cold start of the service as the image runs it (compiled JavaScript, `node dist/server.js`, production
-// settings): idle RSS after boot and peak RSS during boot (the kernel's high-water mark, VmHWM), on the embedded
-// database with a fresh data directory, the same directory reopened, and on PostgreSQL 15; beside a bare Fastify
-// process answering one route, measured in the same run. Also `npm start` (tsx at run time) for comparison.
+// Memory and cold start of the service as the image runs it (compiled JavaScript, `node <flags> dist/server.js` with
+// npm start's flags, production settings): idle RSS after boot and peak RSS during boot (the kernel's high-water mark,
+// VmHWM), on the embedded database with a fresh data directory, the same directory reopened, and on PostgreSQL 15;
+// beside a bare Fastify process answering one route, measured in the same run. Then what each node flag saves (the
+// service without it) and `npm start` (tsx at run time).
 //   npm run bench -- footprint        (IDLE_MS=5000 sets how long it idles after answering before RSS is read)
 // The service's figures include the PGlite data directory template `npm run build` writes (db/pglite-template.ts).
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, BENCH_ADMIN_KEY, BENCH_JWT_SECRET } from './lib/server.ts'
+import { freePort, BENCH_ADMIN_KEY, BENCH_JWT_SECRET, START_FLAGS } from './lib/server.ts'
 import { startPostgres } from './lib/postgres.ts'
 
 const root = new URL('..', import.meta.url).pathname
@@ -36,7 +37,7 @@ async function measure (args: string[], env: Record<string, string>, path = '/ap
       if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited with ${child.exitCode}`)
       const res = await fetch(`http://127.0.0.1:${port}${path}`).catch(() => undefined)
       if (res?.ok) break
-      if (performance.now() - t0 > 180_000) throw new Error(`${args.join(' ')}: no answer in 180 s`)
+      if (performance.now() - t0 > 300_000) throw new Error(`${args.join(' ')}: no answer in 300 s`)
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
     const ready = (performance.now() - t0) / 1000
@@ -49,7 +50,7 @@ async function measure (args: string[], env: Record<string, string>, path = '/ap
 }
 
 const row = (name: string, f: Figures) =>
-  console.log(`${name.padEnd(44)} ${f.ready.toFixed(1).padStart(6)} s ${f.idle.toFixed(0).padStart(6)} MB ${f.peak.toFixed(0).padStart(6)} MB`)
+  console.log(`${name.padEnd(52)} ${f.ready.toFixed(1).padStart(6)} s ${f.idle.toFixed(0).padStart(6)} MB ${f.peak.toFixed(0).padStart(6)} MB`)
 
 if (!process.env.NO_BUILD) { // NO_BUILD=1: measure the dist/ already there
   console.log('building (npm run build: dist/, as the image does)')
@@ -61,19 +62,25 @@ const bare = 'const app = require(\'fastify\')(); app.get(\'/\', async () => ({ 
 const dataRoot = mkdtempSync(join(tmpdir(), 'bench-footprint-'))
 const pgServer = startPostgres()
 try {
-  console.log(`\n${'process'.padEnd(44)} ${'answers'.padStart(8)} ${'idle RSS'.padStart(9)} ${'peak RSS'.padStart(9)}`)
+  console.log(`\n${'process'.padEnd(52)} ${'answers'.padStart(8)} ${'idle RSS'.padStart(9)} ${'peak RSS'.padStart(9)}`)
   row('bare Fastify (baseline)', await measure(['-e', bare], {}, '/'))
+  // The image's CMD and its MALLOC_ARENA_MAX (see the Dockerfile).
+  const image = [...START_FLAGS, 'dist/server.js']
+  const arenas = { MALLOC_ARENA_MAX: '2' }
   const dataDir = join(dataRoot, 'data')
-  // The image's CMD: node --liftoff-only dist/server.js (see the Dockerfile).
-  row('image, PGlite, fresh data dir', await measure(['--liftoff-only', 'dist/server.js'], { DATA_DIR: dataDir }))
-  row('image, PGlite, reopened', await measure(['--liftoff-only', 'dist/server.js'], { DATA_DIR: dataDir }))
-  row('image, PostgreSQL 15 (fresh database)', await measure(['--liftoff-only', 'dist/server.js'], { DATABASE_URL: await pgServer.createDatabase('footprint') }))
-  const plainDir = join(dataRoot, 'plain')
-  row('without --liftoff-only, PGlite, fresh', await measure(['dist/server.js'], { DATA_DIR: plainDir }))
-  row('without --liftoff-only, PGlite, reopened', await measure(['dist/server.js'], { DATA_DIR: plainDir }))
+  row('image, PGlite, fresh data dir', await measure(image, { DATA_DIR: dataDir, ...arenas }))
+  row('image, PGlite, reopened', await measure(image, { DATA_DIR: dataDir, ...arenas }))
+  row('image, PostgreSQL 15 (fresh database)', await measure(image, { DATABASE_URL: await pgServer.createDatabase('footprint'), ...arenas }))
+  for (const flag of START_FLAGS) {
+    const without = image.filter((f) => f !== flag)
+    const dir = join(dataRoot, flag)
+    row(`without ${flag}, PGlite, fresh`, await measure(without, { DATA_DIR: dir, ...arenas }))
+    row(`without ${flag}, PGlite, reopened`, await measure(without, { DATA_DIR: dir, ...arenas }))
+  }
+  row('without MALLOC_ARENA_MAX, PGlite, reopened', await measure(image, { DATA_DIR: dataDir }))
   const tsxDir = join(dataRoot, 'tsx')
-  row('npm start (tsx, no template), PGlite, fresh', await measure(['--liftoff-only', '--import', 'tsx', 'server.ts'], { DATA_DIR: tsxDir }))
-  row('npm start (tsx), PGlite, reopened', await measure(['--liftoff-only', '--import', 'tsx', 'server.ts'], { DATA_DIR: tsxDir }))
+  row('npm start (tsx, no template), PGlite, fresh', await measure([...START_FLAGS, '--import', 'tsx', 'server.ts'], { DATA_DIR: tsxDir }))
+  row('npm start (tsx), PGlite, reopened', await measure([...START_FLAGS, '--import', 'tsx', 'server.ts'], { DATA_DIR: tsxDir }))
 } finally {
   pgServer.stop()
   rmSync(dataRoot, { recursive: true, force: true })

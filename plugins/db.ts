@@ -1,8 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyBaseLogger } from 'fastify'
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely'
 import { PGliteDialect } from 'kysely-pglite-dialect'
 import { PGlite } from '@electric-sql/pglite'
@@ -16,10 +14,20 @@ import { isDatabaseDown } from './errors.ts'
 // a NAT or proxy that dropped it) is noticed within about a minute instead of hanging until the OS gives up on it.
 const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 }
 import { lockDataDir } from './data-dir-lock.ts'
+import { DATA_DIR_TEMPLATE, unpackDataDir, wantsTemplate } from './data-dir-template.ts'
 import { PREPARED } from '../db/prepared.ts'
 
 // timestamptz arrives as Date, bigint counts (count(*)) as numbers: they never exceed 2^53 here.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value))
+
+// PostgreSQL's settings for the embedded database, sized for one process on a home server. PGlite's memory is a
+// WebAssembly memory that never shrinks, and shared memory in it is zeroed (so resident) at start: every MB here is
+// resident for the life of the process (bench/footprint).
+export const EMBEDDED_SETTINGS = [
+  '-c', 'shared_buffers=8MB', // default 128 MB; the pages a night uses fit, and a miss reads through the OS's page cache
+  '-c', 'max_connections=5', // one connection in single-user mode; each allowed one costs shared memory (~2 MB for the default 100)
+  '-c', 'maintenance_work_mem=16MB' // bounds what a migration's CREATE INDEX on a big table leaves resident (default 64 MB)
+]
 
 export interface DbOptions {
   /** Pool size on a Postgres server. */
@@ -42,11 +50,12 @@ export default fp<DbOptions>(async function db (app, opts) {
   } else {
     // Two processes on one PGlite directory corrupt it: take it for this process before PGlite opens it.
     if (!DATA_DIR.includes('://')) release = lockDataDir(DATA_DIR)
+    // A first boot starts from the initialised directory the build made instead of running initdb (which peaked at
+    // ~1.1 GB): unpacked on disk before PGlite opens it, so a first boot then costs what a reopen does.
+    if (wantsTemplate(DATA_DIR)) await unpackDataDir(DATA_DIR_TEMPLATE, DATA_DIR)
     const pglite = new PGlite(DATA_DIR, { // tests use 'memory://'
       extensions: { btree_gist: btreeGist },
-      // PostgreSQL's default 128 MB of shared buffers is resident once touched; a home server's data fits in 32 MB.
-      startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'],
-      loadDataDir: freshDataDirTemplate(DATA_DIR)
+      startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS]
     })
     dialect = new PGliteDialect(pglite)
     listen = async (channel, onNotify) => {
@@ -75,18 +84,6 @@ export default fp<DbOptions>(async function db (app, opts) {
     }
   })
 }, { name: 'db', dependencies: ['errors'] })
-
-const TEMPLATE = new URL('../db/pglite-template.tar.gz', import.meta.url) // written by `npm run build`
-
-/**
- * For a DATA_DIR that holds no database yet, the initialised directory the build made (db/pglite-template.ts), so
- * PGlite unpacks it instead of running initdb: a first boot then peaks at about the memory of a reopen. Without a
- * build (`npm start` from the sources) PGlite runs initdb as before.
- */
-function freshDataDirTemplate (dir: string): Blob | undefined {
-  if (dir.includes('://') || existsSync(join(dir, 'PG_VERSION')) || !existsSync(TEMPLATE)) return undefined
-  return new Blob([readFileSync(TEMPLATE)])
-}
 
 /** The server in DATABASE_URL did not answer at boot: one sentence that says so, logged alone by server.ts. */
 export class DatabaseUnreachable extends Error {}

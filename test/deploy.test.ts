@@ -244,10 +244,14 @@ t.test('Dockerfile', async (t) => {
     t.ok(checks[0].getRange().start.line > froms.at(-1)!.getRange().start.line, 'in the runtime stage')
   })
 
-  t.test('CMD starts node on the compiled server directly, so it receives SIGTERM', async (t) => {
+  t.test('CMD starts node on the compiled server directly, so it receives SIGTERM, with the flags of npm start', async (t) => {
     const cmds = finalOf('CMD')
     t.equal(cmds.length, 1)
-    t.same(JSON.parse(cmds[0].getArgumentsContent() ?? ''), ['node', '--liftoff-only', 'dist/server.js'])
+    const start = (JSON.parse(read('package.json')).scripts.start as string).split(' ')
+    t.same(start.slice(-3), ['--import', 'tsx', 'server.ts'])
+    const flags = start.slice(1, -3)
+    t.ok(flags.includes('--liftoff-only') && flags.includes('--max-semi-space-size=2'), 'the memory flags (bench/footprint)')
+    t.same(JSON.parse(cmds[0].getArgumentsContent() ?? ''), ['node', ...flags, 'dist/server.js'])
     t.same(finalOf('ENTRYPOINT'), [])
   })
 })

@@ -34,15 +34,22 @@ function procStatus (pid: number, field: string): number {
   return line ? Number(line.split(/\s+/)[1]) / 1024 : NaN
 }
 
+/** The node flags `npm start` runs the service with (the image's CMD has the same), read from package.json. */
+export const START_FLAGS: string[] = (() => {
+  const start = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).scripts.start as string).split(' ')
+  return start.slice(1, start.indexOf('--import'))
+})()
+
 /**
- * Starts the real service (server.ts) as its own process, so its memory and CPU are measured apart from the load.
- * `cwd` runs another checkout of the service (a benchmark comparing against an older commit).
+ * Starts the real service (server.ts) as its own process, so its memory and CPU are measured apart from the load, with
+ * npm start's node flags unless `flags` says otherwise. `cwd` runs another checkout of the service (a benchmark
+ * comparing against an older commit).
  */
-export async function startService (env: Record<string, string>, cwd = new URL('../..', import.meta.url).pathname, bootMs = 60_000): Promise<ServiceProcess> {
+export async function startService (env: Record<string, string>, cwd = new URL('../..', import.meta.url).pathname, bootMs = 60_000, flags = START_FLAGS): Promise<ServiceProcess> {
   const port = await freePort()
   // SERVICE_NODE_ARGS passes flags to the service's node only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
   const nodeArgs = process.env.SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? []
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server.ts'], {
+  const child: ChildProcess = spawn(process.execPath, [...flags, ...nodeArgs, '--import', 'tsx', 'server.ts'], {
     cwd,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ADMIN_KEY: BENCH_ADMIN_KEY, JWT_SECRET: BENCH_JWT_SECRET, ...env },
     stdio: ['ignore', 'ignore', 'inherit']
