@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream'
 import { errorCodes } from 'fastify'
-import Parser from 'stream-json/Parser.js'
+import { getManyValues, none, type Many } from 'stream-chain/defs.js'
+import { jsonParser, type Token } from 'stream-json/parser.js'
 import { ChatLogInvalid } from './errors.ts'
 
-// A chat log body, `{"chatData": [...]}`, read as it arrives (stream-json's token stream, one row at a time) and
+// A chat log body, `{"chatData": [...]}`, read as it arrives (stream-json's tokens, one row at a time) and
 // checked row by row, so memory does not grow with the size of the log and the first bad row is named.
 
 export interface ChatMessage {
@@ -43,8 +44,6 @@ function readRow (i: number, row: Record<string, unknown> | undefined): ChatMess
   return { username, message, timestamp: date }
 }
 
-interface Token { name: string, value?: string }
-
 const NOT_AN_ARRAY = 'chatData must be an array'
 
 /**
@@ -74,7 +73,7 @@ class ChatRows {
       return
     }
     if (name === 'keyValue') {
-      this.key = token.value!
+      this.key = token.value
       return
     }
     if (this.depth === 0) {
@@ -166,9 +165,9 @@ export async function * readChatLog (body: Readable, limit: number, batchRows: n
   // Chunks are decoded to text as they arrive, so the socket's buffers die young instead of waiting in the streams'
   // queues (and being promoted) while a batch is written.
   body.setEncoding('utf8')
-  const tokens = new Parser({
-    decodeStrings: false, packKeys: true, packStrings: true, packNumbers: true, streamKeys: false, streamStrings: false, streamNumbers: false
-  })
+  // A stream-chain stage, called with each chunk and then with `none` at the end (its types leave out that call). Its
+  // tokens go straight to the rows: no stream, no object queued per token.
+  const tokens = jsonParser({ packValues: true, streamValues: false }) as (text: string | typeof none) => Many<Token> | typeof none
   const rows = new ChatRows()
   let failure: unknown
   let ended = false
@@ -182,35 +181,41 @@ export async function * readChatLog (body: Readable, limit: number, batchRows: n
     failure ??= err
     notify()
   }
-  // Tokens go straight to the rows as the parser makes them instead of through the stream's readable side: an object
-  // per token queued and emitted there cost more than the parsing. So the parser never pushes back; the body is paused
-  // instead while a full batch waits.
-  tokens.push = (token: Token | null) => {
-    if (token === null) {
-      ended = true
-      notify()
-    } else if (!failure) {
-      try {
-        rows.push(token)
-      } catch (err) {
-        fail(err)
-      }
+  const parse = (text: string | typeof none) => {
+    let parsed
+    try {
+      parsed = tokens(text)
+    } catch (err) {
+      throw new ChatLogInvalid(`The body is not valid JSON: ${(err as Error).message.replace(/^Parser cannot parse input: /, '')}`)
     }
-    return true
+    if (parsed !== none) for (const token of getManyValues(parsed)) rows.push(token)
   }
-  tokens.on('error', (err: Error) => fail(new ChatLogInvalid(`The body is not valid JSON: ${err.message.replace(/^Parser cannot parse input: /, '')}`)))
   let received = 0
   const onData = (chunk: string) => {
     received += Buffer.byteLength(chunk)
     if (received > limit) fail(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE())
     if (failure) return
-    tokens.write(chunk)
+    try {
+      parse(chunk)
+    } catch (err) {
+      fail(err)
+      return
+    }
     if (rows.ready.length >= batchRows) {
       body.pause()
       notify()
     }
   }
-  const onEnd = () => tokens.end()
+  const onEnd = () => {
+    if (failure) return
+    try {
+      parse(none)
+      ended = true
+      notify()
+    } catch (err) {
+      fail(err)
+    }
+  }
   // A client that goes away mid-body (or is timed out) closes the stream without an end.
   const onClose = () => { if (!body.readableEnded) fail(new ChatLogInvalid('The body ended before the end of the chat log')) }
   body.on('data', onData)
@@ -234,6 +239,5 @@ export async function * readChatLog (body: Readable, limit: number, batchRows: n
     body.off('end', onEnd)
     body.off('close', onClose)
     body.pause()
-    tokens.destroy()
   }
 }

@@ -1,16 +1,13 @@
 import type { Readable } from 'node:stream'
 import { StringDecoder } from 'node:string_decoder'
+import { getManyValues, none, type Many } from 'stream-chain/defs.js'
+import Assembler from 'stream-json/assembler.js'
+import { jsonParser, type Token } from 'stream-json/parser.js'
 import { errorCodes, type FastifyRequest } from 'fastify'
 
 // A JSON body read as it arrives instead of collected and parsed at once: Fastify's parser decodes and parses a
 // 5 MB body in one go, holding the event loop for tens of milliseconds. Here each chunk is decoded and parsed when it
 // comes in (its own turn of the event loop), so other requests are served in between.
-
-const enum State { Start, ObjectOpen, NextKey, Key, AfterKey, BeforeValue, String, Raw, AfterValue, Done, RawTop }
-
-const QUOTE = 34
-const BACKSLASH = 92
-const isSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9
 
 class InvalidJson extends SyntaxError {}
 
@@ -20,204 +17,46 @@ function checkMember (key: string, value: unknown) {
   if (key === 'constructor' && value !== null && typeof value === 'object' && Object.hasOwn(value, 'prototype')) {
     throw new InvalidJson('Object contains forbidden prototype property')
   }
-}
-
-function parseValue (text: string): unknown {
-  return JSON.parse(text, (key, value) => {
-    checkMember(key, value)
-    return value
-  })
-}
-
-/** The index of the first unescaped `"` in `s` at or after `from` (`s` starts outside any escape), or -1. */
-function closingQuote (s: string, from: number): number {
-  for (let q = s.indexOf('"', from); q !== -1; q = s.indexOf('"', q + 1)) {
-    let slashes = 0
-    while (q - slashes - 1 >= 0 && s.charCodeAt(q - slashes - 1) === BACKSLASH) slashes++
-    if (slashes % 2 === 0) return q
-  }
-  return -1
-}
-
-/** The longest prefix of string-literal text `s` (which starts outside any escape) that ends outside an escape. */
-function completeEscapes (s: string): number {
-  const n = s.length
-  let slashes = 0
-  while (slashes < n && s.charCodeAt(n - 1 - slashes) === BACKSLASH) slashes++
-  if (slashes % 2 === 1) return n - 1
-  // A `\u` escape missing some of its four hex digits.
-  for (let p = Math.max(0, n - 5); p < n - 1; p++) {
-    if (s.charCodeAt(p) !== BACKSLASH || s.charCodeAt(p + 1) !== 117) continue
-    let before = 0
-    while (p - before - 1 >= 0 && s.charCodeAt(p - before - 1) === BACKSLASH) before++
-    if (before % 2 === 0) return p
-  }
-  return n
+  return value
 }
 
 /**
- * Parses one JSON text given in pieces, as JSON.parse (with Fastify's prototype-poisoning rules) would parse it whole.
- * A top-level object is read member by member, and its string values piece by piece, so a large string member costs
- * a little per piece; any other top-level value is parsed at the end. Throws a SyntaxError on invalid JSON, as soon as
- * it can tell.
+ * Parses one JSON text given in pieces, as JSON.parse (with Fastify's prototype-poisoning rules) would parse it whole:
+ * stream-json's tokenizer reads each piece as it comes (a long string a little per piece) and its Assembler builds the
+ * value. Throws a SyntaxError on invalid JSON, as soon as it can tell.
  */
 export class JsonReader {
-  #state = State.Start
-  #object: Record<string, unknown> = {}
-  #key = ''
-  /** The raw text of the key, raw value or top-level value being read; the unfinished escape of a string value. */
-  #buf = ''
-  #pieces: string[] = []
-  #depth = 0
-  #inString = false
-  #escaped = false
+  // A stream-chain stage: called with each piece, then with `none` at the end (its types leave out that call).
+  #tokens = jsonParser({ packValues: true, streamValues: false }) as (text: string | typeof none) => Many<Token> | typeof none
+  #value = new Assembler({ reviver: (key: string, value: unknown) => checkMember(key, value) })
   #first = true
 
   write (text: string): void {
-    let i = 0
     if (this.#first && text.length) {
       this.#first = false
-      if (text.charCodeAt(0) === 0xfeff) i = 1
+      // A leading byte-order mark is skipped, as Fastify's parser does.
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
     }
-    const n = text.length
-    while (i < n) {
-      switch (this.#state) {
-        case State.Start:
-        case State.ObjectOpen:
-        case State.NextKey:
-        case State.AfterKey:
-        case State.AfterValue:
-        case State.Done: {
-          const c = text.charCodeAt(i)
-          if (isSpace(c)) { i++; continue }
-          i = this.#punctuation(c, i)
-          continue
-        }
-        case State.Key: {
-          const s = this.#buf + text.slice(i)
-          const q = closingQuote(s, this.#buf.length)
-          if (q === -1) {
-            this.#buf = s
-            return
-          }
-          this.#key = parseValue(`"${s.slice(0, q)}"`) as string
-          i += q + 1 - this.#buf.length
-          this.#buf = ''
-          this.#state = State.AfterKey
-          continue
-        }
-        case State.String: {
-          const s = this.#buf + text.slice(i)
-          const q = closingQuote(s, 0)
-          if (q === -1) {
-            const cut = completeEscapes(s)
-            if (cut > 0) this.#pieces.push(parseValue(`"${s.slice(0, cut)}"`) as string)
-            this.#buf = s.slice(cut)
-            return
-          }
-          this.#pieces.push(parseValue(`"${s.slice(0, q)}"`) as string)
-          i += q + 1 - this.#buf.length
-          this.#buf = ''
-          this.#member(this.#pieces.join(''))
-          this.#pieces = []
-          continue
-        }
-        case State.Raw: {
-          const start = i
-          for (; i < n; i++) {
-            const c = text.charCodeAt(i)
-            if (this.#inString) {
-              if (this.#escaped) this.#escaped = false
-              else if (c === BACKSLASH) this.#escaped = true
-              else if (c === QUOTE) this.#inString = false
-            } else if (c === QUOTE) {
-              this.#inString = true
-            } else if (c === 123 || c === 91) { // { [
-              this.#depth++
-            } else if (c === 125 || c === 93) { // } ]
-              if (this.#depth === 0) break
-              this.#depth--
-            } else if (c === 44 && this.#depth === 0) { // ,
-              break
-            }
-          }
-          this.#buf += text.slice(start, i)
-          if (i === n) return
-          const value = parseValue(this.#buf)
-          this.#buf = ''
-          this.#member(value)
-          continue
-        }
-        case State.RawTop:
-          this.#buf += text.slice(i)
-          return
-        case State.BeforeValue: {
-          const c = text.charCodeAt(i)
-          if (isSpace(c)) { i++; continue }
-          if (c === QUOTE) {
-            this.#state = State.String
-            i++
-          } else {
-            this.#state = State.Raw
-            this.#depth = 0
-            this.#inString = false
-            this.#escaped = false
-          }
-          continue
-        }
-      }
-    }
+    if (text.length) this.#parse(text)
   }
 
   /** The parsed value, once the whole text has been written. */
   end (): unknown {
-    if (this.#state === State.RawTop) return parseValue(this.#buf)
-    if (this.#state !== State.Done) throw new InvalidJson('Unexpected end of JSON input')
-    return this.#object
+    this.#parse(none) // the end of the text: what is left must complete the value
+    if (this.#first || !this.#value.done) throw new InvalidJson('Unexpected end of JSON input')
+    return this.#value.current
   }
 
-  /** Handles a structural character at `i` outside strings and values; returns where to go on. */
-  #punctuation (c: number, i: number): number {
-    switch (this.#state) {
-      case State.Start:
-        if (c === 123) this.#state = State.ObjectOpen // {
-        else this.#state = State.RawTop
-        return c === 123 ? i + 1 : i
-      case State.ObjectOpen:
-      case State.NextKey:
-        if (c === QUOTE) {
-          this.#state = State.Key
-          return i + 1
-        }
-        if (c === 125 && this.#state === State.ObjectOpen) { // }
-          this.#state = State.Done
-          return i + 1
-        }
-        break
-      case State.AfterKey:
-        if (c === 58) { // :
-          this.#state = State.BeforeValue
-          return i + 1
-        }
-        break
-      case State.AfterValue:
-        if (c === 44) { // ,
-          this.#state = State.NextKey
-          return i + 1
-        }
-        if (c === 125) {
-          this.#state = State.Done
-          return i + 1
-        }
-        break
+  #parse (text: string | typeof none) {
+    try {
+      const tokens = this.#tokens(text)
+      if (tokens === none) return
+      for (const token of getManyValues(tokens)) this.#value.consume(token)
+    } catch (err) {
+      // stream-json's errors (a plain Error, a RangeError past its nesting depth) are invalid JSON here.
+      if (err instanceof SyntaxError) throw err
+      throw new InvalidJson((err as Error).message)
     }
-    throw new InvalidJson(`Unexpected character ${JSON.stringify(String.fromCharCode(c))}`)
-  }
-
-  #member (value: unknown) {
-    checkMember(this.#key, value)
-    this.#object[this.#key] = value
-    this.#state = State.AfterValue
   }
 }
 
