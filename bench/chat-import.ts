@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { startPostgres } from './lib/postgres.ts'
 import { median, startService } from './lib/server.ts'
-import { messageHash, voteTypeOf } from '../domain/chat-import.ts'
+import { messageHash, voteTypeOf } from '../domain/chat-import-tally.ts'
 
 // Chat logs of 100,000 and 1,000,000 messages (5% votes, 300 users, six games; about 11 and 116 MB of JSON) imported
 // through the HTTP endpoint of the real service on PostgreSQL 15, then imported again (all duplicates). The floor is

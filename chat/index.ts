@@ -4,7 +4,7 @@ import {
   addChatSourceActivity, releaseChatSourceLeases, renewChatSourceLeases, takeFreeChatSources, updateChatSourceStatus,
   type ChatSourceTarget
 } from '../db/chat-sources.ts'
-import { voteTypeOf } from '../domain/chat-import.ts'
+import { voteTypeOf } from '../domain/chat-import-tally.ts'
 import { castLiveVote } from '../domain/votes.ts'
 import { DuplicateVote, NoActiveSession, NoGameAtTime, VoteAlreadyCounted } from '../domain/errors.ts'
 import { TwitchConnection, type ChatLine, type ConnectionStatus } from './twitch-connection.ts'

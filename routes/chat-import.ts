@@ -4,7 +4,8 @@ import { errorCodes } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorBody, IdParams } from '../schemas/common.ts'
 import { ChatImportBody, ChatImportResult } from '../schemas/chat-import.ts'
-import { CHAT_IMPORT_BATCH_ROWS, CHAT_IMPORT_BODY_LIMIT, importChatLog, VOTE_MATCH_LIMIT } from '../domain/chat-import.ts'
+import { CHAT_IMPORT_BATCH_ROWS, CHAT_IMPORT_BODY_LIMIT, importChatLog } from '../domain/chat-import.ts'
+import { VOTE_MATCH_LIMIT } from '../domain/chat-import-tally.ts'
 
 // Rows per statement on the embedded database: about 25 ms of PGlite's time each (a server takes 5,000).
 const EMBEDDED_BATCH_ROWS = 500

@@ -1,0 +1,97 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Readable } from 'node:stream'
+import type { Kysely } from 'kysely'
+import { insertChatLogs, type ChatLogBatch } from '../db/chat-logs.ts'
+import * as imports from '../db/chat-imports.ts'
+import { findSession } from '../db/sessions.ts'
+import { entryAt, loadTimeline } from '../db/timeline.ts'
+import type { Database, VoteType } from '../db/types.ts'
+import { hashOf, voteTypeOf, type ImportTally } from './chat-import-tally.ts'
+import type { ChatMessage } from './chat-rows.ts'
+import { ChatLogInvalid, SessionNotFound } from './errors.ts'
+
+// Where a chat import keeps its body until the commit: rows of chat_logs marked with the import's id, invisible while
+// its chat_imports row exists. An import takes the session's turn (its claim, renewed while it runs), writes its batches
+// in short statements, and deletes its rows in bounded steps when it fails.
+
+// How long an import's row stays claimed without renewal: its process renews it every third of this.
+export const LEASE_MS = 30_000
+
+/** Writes one batch of messages as rows of the import, counting the votes it newly stored. */
+export async function writeBatch (db: Kysely<Database>, sessionId: number, importId: number, tally: ImportTally, messages: ChatMessage[]) {
+  const n = messages.length
+  const batch: ChatLogBatch = {
+    sessionGameIds: new Array<number | null>(n),
+    usernames: new Array<string>(n),
+    messages: new Array<string>(n),
+    timestamps: new Array<string>(n),
+    voteTypes: new Array<VoteType | null>(n),
+    hashes: new Array<string>(n)
+  }
+  for (let i = 0; i < n; i++) {
+    const m = messages[i]
+    const iso = m.timestamp.toISOString()
+    batch.usernames[i] = m.username
+    batch.messages[i] = m.message
+    batch.timestamps[i] = iso
+    batch.voteTypes[i] = voteTypeOf(m.message)
+    batch.hashes[i] = hashOf(m.username, m.message, iso)
+  }
+  let stored
+  for (;;) {
+    for (let i = 0; i < n; i++) batch.sessionGameIds[i] = entryAt(tally.timeline, messages[i].timestamp)?.id ?? null
+    try {
+      stored = await insertChatLogs(db, sessionId, importId, batch)
+      break
+    } catch (err) {
+      if (!isForeignKeyViolation(err)) throw err
+    }
+    // The session, or one of its games, was deleted meanwhile: map this batch to the timeline as it is now, and count
+    // every vote again at the commit.
+    if (!await findSession(db, sessionId)) throw new SessionNotFound()
+    tally.timeline = await loadTimeline(db, sessionId)
+    tally.stale = true
+  }
+  tally.messages += n
+  tally.inserted += stored.inserted
+  if (stored.votes.length === 0) return
+  // The new votes that fell into a game, in log order; a row repeated within the log is stored and counted once.
+  const counted = new Set(stored.votes)
+  for (let i = 0; i < n; i++) {
+    if (!counted.delete(batch.hashes[i])) continue
+    tally.count(batch.sessionGameIds[i]!, batch.voteTypes[i]!, batch.usernames[i], batch.messages[i], batch.timestamps[i])
+  }
+}
+
+export const isForeignKeyViolation = (err: unknown) => (err as { code?: string }).code === '23503'
+/** Calls `step(from, to)` for consecutive id ranges of `size` covering (after, last]. */
+export async function inIdRanges (after: number, last: number, size: number, step: (from: number, to: number) => Promise<void>) {
+  for (let from = after; from < last; from += size) await step(from, Math.min(from + size, last))
+}
+
+/** Opens the session's import for `owner`, waiting while another import into it runs. */
+export async function takeTurn (db: Kysely<Database>, sessionId: number, body: Readable, owner: string, batchRows: number) {
+  for (let delay = 10; ; delay = Math.min(delay * 2, 250)) {
+    if (body.destroyed && !body.readableEnded) throw new ChatLogInvalid('The body ended before the end of the chat log')
+    let claim: imports.ChatImportClaim | undefined
+    try {
+      claim = await imports.insertChatImport(db, sessionId, owner, LEASE_MS)
+    } catch (err) {
+      if (isForeignKeyViolation(err)) throw new SessionNotFound()
+      throw err
+    }
+    if (claim) return claim
+    // An import whose process stopped renewing it (it died) is abandoned: its rows stay invisible, and are deleted.
+    const stale = await imports.abandonExpiredChatImport(db, sessionId)
+    if (stale) {
+      await deleteRows(db, stale, batchRows)
+      continue
+    }
+    await sleep(delay)
+  }
+}
+
+export async function deleteRows (db: Kysely<Database>, claim: imports.ChatImportClaim, batchRows: number) {
+  const last = await imports.findLastChatLogId(db)
+  await inIdRanges(claim.after_id, last, batchRows, (from, to) => imports.deleteImportedChatLogs(db, claim.id, from, to))
+}

@@ -1,0 +1,155 @@
+import type { Token } from 'stream-json/parser.js'
+import { ChatLogInvalid } from './errors.ts'
+
+// The chat log's rows from stream-json's tokens: a state machine over `{"chatData": [{...}, ...]}` that checks each row
+// as it closes, so the first bad row is named with its index.
+
+export interface ChatMessage {
+  username: string
+  message: string
+  timestamp: Date
+}
+
+// ISO-8601 date-times: `T` or a space, optional seconds and fraction, optional zone (none means UTC).
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/
+
+function parseTimestamp (value: unknown): Date | undefined {
+  if (typeof value !== 'string') return undefined
+  const match = ISO_DATE_TIME.exec(value)
+  if (!match) return undefined
+  const date = new Date(match[3] ? value.replace(' ', 'T') : `${value.replace(' ', 'T')}Z`)
+  return Number.isNaN(date.getTime()) ? undefined : date
+}
+
+// A field whose value is an object or an array: never a valid username, message or timestamp.
+const NESTED = Symbol('nested')
+
+/** One row as a message, or a 400 naming its index. */
+function readRow (i: number, row: Record<string, unknown> | undefined): ChatMessage {
+  const at = `chatData[${i}]`
+  if (row === undefined) throw new ChatLogInvalid(`${at} must be an object`)
+  const { username, message, timestamp } = row
+  if (username === undefined || username === null || username === '') throw new ChatLogInvalid(`${at}.username is required`)
+  if (typeof username !== 'string') throw new ChatLogInvalid(`${at}.username must be a string`)
+  if (username.includes('\u0000')) throw new ChatLogInvalid(`${at}.username must not contain a NUL character`)
+  if (message === undefined || message === null) throw new ChatLogInvalid(`${at}.message is required`)
+  if (typeof message !== 'string') throw new ChatLogInvalid(`${at}.message must be a string`)
+  if (message.includes('\u0000')) throw new ChatLogInvalid(`${at}.message must not contain a NUL character`)
+  if (timestamp === undefined || timestamp === null) throw new ChatLogInvalid(`${at}.timestamp is required`)
+  const date = parseTimestamp(timestamp)
+  if (!date) throw new ChatLogInvalid(`${at}.timestamp is not a valid timestamp`)
+  return { username, message, timestamp: date }
+}
+
+const NOT_AN_ARRAY = 'chatData must be an array'
+
+/**
+ * Turns stream-json tokens into checked messages. Depth 1 is the body object (chatData is its only field), 2 the
+ * chatData array, 3 a row; only a row's own scalar fields are kept, anything nested in a row is skipped. The rows wait
+ * in `ready`.
+ */
+export class ChatRows {
+  ready: ChatMessage[] = []
+  private depth = 0
+  private key: string | null = null
+  private inChatData = false
+  private seenChatData = false
+  private index = 0
+  private row: Record<string, unknown> | undefined
+  // Depth at which a skipped value (an object or array in a row's field) ends.
+  private skipUntil = -1
+
+  push (token: Token) {
+    const { name } = token
+    const opens = name === 'startObject' || name === 'startArray'
+    const closes = name === 'endObject' || name === 'endArray'
+    if (this.skipUntil >= 0) {
+      if (opens) this.depth++
+      else if (closes) this.depth--
+      if (this.depth === this.skipUntil) this.valueDone()
+      return
+    }
+    if (name === 'keyValue') {
+      this.key = token.value
+      return
+    }
+    if (this.depth === 0) {
+      if (name !== 'startObject') throw new ChatLogInvalid(NOT_AN_ARRAY)
+      this.depth = 1
+      return
+    }
+    if (this.depth === 1) {
+      if (closes) {
+        this.depth = 0
+        if (!this.seenChatData) throw new ChatLogInvalid(NOT_AN_ARRAY)
+        return
+      }
+      if (this.key === 'chatData') {
+        if (this.seenChatData) throw new ChatLogInvalid('chatData must appear once')
+        if (name !== 'startArray') throw new ChatLogInvalid(NOT_AN_ARRAY)
+        this.seenChatData = this.inChatData = true
+        this.depth = 2
+        return
+      }
+      throw new ChatLogInvalid(`Unknown field '${this.key}' in the request body`)
+    }
+    if (this.depth === 2) {
+      if (closes) {
+        this.inChatData = false
+        this.depth = 1
+        return
+      }
+      if (name === 'startObject') {
+        this.row = {}
+        this.depth = 3
+        return
+      }
+      readRow(this.index, undefined) // a scalar or an array: throws
+    }
+    // depth 3: a row's field
+    if (closes) {
+      this.depth = 2
+      this.ready.push(readRow(this.index++, this.row))
+      this.row = undefined
+      return
+    }
+    const key = this.key!
+    if (opens) {
+      this.row![key] = NESTED
+      this.skip(true)
+      return
+    }
+    this.row![key] = scalar(token)
+  }
+
+  /** The body ended: it must have been one complete object with chatData. */
+  finish () {
+    if (this.depth !== 0 || !this.seenChatData) throw new ChatLogInvalid(NOT_AN_ARRAY)
+  }
+
+  take (): ChatMessage[] {
+    const rows = this.ready
+    this.ready = []
+    return rows
+  }
+
+  private skip (opens: boolean) {
+    if (!opens) return // a scalar: nothing more to skip
+    this.skipUntil = this.depth
+    this.depth++
+  }
+
+  private valueDone () {
+    this.skipUntil = -1
+  }
+}
+
+function scalar (token: Token): unknown {
+  switch (token.name) {
+    case 'stringValue': return token.value
+    case 'numberValue': return Number(token.value)
+    case 'trueValue': return true
+    case 'falseValue': return false
+    default: return null
+  }
+}
