@@ -18,7 +18,8 @@ import auth from './plugins/auth.ts'
 import domain from './plugins/domain.ts'
 import eventLog from './plugins/event-log.ts'
 import liveEvents, { CLOSE_GOING_AWAY } from './plugins/live/index.ts'
-import clients from './plugins/clients.ts'
+import processHeartbeat from './plugins/process-heartbeat.ts'
+import clients from './plugins/clients/index.ts'
 import webhooks from './webhooks/index.ts'
 import type { Lookup } from './webhooks/targets.ts'
 import roomMonitor from './monitor/index.ts'
@@ -132,6 +133,7 @@ export function buildApp (config: Config, options: AppOptions = {}) {
   app.register(eventLog, { pollMs: options.eventLogPollMs })
   app.register(domain)
   app.register(liveEvents, { authTimeoutMs: options.liveAuthTimeoutMs })
+  app.register(processHeartbeat)
   app.register(clients)
   app.register(webhooks, { dispatcher: options.webhookDispatcher, lookup: options.webhookLookup, retryDelaysMs: options.webhookRetryDelaysMs })
   app.register(roomMonitor, { dispatcher: options.ecastDispatcher })

@@ -5,7 +5,7 @@ import {
   MessageBody, MessageResult, MessageResults, REASONS, Success
 } from '../schemas/clients.ts'
 import { ApiError } from '../plugins/errors.ts'
-import type { ClientRegistry } from '../plugins/clients.ts'
+import type { ClientRegistry } from '../plugins/clients/index.ts'
 
 const tags = ['clients']
 const security = [{ bearer: [] }]

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events'
 import { WebSocket } from 'ws'
 import type { FastifyBaseLogger } from 'fastify'
 import type { LoggedEvent } from '../event-log.ts'
@@ -22,6 +23,13 @@ export interface LiveHubOptions {
   source: LiveSource
 }
 
+interface HubEvents {
+  /** A client's subscriptions changed (the connected-clients registry records them for other processes). */
+  subscriptions: [client: LiveClient]
+  /** A client was signed out: its token expired or was revoked. */
+  'signed-out': [client: LiveClient]
+}
+
 const CLIENT_EVENTS = new Set<string>(EVENT_TYPES)
 // setTimeout's longest wait (2^31 - 1 ms); a longer one fires at once.
 const MAX_TIMER_MS = 2_147_483_647
@@ -35,7 +43,7 @@ const SEND_OPTIONS = { binary: false, compress: false } as const
  * behind is dropped instead of buffered. The hub decides what a client has yet to see: it takes the floors at auth and
  * at subscribe, and replays a session's history on a resume.
  */
-export class LiveHub {
+export class LiveHub extends EventEmitter<HubEvents> {
   readonly #clients = new Set<LiveClient>()
   readonly #subscribers = new Map<number, Set<LiveClient>>()
   readonly #maxBufferedBytes: number
@@ -45,12 +53,9 @@ export class LiveHub {
   readonly #authenticate: (token: string) => Promise<Identity>
   /** Where the floors and the replayed history are read (public so a test can watch a resume wait on the reader). */
   readonly source: LiveSource
-  /** Told when a client's subscriptions change (the connected-clients registry records them for other processes). */
-  onSubscriptionsChanged: ((client: LiveClient) => void) | undefined
-  /** Told when a client is signed out (its token expired or was revoked): the connected-clients registry forgets it. */
-  onSignedOut: ((client: LiveClient) => void) | undefined
 
   constructor (options: LiveHubOptions) {
+    super()
     this.#log = options.log
     this.#maxBufferedBytes = options.maxBufferedBytes
     this.#maxClients = options.maxClients
@@ -143,11 +148,11 @@ export class LiveHub {
     let set = this.#subscribers.get(sessionId)
     if (!set) this.#subscribers.set(sessionId, set = new Set())
     set.add(client)
-    this.onSubscriptionsChanged?.(client)
+    this.emit('subscriptions', client)
   }
 
   unsubscribe (client: LiveClient, sessionId: number): void {
-    if (client.sessions.delete(sessionId)) this.onSubscriptionsChanged?.(client)
+    if (client.sessions.delete(sessionId)) this.emit('subscriptions', client)
     client.held.delete(sessionId)
     client.sessionLiveAfter.delete(sessionId)
     const set = this.#subscribers.get(sessionId)
@@ -205,7 +210,7 @@ export class LiveHub {
     client.authenticated = false
     client.tokenId = null
     for (const sessionId of [...client.sessions]) this.unsubscribe(client, sessionId)
-    this.onSignedOut?.(client)
+    this.emit('signed-out', client)
     this.send(client, { type: 'auth_error', message })
     this.#startAuthTimer(client)
   }

@@ -2,7 +2,7 @@ import t from 'tap'
 import { once } from 'node:events'
 import WebSocket from 'ws'
 import { build, authHeaders } from '../helper.ts'
-import { MAX_WAITING_COMMANDS } from '../../plugins/clients.ts'
+import { MAX_WAITING_COMMANDS } from '../../plugins/clients/index.ts'
 import { until } from '../fixtures/event-log.ts'
 
 type Message = Record<string, unknown>

@@ -1,28 +1,10 @@
-import fp from 'fastify-plugin'
 import { randomUUID } from 'node:crypto'
 import { WebSocket } from 'ws'
 import type { FastifyBaseLogger } from 'fastify'
-import type { LiveClient, LiveHub } from './live/index.ts'
-import { REASONS, type ClientSession, type CommandOutcome } from '../schemas/clients.ts'
-import type { HelloMessage } from '../schemas/live.ts'
-import { SharedClientRegistry, type SharedClientRegistryOptions } from './client-router.ts'
-
-/**
- * What the admin routes need from the connected clients. Every method is async and
- * takes only ids, so reaching clients held by other processes adds a transport behind this interface, not a change
- * to the routes.
- */
-export interface ClientRegistry {
-  list (): Promise<ClientSession[]>
-  get (id: string): Promise<ClientSession | undefined>
-  /** Closes the client's socket with 1000; false when there is no such client. */
-  disconnect (id: string): Promise<boolean>
-  /** Runs one of the client's announced functions and waits for its answer; undefined when there is no such client. */
-  call (id: string, key: string, data: unknown): Promise<CommandOutcome | undefined>
-}
-
-/** Beyond this many commands waiting for one client, another is answered "client never responded" at once. */
-export const MAX_WAITING_COMMANDS = 16
+import type { LiveClient, LiveHub } from '../live/index.ts'
+import { REASONS, type ClientSession, type CommandOutcome } from '../../schemas/clients.ts'
+import type { HelloMessage } from '../../schemas/live.ts'
+import { MAX_WAITING_COMMANDS, NEVER_RESPONDED, type ClientRegistry, type CommandResult } from './registry.ts'
 
 interface Announced {
   readonly id: string
@@ -33,8 +15,6 @@ interface Announced {
   /** The commands sent and not yet answered, by command id: each settles its caller's promise once. */
   readonly waiting: Map<string, (outcome: CommandOutcome) => void>
 }
-
-export const NEVER_RESPONDED: CommandOutcome = { processed: false, reason: REASONS.noResponse }
 
 /** The live clients of this process that said hello, and the commands waiting for their answers. */
 export class LocalClientRegistry implements ClientRegistry {
@@ -88,7 +68,7 @@ export class LocalClientRegistry implements ClientRegistry {
    * A command_result from the client: settles the command waiting under that id, if any (a late answer, after the
    * timeout, finds none and is dropped). Returns whether one was waiting.
    */
-  settle (client: LiveClient, commandId: string, result: { ok?: unknown, response?: unknown, error?: unknown }): boolean {
+  settle (client: LiveClient, commandId: string, result: CommandResult): boolean {
     const finish = this.#byClient.get(client)?.waiting.get(commandId)
     if (!finish) return false
     if (result.ok === true && typeof result.response === 'object' && result.response !== null) {
@@ -171,30 +151,5 @@ function view (entry: Announced): ClientSession {
     functions: [...entry.functions],
     subscriptions: [...entry.client.sessions].sort((a, b) => a - b),
     created_at: entry.createdAt
-  }
-}
-
-export default fp<SharedClientRegistryOptions>(async function clients (app, opts) {
-  const log = app.log.child({ plugin: 'clients' })
-  const timeoutMs = app.config.CLIENT_COMMAND_TIMEOUT_MS
-  const registry = new SharedClientRegistry({
-    db: app.db,
-    listen: app.dbListen,
-    hub: app.liveEvents,
-    instance: app.instance,
-    log,
-    timeoutMs,
-    ttlMs: opts.ttlMs ?? 10_000,
-    pollMs: opts.pollMs ?? 1000,
-    local: (onForget) => new LocalClientRegistry(app.liveEvents, log, timeoutMs, onForget)
-  })
-  app.decorate('clients', registry)
-  app.addHook('onReady', async () => registry.start())
-  app.addHook('onClose', async () => registry.close())
-}, { name: 'clients', dependencies: ['db', 'live-events'] })
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    clients: SharedClientRegistry
   }
 }

@@ -3,46 +3,41 @@ import { WebSocket } from 'ws'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import {
-  claimClientCommands, deleteClientCommand, deleteLiveClient, deleteLiveProcess, findLiveClient, finishClientCommand,
-  insertClientCommand, insertLiveClient, listLiveClients, listStoredClientCommands, pruneDeadLiveProcesses,
-  renewLiveProcess, takeClientCommandResults, updateLiveClient
-} from '../db/live-clients.ts'
-import type { Database, LiveClientRow } from '../db/types.ts'
-import { REASONS, type ClientSession, type CommandOutcome } from '../schemas/clients.ts'
-import type { HelloMessage } from '../schemas/live.ts'
-import type { Listen } from './db.ts'
-import type { LiveClient, LiveHub } from './live/index.ts'
-import type { ClientRegistry, LocalClientRegistry } from './clients.ts'
+  claimClientCommands, deleteClientCommand, deleteLiveClient, findLiveClient, finishClientCommand, insertClientCommand,
+  insertLiveClient, listLiveClients, listStoredClientCommands, takeClientCommandResults, updateLiveClient
+} from '../../db/live-clients.ts'
+import type { Database, LiveClientRow } from '../../db/types.ts'
+import { REASONS, type ClientSession, type CommandOutcome } from '../../schemas/clients.ts'
+import type { HelloMessage } from '../../schemas/live.ts'
+import type { Listen } from '../db.ts'
+import type { LiveClient, LiveHub } from '../live/index.ts'
+import type { ProcessHeartbeat } from '../process-heartbeat.ts'
+import { coalesce } from '../../lib/coalesce.ts'
+import { LocalClientRegistry } from './local.ts'
+import { NEVER_RESPONDED, type ClientRegistry, type CommandResult } from './registry.ts'
 
 // Connected clients across the processes sharing the database (a command reaches a client whichever process holds it).
 // Each process keeps its own clients' sockets and waiting commands (LocalClientRegistry) and mirrors what the admin
 // routes show of them in `live_clients`. A command or disconnect for a client held by another process is a row in
 // `client_commands`: its insert NOTIFYs the owner, which claims it, runs it on the socket like a local one (same
 // bound, same timeout, same "client never responded" when the client leaves) and stores the outcome, whose NOTIFY
-// wakes the caller. A poll every `pollMs` stands in for a lost notification. A process renews its `live_processes`
-// row on a heartbeat; one that stops (SIGKILL) is pruned by the others after `ttlMs`, which deletes its clients and the
-// commands sent to it, so a caller waiting on it answers "client never responded" then instead of at its timeout.
+// wakes the caller. A poll every `pollMs` stands in for a lost notification. Clients and commands hang off their
+// process's `live_processes` row (plugins/process-heartbeat.ts): a process that stops (SIGKILL) is pruned by the others,
+// which deletes its clients and the commands sent to it, so a caller waiting on it answers "client never responded"
+// then instead of at its timeout.
 
 export interface SharedClientRegistryOptions {
-  /** How long a process counts as alive after its last renewal; it renews every quarter of it. */
-  ttlMs?: number
-  /** How often commands and outcomes are read without a notification. */
-  pollMs?: number
-}
-
-interface Options extends Required<SharedClientRegistryOptions> {
   db: Kysely<Database>
   listen: Listen
   hub: LiveHub
-  /** This process's id (app.instance). */
-  instance: string
+  /** This process's row among those sharing the database. */
+  heartbeat: ProcessHeartbeat
   log: FastifyBaseLogger
+  /** How long a command waits for its client's answer. */
   timeoutMs: number
-  /** Makes this process's registry; `onForget` must be called for each client that leaves. */
-  local: (onForget: (id: string) => void) => LocalClientRegistry
+  /** How often commands and outcomes are read without a notification. */
+  pollMs: number
 }
-
-const NEVER_RESPONDED: CommandOutcome = { processed: false, reason: REASONS.noResponse }
 
 const rowView = (row: LiveClientRow): ClientSession => ({
   id: row.id,
@@ -53,62 +48,46 @@ const rowView = (row: LiveClientRow): ClientSession => ({
   created_at: row.announced_at.getTime()
 })
 
-/** Runs `op` one at a time; a call while it runs asks for one more run after it, whatever the number of calls. */
-function coalesced (op: () => Promise<void>): () => Promise<void> {
-  let running: Promise<void> | undefined
-  let again = false
-  return () => {
-    if (running) {
-      again = true
-      return running
-    }
-    running = (async () => {
-      try {
-        do {
-          again = false
-          await op()
-        } while (again)
-      } finally {
-        running = undefined // at once: a call after the last check of `again` starts a new run
-      }
-    })()
-    return running
-  }
-}
-
 /** The connected clients of every process sharing the database, and the commands routed between them. */
 export class SharedClientRegistry implements ClientRegistry {
   readonly local: LocalClientRegistry
-  readonly #o: Options
+  readonly #o: SharedClientRegistryOptions
+  readonly #instance: string
   /** Per client, its row writes in order (insert, updates, delete). */
   readonly #writes = new Map<string, Promise<void>>()
   readonly #queuedUpdates = new Map<string, number>()
   /** Commands this process sent to clients of other processes, by command row id; `stored` once the insert is done. */
   readonly #waiting = new Map<string, { finish: (outcome: CommandOutcome) => void, stored: boolean }>()
   readonly #unlisten: Array<() => Promise<void>> = []
-  readonly #claim = coalesced(() => this.#claimCommands())
-  readonly #collect = coalesced(() => this.#collectResults())
+  readonly #claim = coalesce(() => this.#claimCommands())
+  readonly #collect = coalesce(() => this.#collectResults())
+  readonly #unwatch: Array<() => void> = []
   #timer: NodeJS.Timeout | undefined
-  #renewedAt = 0
   #failing = false
   #stopped = false
 
-  constructor (options: Options) {
+  constructor (options: SharedClientRegistryOptions) {
     this.#o = options
-    this.local = options.local((id) => { this.#write(id, async () => { await deleteLiveClient(this.#o.db, id) }) })
-    options.hub.onSubscriptionsChanged = (client) => {
-      const id = this.local.idOf(client)
-      if (id !== undefined && client.socket.readyState === WebSocket.OPEN) this.#queueUpdate(id)
-    }
-    // A client whose token expired or was revoked leaves the list, and its commands are refused, at once.
-    options.hub.onSignedOut = (client) => {
-      const id = this.local.idOf(client)
-      if (id !== undefined) this.local.drop(id)
-    }
+    this.#instance = options.heartbeat.instance
+    this.local = new LocalClientRegistry(options.hub, options.log, options.timeoutMs,
+      (id) => { this.#write(id, async () => { await deleteLiveClient(this.#o.db, id) }) })
   }
 
+  /** Call once this process's row exists (after the heartbeat's first beat). */
   async start (): Promise<void> {
-    await this.#renew()
+    const { hub, heartbeat } = this.#o
+    this.#watch(hub, 'subscriptions', (client: LiveClient) => {
+      const id = this.local.idOf(client)
+      if (id !== undefined && client.socket.readyState === WebSocket.OPEN) this.#queueUpdate(id)
+    })
+    // A client whose token expired or was revoked leaves the list, and its commands are refused, at once.
+    this.#watch(hub, 'signed-out', (client: LiveClient) => {
+      const id = this.local.idOf(client)
+      if (id !== undefined) this.local.drop(id)
+    })
+    this.#watch(heartbeat, 'recreated', () => { this.#relist().catch(() => {}) })
+    // A pruned process took its clients' commands with it: their callers are answered now.
+    this.#watch(heartbeat, 'pruned', () => { this.#collect().catch(() => {}) })
     this.#unlisten.push(await this.#o.listen('client_commands', () => { this.#claim().catch(() => {}) }))
     this.#unlisten.push(await this.#o.listen('client_command_results', () => { this.#collect().catch(() => {}) }))
     this.#schedule()
@@ -131,7 +110,7 @@ export class SharedClientRegistry implements ClientRegistry {
     return id
   }
 
-  settle (client: LiveClient, commandId: string, result: { ok?: unknown, response?: unknown, error?: unknown }): boolean {
+  settle (client: LiveClient, commandId: string, result: CommandResult): boolean {
     return this.local.settle(client, commandId, result)
   }
 
@@ -140,7 +119,7 @@ export class SharedClientRegistry implements ClientRegistry {
     const sessions: ClientSession[] = []
     for (const row of rows) {
       // This process's own clients as they are now (a subscription change may not be written yet).
-      const session = row.owner === this.#o.instance ? await this.local.get(row.id) : rowView(row)
+      const session = row.owner === this.#instance ? await this.local.get(row.id) : rowView(row)
       if (session) sessions.push(session)
     }
     return sessions
@@ -150,7 +129,7 @@ export class SharedClientRegistry implements ClientRegistry {
     const session = await this.local.get(id)
     if (session) return session
     const row = await findLiveClient(this.#o.db, id)
-    return row && row.owner !== this.#o.instance ? rowView(row) : undefined
+    return row && row.owner !== this.#instance ? rowView(row) : undefined
   }
 
   async disconnect (id: string): Promise<boolean> {
@@ -160,7 +139,7 @@ export class SharedClientRegistry implements ClientRegistry {
       return true
     }
     const row = await findLiveClient(this.#o.db, id)
-    if (!row || row.owner === this.#o.instance) return false
+    if (!row || row.owner === this.#instance) return false
     try {
       await this.#o.db.transaction().execute(async (trx) => {
         const owner = await deleteLiveClient(trx, id)
@@ -179,7 +158,7 @@ export class SharedClientRegistry implements ClientRegistry {
     if (local) return local
     const row = await findLiveClient(this.#o.db, id)
     if (!row) return undefined
-    if (row.owner === this.#o.instance) return NEVER_RESPONDED // it left this process a moment ago
+    if (row.owner === this.#instance) return NEVER_RESPONDED // it left this process a moment ago
     if (!row.functions.includes(key)) return { processed: false, reason: REASONS.noFunction }
     const commandId = randomUUID()
     // Waiting before the insert: the outcome may come back before the insert's own promise resolves.
@@ -198,7 +177,7 @@ export class SharedClientRegistry implements ClientRegistry {
     })
     try {
       await insertClientCommand(this.#o.db, {
-        id: commandId, client_id: id, owner: row.owner, caller: this.#o.instance, kind: 'call', key, data: JSON.stringify(data)
+        id: commandId, client_id: id, owner: row.owner, caller: this.#instance, kind: 'call', key, data: JSON.stringify(data)
       })
     } catch (err) {
       this.#waiting.get(commandId)?.finish(NEVER_RESPONDED)
@@ -210,7 +189,10 @@ export class SharedClientRegistry implements ClientRegistry {
     return outcome
   }
 
-  /** Answers what waits "client never responded" and removes this process's clients and commands from the database. */
+  /**
+   * Answers what waits "client never responded" and finishes this process's row writes; the clients' rows go with the
+   * process's row when its heartbeat stops.
+   */
   async close (): Promise<void> {
     this.#stopped = true
     clearTimeout(this.#timer)
@@ -218,12 +200,10 @@ export class SharedClientRegistry implements ClientRegistry {
     this.local.close()
     for (const { finish } of [...this.#waiting.values()]) finish(NEVER_RESPONDED)
     await Promise.all(this.#writes.values())
-    await deleteLiveProcess(this.#o.db, this.#o.instance)
-      .catch((err) => this.#o.log.warn(`could not remove this process's connected clients: ${(err as Error).message}`))
   }
 
   #row (view: ClientSession) {
-    return { id: view.id, owner: this.#o.instance, user_key: view.user_key, announced_at: new Date(view.created_at), ...this.#fields(view) }
+    return { id: view.id, owner: this.#instance, user_key: view.user_key, announced_at: new Date(view.created_at), ...this.#fields(view) }
   }
 
   #fields (view: ClientSession) {
@@ -252,43 +232,44 @@ export class SharedClientRegistry implements ClientRegistry {
     }).catch(() => {})
   }
 
-  async #renew (): Promise<void> {
-    const { recreated } = await renewLiveProcess(this.#o.db, this.#o.instance, this.#o.ttlMs)
-    this.#renewedAt = Date.now()
-    if (recreated) {
-      // First beat, or this process was cut off long enough to be taken for dead: its clients are listed again.
-      for (const view of await this.local.list()) {
-        this.#write(view.id, async () => {
-          const current = await this.local.get(view.id)
-          if (current) await insertLiveClient(this.#o.db, this.#row(current), { ifMissing: true })
-        }).catch(() => {})
-      }
+  /** This process was taken for dead while cut off (its clients' rows went with its row): they are listed again. */
+  async #relist (): Promise<void> {
+    for (const view of await this.local.list()) {
+      this.#write(view.id, async () => {
+        const current = await this.local.get(view.id)
+        if (current) await insertLiveClient(this.#o.db, this.#row(current), { ifMissing: true })
+      }).catch(() => {})
     }
-    if (await pruneDeadLiveProcesses(this.#o.db)) await this.#collect()
   }
 
-  async #beat (): Promise<void> {
+  /** Reads the commands and outcomes a lost notification would have announced. */
+  async #poll (): Promise<void> {
     try {
-      if (Date.now() - this.#renewedAt >= this.#o.ttlMs / 4) await this.#renew()
       await this.#claim()
       await this.#collect()
       if (this.#failing) this.#o.log.info('connected clients: database reachable again')
       this.#failing = false
     } catch (err) {
-      if (!this.#failing && !this.#stopped) this.#o.log.warn(`connected clients heartbeat failed: ${(err as Error).message}`)
+      if (!this.#failing && !this.#stopped) this.#o.log.warn(`connected clients poll failed: ${(err as Error).message}`)
       this.#failing = true
     }
   }
 
   #schedule (): void {
     if (this.#stopped) return
-    this.#timer = setTimeout(() => { this.#beat().finally(() => this.#schedule()) }, this.#o.pollMs).unref()
+    this.#timer = setTimeout(() => { this.#poll().finally(() => this.#schedule()) }, this.#o.pollMs).unref()
+  }
+
+  #watch<E extends string, A extends unknown[]> (emitter: { on (event: E, fn: (...args: A) => void): unknown, off (event: E, fn: (...args: A) => void): unknown },
+    event: E, fn: (...args: A) => void): void {
+    emitter.on(event, fn)
+    this.#unwatch.push(() => { emitter.off(event, fn) })
   }
 
   /** Runs the commands other processes sent to this process's clients; each outcome is stored for its caller. */
   async #claimCommands (): Promise<void> {
     if (this.#stopped) return
-    const commands = await claimClientCommands(this.#o.db, this.#o.instance)
+    const commands = await claimClientCommands(this.#o.db, this.#instance)
     for (const command of commands) {
       if (command.kind === 'disconnect') {
         await this.local.disconnect(command.client_id)
@@ -305,7 +286,7 @@ export class SharedClientRegistry implements ClientRegistry {
   /** Hands each answered command's outcome to its caller; one whose row is gone was deleted with its owner's process. */
   async #collectResults (): Promise<void> {
     if (!this.#waiting.size) return
-    for (const { id, outcome } of await takeClientCommandResults(this.#o.db, this.#o.instance)) {
+    for (const { id, outcome } of await takeClientCommandResults(this.#o.db, this.#instance)) {
       this.#waiting.get(id)?.finish(outcome as CommandOutcome)
     }
     const stored = [...this.#waiting].filter(([, waiting]) => waiting.stored).map(([id]) => id)

@@ -1,0 +1,86 @@
+import fp from 'fastify-plugin'
+import { EventEmitter } from 'node:events'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Kysely } from 'kysely'
+import { deleteLiveProcess, pruneDeadLiveProcesses, renewLiveProcess } from '../db/live-processes.ts'
+import type { Database } from '../db/types.ts'
+
+export interface ProcessHeartbeatOptions {
+  /** How long a process counts as alive after its last renewal; it renews every quarter of it. */
+  ttlMs?: number
+}
+
+interface HeartbeatEvents {
+  /** A beat found this process's row missing: the first beat, or one after being taken for dead while cut off. */
+  recreated: []
+  /** A beat deleted the rows of processes that stopped renewing, and what hangs off them. */
+  pruned: []
+}
+
+/**
+ * This process's row in `live_processes`, which says it is alive to the others sharing the database. Every quarter of
+ * `ttlMs` it is renewed, and the rows of processes that stopped renewing (SIGKILL, a frozen host) are deleted, with
+ * what hangs off them (their connected clients, the commands addressed to them). The row is deleted on stop.
+ */
+export class ProcessHeartbeat extends EventEmitter<HeartbeatEvents> {
+  readonly #db: Kysely<Database>
+  readonly #log: FastifyBaseLogger
+  #timer: NodeJS.Timeout | undefined
+  #running: Promise<void> | undefined
+  #failing = false
+  #stopped = false
+
+  constructor (db: Kysely<Database>, readonly instance: string, readonly ttlMs: number, log: FastifyBaseLogger) {
+    super()
+    this.#db = db
+    this.#log = log
+  }
+
+  /** The first beat (it throws when the database cannot be written), then one every quarter of the ttl. */
+  async start (): Promise<void> {
+    await this.#beat()
+    this.#schedule()
+  }
+
+  /** Stops beating and deletes this process's row. */
+  async stop (): Promise<void> {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    await this.#running?.catch(() => {})
+    await deleteLiveProcess(this.#db, this.instance)
+      .catch((err) => this.#log.warn(`could not remove this process's row: ${(err as Error).message}`))
+  }
+
+  async #beat (): Promise<void> {
+    const { recreated } = await renewLiveProcess(this.#db, this.instance, this.ttlMs)
+    if (recreated) this.emit('recreated')
+    if (await pruneDeadLiveProcesses(this.#db)) this.emit('pruned')
+  }
+
+  #schedule (): void {
+    if (this.#stopped) return
+    this.#timer = setTimeout(() => {
+      this.#running = this.#beat().then(() => {
+        if (this.#failing) this.#log.info('process heartbeat: database reachable again')
+        this.#failing = false
+      }, (err) => {
+        if (!this.#failing && !this.#stopped) this.#log.warn(`process heartbeat failed: ${(err as Error).message}`)
+        this.#failing = true
+      }).finally(() => this.#schedule())
+    }, this.ttlMs / 4).unref()
+  }
+}
+
+export default fp<ProcessHeartbeatOptions>(async function processHeartbeat (app, opts) {
+  const heartbeat = new ProcessHeartbeat(app.db, app.instance, opts.ttlMs ?? 10_000, app.log.child({ plugin: 'process-heartbeat' }))
+  app.decorate('processHeartbeat', heartbeat)
+  app.addHook('onReady', async () => heartbeat.start())
+  app.addHook('onClose', async () => heartbeat.stop())
+}, { name: 'process-heartbeat', dependencies: ['db'] })
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This process's row among the processes sharing the database (its connected clients hang off it). */
+    processHeartbeat: ProcessHeartbeat
+  }
+}
