@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 
 // `npm run bench` runs every benchmark in turn, each in its own process; `npm run bench -- pick` runs one.
-const ALL = ['chat-import', 'csv-import', 'pick', 'live-votes', 'session-writes', 'fanout', 'monitor', 'replicas', 'pages', 'chat-sources', 'footprint', 'idle', 'stall']
+const ALL = ['chat-import', 'csv-import', 'pick', 'live-votes', 'session-writes', 'fanout', 'monitor', 'replicas', 'pages', 'chat-sources', 'footprint', 'idle', 'stall', 'flags', 'cold-start']
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : ALL
 
 let failed = 0
