@@ -42,7 +42,7 @@ try {
   await call('POST', `/sessions/${session.id}/games`, { game_id: 1 })
   const overlayUrl = `${service.url}/overlay#token=${overlay.token}`
 
-  console.log(`Lighthouse 12 (simulated throttling; median of ${LH_RUNS} runs; score ≥ 95 each)`)
+  console.log(`Lighthouse 13 (simulated throttling; median of ${LH_RUNS} runs; score ≥ 95 each)`)
   const chrome = await chromeLauncher.launch({ chromePath: executablePath, chromeFlags: browserArgs })
   try {
     for (const [name, url, config] of [['/ (mobile)', `${service.url}/`, undefined], ['/overlay (desktop)', overlayUrl, desktopConfig]] as const) {
