@@ -36,8 +36,10 @@ export async function findLastEventId (db: Kysely<Database>): Promise<number> {
   return Number(row?.id ?? 0)
 }
 
-/** Deletes the events older than `before`; returns how many. */
-export async function deleteEventsBefore (db: Kysely<Database>, before: Date): Promise<number> {
-  const result = await db.deleteFrom('events').where('created_at', '<', before).executeTakeFirst()
+/** Deletes up to `limit` of the events older than `before`, the oldest first (read through events_created_at); returns how many. */
+export async function deleteEventsBefore (db: Kysely<Database>, before: Date, limit: number): Promise<number> {
+  const result = await db.deleteFrom('events')
+    .where('id', 'in', db.selectFrom('events').select('id').where('created_at', '<', before).orderBy('created_at').limit(limit))
+    .executeTakeFirst()
   return Number(result.numDeletedRows)
 }

@@ -135,8 +135,13 @@ export async function deleteOldDeliveries (db: Kysely<Database>, before: Date, p
   return Number(result.numDeletedRows)
 }
 
-/** Deletes the attempts logged before `before` (each keeps its whole payload); returns how many. */
-export async function deleteWebhookLogsBefore (db: Kysely<Database>, before: Date): Promise<number> {
-  const result = await db.deleteFrom('webhook_logs').where('created_at', '<', before).executeTakeFirst()
+/**
+ * Deletes up to `limit` of the attempts logged before `before` (each keeps its whole payload), the oldest first (read
+ * through webhook_logs_created_at); returns how many.
+ */
+export async function deleteWebhookLogsBefore (db: Kysely<Database>, before: Date, limit: number): Promise<number> {
+  const result = await db.deleteFrom('webhook_logs')
+    .where('id', 'in', db.selectFrom('webhook_logs').select('id').where('created_at', '<', before).orderBy('created_at').limit(limit))
+    .executeTakeFirst()
   return Number(result.numDeletedRows)
 }

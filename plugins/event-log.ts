@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import fp from 'fastify-plugin'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
@@ -118,20 +119,36 @@ export class EventLogReader {
 
 const DAY_MS = 24 * 60 * 60 * 1000
 
+// Rows one pruning statement deletes: a few milliseconds of work. A month of events or webhook attempts deleted in one
+// statement held the embedded database (one connection, on the main thread) for seconds.
+const PRUNE_BATCH = 1000
+
+/** Runs `step` (a delete of at most PRUNE_BATCH rows) until it deletes fewer, a turn of the event loop between; returns the total. */
+async function inBatches (step: (limit: number) => Promise<number>): Promise<number> {
+  let total = 0
+  for (;;) {
+    const deleted = await step(PRUNE_BATCH)
+    total += deleted
+    if (deleted < PRUNE_BATCH) return total
+    await nextTurn()
+  }
+}
+
 /** Deletes the events older than `retentionDays` before `now`; returns how many. */
 export function pruneEventHistory (db: Kysely<Database>, retentionDays: number, now = Date.now()): Promise<number> {
-  return deleteEventsBefore(db, new Date(now - retentionDays * DAY_MS))
+  const before = new Date(now - retentionDays * DAY_MS)
+  return inBatches((limit) => deleteEventsBefore(db, before, limit))
 }
 
 /**
  * Everything kept for the retention period and then dropped: the events, the webhook attempts logged (each with its
- * whole payload) and the tokens revoked or expired before it. Returns how many rows of each.
+ * whole payload) and the tokens revoked or expired before it, in short statements. Returns how many rows of each.
  */
 export async function pruneHistory (db: Kysely<Database>, retentionDays: number, now = Date.now()) {
   const before = new Date(now - retentionDays * DAY_MS)
   return {
-    events: await deleteEventsBefore(db, before),
-    webhookLogs: await deleteWebhookLogsBefore(db, before),
+    events: await inBatches((limit) => deleteEventsBefore(db, before, limit)),
+    webhookLogs: await inBatches((limit) => deleteWebhookLogsBefore(db, before, limit)),
     tokens: await deleteDeadTokens(db, before)
   }
 }
