@@ -5,6 +5,7 @@ import {
   type ClaimOutcome, type HeldLease
 } from '../db/room-leases.ts'
 import type { Listen } from '../plugins/db.ts'
+import { coalesce } from '../lib/coalesce.ts'
 
 // Why a lease row and not a session-level advisory lock on a dedicated connection: an advisory lock lives and dies
 // with its connection. If that connection drops (a database restart, a proxy timeout) the lock is gone while the
@@ -55,8 +56,8 @@ export class RoomLeases {
   #unlisten: (() => Promise<void>) | undefined
   #stopped = false
   #failing = false
-  #beatQueued = false
-  #nextBeat: Promise<void> | undefined
+  // Notifications arrive in bursts: one renewal waiting behind the running one covers them all.
+  readonly #renewal = coalesce(() => this.#renewAndTake())
 
   constructor (options: RoomLeasesOptions) {
     this.#o = options
@@ -105,25 +106,27 @@ export class RoomLeases {
    * handlers may claim or drop). Never rejects: a failure is logged once per run of failures.
    */
   beat (): Promise<void> {
-    // Notifications arrive in bursts: one beat waiting behind the running one covers them all.
-    if (this.#beatQueued) return this.#nextBeat!
-    this.#beatQueued = true
-    this.#nextBeat = this.#serial(async () => {
-      this.#beatQueued = false
+    return this.#renewal().then(({ reported }) => reported)
+  }
+
+  async #renewAndTake (): Promise<{ reported: Promise<void> }> {
+    const changes = await this.#serial(async () => {
       if (this.#stopped) return { lost: [], taken: [] }
-      const lost = await this.#renew()
-      const taken = await this.#takeFree()
-      return { lost, taken }
-    }).then(async ({ lost, taken }) => {
-      if (this.#failing) this.#o.log.info({}, 'room leases renewed again')
-      this.#failing = false
-      if (lost.length) await this.#o.lost(lost)
-      if (taken.length) await this.#o.acquired(taken)
-    }, (err) => {
+      return { lost: await this.#renew(), taken: await this.#takeFree() }
+    }).catch((err) => {
       if (!this.#failing) this.#o.log.warn({ err: (err as Error).message }, 'room lease heartbeat failed; retrying')
       this.#failing = true
     })
-    return this.#nextBeat
+    if (!changes) return { reported: Promise.resolve() }
+    if (this.#failing) this.#o.log.info({}, 'room leases renewed again')
+    this.#failing = false
+    // Not awaited by the run: a slow handler (a watch stopping mid-poll) must not hold the next renewal back.
+    return { reported: this.#report(changes.lost, changes.taken) }
+  }
+
+  async #report (lost: Parameters<RoomLeasesOptions['lost']>[0], taken: Parameters<RoomLeasesOptions['acquired']>[0]) {
+    if (lost.length) await this.#o.lost(lost)
+    if (taken.length) await this.#o.acquired(taken)
   }
 
   /** Stops the heartbeat and hands every held lease over to the other processes at once. */
