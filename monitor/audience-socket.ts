@@ -1,21 +1,5 @@
 import WebSocket from 'ws'
-import { parseEntity, parseWelcome } from './room-state.ts'
-
-/** One entity as ecast sends it: `object` entities carry `val`/`version`, the audience pn-counter a `count`. */
-export interface EcastEntity {
-  key: string
-  val?: unknown
-  version?: number
-  count?: number
-}
-
-/** The parts of an audience `client/welcome` the monitor uses. */
-export interface Welcome {
-  id: number
-  entities: Record<string, EcastEntity>
-  /** Connected clients by id with their roles; null for audience connections (docs/ecast.md). */
-  here: Record<string, { roles?: Record<string, unknown> }> | null
-}
+import { isObject, parseEntity, parseWelcome, type EcastEntity, type Welcome } from './ecast-frames.ts'
 
 export interface AudienceHandlers {
   welcome (welcome: Welcome): void
@@ -36,8 +20,6 @@ export interface AudienceConnection {
 }
 
 export type OpenAudienceSocket = (url: string, handlers: AudienceHandlers) => AudienceConnection
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** `wss://{audienceHost}/api/v2/audience/{code}/play`, or `ws://` when the REST base is plain http (a local fake). */
 export function audienceUrl (ecastBaseUrl: string, audienceHost: string, code: string): string {

@@ -1,43 +1,13 @@
 import type { RoomInfo } from './ecast-client.ts'
-import type { EcastEntity, Welcome } from './audience-socket.ts'
+import { isObject, type EcastEntity, type Welcome } from './ecast-frames.ts'
 
 // What a room watch concludes from ecast's messages, as pure functions over immutable values (docs/ecast.md): the player
 // count, and the meaning of the audience socket's room, textDescriptions and audience entities. RoomWatch keeps the
 // timers, the I/O and the transitions.
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-
 const JOINED = new Set(['TEXT_DESCRIPTION_PLAYER_JOINED', 'TEXT_DESCRIPTION_PLAYER_JOINED_VIP'])
 // After this many failed audience connections in a row the count falls back to REST alone (see countPlayers).
 export const SOCKET_DEGRADED_AFTER = 3
-
-/** One entity from a frame: welcome entities are `[type, data, meta]`; updates carry the data object itself. */
-export function parseEntity (value: unknown): EcastEntity | null {
-  const data = Array.isArray(value) ? value[1] : value
-  if (!isObject(data) || typeof data.key !== 'string') return null
-  return {
-    key: data.key,
-    val: data.val,
-    version: typeof data.version === 'number' ? data.version : undefined,
-    count: typeof data.count === 'number' ? data.count : undefined
-  }
-}
-
-/** The `result` of a `client/welcome` frame; malformed entities are left out. */
-export function parseWelcome (result: Record<string, unknown>): Welcome {
-  const entities: Record<string, EcastEntity> = {}
-  if (isObject(result.entities)) {
-    for (const value of Object.values(result.entities)) {
-      const entity = parseEntity(value)
-      if (entity) entities[entity.key] = entity
-    }
-  }
-  return {
-    id: typeof result.id === 'number' ? result.id : 0,
-    entities,
-    here: isObject(result.here) ? result.here as Welcome['here'] : null
-  }
-}
 
 /** What the `room` entity said last; a field is absent until ecast sent it. */
 export interface RoomFacts { state?: string, lobbyState?: string, gameCanStart?: boolean, gameFinished?: boolean }

@@ -1,81 +1,8 @@
-import type { EcastApi, RoomInfo } from './ecast-client.ts'
-import type { AudienceConnection, EcastEntity, OpenAudienceSocket, Welcome } from './audience-socket.ts'
-import type { RoomEventType } from '../schemas/events.ts'
-import {
-  EMPTY_VIEW, applyEntity, applyWelcome, countPlayers, finalCount, gameFinished, lobbyReport, withAudienceAnswer,
-  withoutAudienceAnswer, type PublishedLobby, type SocketView
-} from './room-state.ts'
-
-export type WatchState = 'waiting' | 'lobby' | 'started' | 'ended' | 'failed' | 'stopped'
-
-/** What a watch has published so far: a process taking the room over resumes from it rather than repeat or skip it. */
-export interface PublishedState {
-  /** The lobby facts of the last lobby.updated. */
-  lobby: PublishedLobby
-  /** The textDescriptions id up to which joins were announced (or were there when the watch first connected). */
-  descriptionId: number | null
-}
-
-/**
- * Where a watch reports what it learns. Each call is awaited before the watch goes on, so reports stay in order.
- * `published`, when given, changed since the last call that carried it: store it with the event or count.
- */
-export interface RoomWatchSink {
-  /** A room event; the sink adds the session ids and the room code. */
-  event (type: RoomEventType, data: Record<string, unknown>, published?: PublishedState): Promise<void> | void
-  /** A new player count, stored with the player-check status (`checking` in the lobby, `completed` once final). */
-  count (playerCount: number, status: 'checking' | 'completed', published?: PublishedState): Promise<void>
-  /** A status without a new count (`completed` when the room ends, `failed` when it never appeared). */
-  status (status: 'completed' | 'failed'): Promise<void>
-  /** The watch ended by itself (`ended` or `failed`); it schedules nothing more. */
-  finished (state: 'ended' | 'failed'): void
-}
-
-/** The subset of a pino logger the watch uses. */
-export interface WatchLogger {
-  info (obj: object, msg: string): void
-  warn (obj: object, msg: string): void
-}
-
-export interface RoomWatchOptions {
-  code: string
-  api: EcastApi
-  openSocket: OpenAudienceSocket
-  /** The audience WebSocket URL for a room served by `audienceHost`. */
-  socketUrl (audienceHost: string): string
-  pollIntervalMs: number
-  roomWaitMs: number
-  sink: RoomWatchSink
-  log: WatchLogger
-  now?: () => number
-  random?: () => number
-  /** Sets and clears the poll timer; default: unref'd Node timers. */
-  timers?: WatchTimers
-  /** What an earlier watch of this room (another process's, before a takeover) already reported, so it is not repeated. */
-  resume?: WatchResume
-}
-
-export interface WatchResume {
-  /** room.connected was published. */
-  connected: boolean
-  /** game.started was published: the count is final. */
-  started: boolean
-  /** The count stored last; only a different one is stored again. */
-  playerCount: number | null
-  /** What the earlier watch published last; undefined when it stored nothing. */
-  published?: PublishedState
-}
-
-export interface WatchTimers {
-  /** Calls `fn` once after `delayMs`; the timer must not keep the process alive. */
-  set (fn: () => void, delayMs: number): unknown
-  clear (timer: unknown): void
-}
-
-const nodeTimers: WatchTimers = {
-  set: (fn, delayMs) => setTimeout(fn, delayMs).unref(),
-  clear: (timer) => clearTimeout(timer as NodeJS.Timeout)
-}
+import type { RoomInfo } from './ecast-client.ts'
+import { AudienceLink } from './audience-link.ts'
+import { PollLoop } from './poll-loop.ts'
+import { EMPTY_VIEW, countPlayers, finalCount, gameFinished, lobbyReport, type PublishedLobby } from './room-state.ts'
+import { nodeTimers, type PublishedState, type RoomWatchOptions, type WatchState } from './watch-types.ts'
 
 /**
  * Watches one ecast room: waiting (polling until the code exists) → lobby (counting players) → started (count
@@ -89,11 +16,9 @@ export class RoomWatch {
   readonly #o: RoomWatchOptions
   readonly #now: () => number
   readonly #random: () => number
-  readonly #timers: WatchTimers
   readonly #abort = new AbortController()
   #state: WatchState = 'waiting'
-  /** The poll loop: started or not, the next poll's timer, the tick in progress, an early poll asked during it. */
-  readonly #loop: { scheduling: boolean, startedAt: number, timer: unknown, running: Promise<void> | null, wakeAgain: boolean }
+  readonly #loop: PollLoop
   /** Failures in a row: of REST calls (ecast unreachable) and of whole steps (the sink failed). */
   readonly #failures = { rest: 0, step: 0 }
   /** What REST said last: the room (null until found), when it was read, the /connections total. */
@@ -102,17 +27,33 @@ export class RoomWatch {
   readonly #reported = { playerCount: null as number | null, startAnnounced: false, lobby: {} as PublishedLobby, descriptionId: null as number | null }
   /** The published state last handed to the sink (as JSON), so an unchanged one is not stored again. */
   #stored = ''
-  /** The audience socket: the connection, whether it was welcomed, failed connections in a row, when to retry. */
-  readonly #link = { socket: null as AudienceConnection | null, live: false, failures: 0, retryAt: 0 }
-  #view: SocketView = EMPTY_VIEW
+  /** The audience socket and what it said (the view). */
+  readonly #link: AudienceLink
 
   constructor (options: RoomWatchOptions) {
     this.#o = options
     this.code = options.code
     this.#now = options.now ?? Date.now
     this.#random = options.random ?? Math.random
-    this.#timers = options.timers ?? nodeTimers
-    this.#loop = { scheduling: false, startedAt: this.#now(), timer: null, running: null, wakeAgain: false }
+    this.#loop = new PollLoop({
+      periodMs: options.pollIntervalMs,
+      timers: options.timers ?? nodeTimers,
+      now: this.#now,
+      step: () => this.#guardedStep(),
+      nextDelay: () => this.#nextDelay(),
+      done: () => this.done
+    })
+    this.#link = new AudienceLink({
+      code: this.code,
+      openSocket: options.openSocket,
+      socketUrl: options.socketUrl,
+      log: options.log,
+      now: this.#now,
+      backoff: (failures) => this.#backoff(failures),
+      inLobby: () => this.#state === 'lobby',
+      done: () => this.done,
+      wake: () => this.#wake()
+    })
     const { playerCount = null, published } = options.resume ?? {}
     this.#reported.playerCount = playerCount
     if (published) {
@@ -120,7 +61,7 @@ export class RoomWatch {
       // newer than its last description id (made while no process watched) are announced at the first welcome.
       this.#reported.lobby = published.lobby
       this.#reported.descriptionId = published.descriptionId
-      this.#view = { ...EMPTY_VIEW, lastDescriptionId: published.descriptionId }
+      this.#link.view = { ...EMPTY_VIEW, lastDescriptionId: published.descriptionId }
       this.#stored = JSON.stringify(published)
     }
   }
@@ -132,75 +73,34 @@ export class RoomWatch {
   get done (): boolean { return this.#state === 'ended' || this.#state === 'failed' || this.#state === 'stopped' }
 
   /** Starts polling on its own schedule: the next poll is set only after the previous one finished. */
-  start (): void {
-    if (this.#loop.scheduling || this.done) return
-    this.#loop.scheduling = true
-    this.#loop.startedAt = this.#now()
-    this.#schedule(0)
-  }
+  start (): void { this.#loop.start() }
 
   /** Stops for good: clears the timer, aborts requests, waits for the poll in progress, closes the socket. */
   async stop (): Promise<void> {
     if (!this.done) this.#state = 'stopped'
-    this.#loop.scheduling = false
-    this.#clearTimer()
     this.#abort.abort()
-    await this.#loop.running
-    await this.#closeSocket()
+    await this.#loop.stop()
+    await this.#link.close()
   }
 
   /** One step of the state machine. Never rejects; a tick already running is joined, not repeated. */
-  tick (): Promise<void> {
-    const loop = this.#loop
-    if (loop.running) return loop.running
-    if (this.done) return Promise.resolve()
-    loop.running = this.#step()
-      .then(() => {
-        if (this.#failures.step > 0) this.#o.log.info({ roomCode: this.code }, 'room watch recovered')
-        this.#failures.step = 0
-      }, (err) => {
-        // Storing a count failed (the database is down): retried with backoff, logged once.
-        if (this.#failures.step === 0) this.#o.log.warn({ err, roomCode: this.code }, 'room watch step failed; retrying with backoff')
-        this.#failures.step++
-      })
-      .finally(() => { loop.running = null })
-    return loop.running
-  }
+  tick (): Promise<void> { return this.#loop.run() }
 
-  #clearTimer (): void {
-    if (this.#loop.timer !== null) this.#timers.clear(this.#loop.timer)
-    this.#loop.timer = null
-  }
-
-  #schedule (delay: number): void {
-    const loop = this.#loop
-    if (!loop.scheduling || this.done) return
-    this.#clearTimer()
-    if (delay > 0) {
-      // Polls of many watches land on a shared quarter-period grid, so the process wakes for batches of them rather
-      // than once per poll: about a third less CPU with 200 rooms (bench/monitor.ts).
-      const grid = Math.max(10, Math.floor(this.#o.pollIntervalMs / 4))
-      const now = this.#now()
-      delay = Math.max(0, Math.round((now + delay) / grid) * grid - now)
-    }
-    loop.timer = this.#timers.set(() => {
-      loop.timer = null
-      this.tick().then(() => {
-        const again = loop.wakeAgain
-        loop.wakeAgain = false
-        this.#schedule(again ? 0 : this.#nextDelay())
-      })
-    }, delay)
+  #guardedStep (): Promise<void> {
+    return this.#step().then(() => {
+      if (this.#failures.step > 0) this.#o.log.info({ roomCode: this.code }, 'room watch recovered')
+      this.#failures.step = 0
+    }, (err) => {
+      // Storing a count failed (the database is down): retried with backoff, logged once.
+      if (this.#failures.step === 0) this.#o.log.warn({ err, roomCode: this.code }, 'room watch step failed; retrying with backoff')
+      this.#failures.step++
+    })
   }
 
   /** Socket news: poll now rather than at the next period, unless REST is backing off. */
   #wake (): void {
     if (this.done || this.#failures.rest > 0) return
-    if (this.#loop.running) {
-      this.#loop.wakeAgain = true
-      return
-    }
-    if (this.#loop.scheduling) this.#schedule(0)
+    this.#loop.wake()
   }
 
   #backoff (failures: number): number {
@@ -267,7 +167,7 @@ export class RoomWatch {
       this.#state = 'started'
       this.#reported.startAnnounced = true
     }
-    this.#ensureSocket()
+    this.#link.ensure(this.#rest.room)
     if (this.#state === 'started') return
     if (room.locked) return this.#enterStarted()
     // Taken over from another process: count now, not a period later (failover is timed from the owner's death). With
@@ -276,7 +176,7 @@ export class RoomWatch {
   }
 
   async #stepLobby (): Promise<void> {
-    this.#ensureSocket()
+    this.#link.ensure(this.#rest.room)
     // Room info is only needed for `locked` (a vanished room also shows in /connections). With a live socket, the
     // start arrives as room.state Gameplay at once, so `locked` is only a fallback, checked every fourth period.
     if (!this.#link.live || this.#now() - this.#rest.checkedAt >= 3.5 * this.#o.pollIntervalMs) {
@@ -291,31 +191,25 @@ export class RoomWatch {
     if (this.done || connections === undefined) return
     if (connections === null) return this.#end('room closed')
     // The audience is asked again only when the total moved or the counter changed, not on every poll.
-    if (connections !== this.#rest.connections || this.#view.audience.connections === null) await this.#refreshAudience()
+    // Asked right after /connections, so both counts describe (nearly) the same moment.
+    if (connections !== this.#rest.connections || this.#link.view.audience.connections === null) {
+      await this.#link.refreshAudience(Math.min(2000, Math.max(100, this.#o.pollIntervalMs)))
+    }
     if (this.done) return
     this.#rest.connections = connections
-    const count = countPlayers(connections, this.#rest.room, this.#view.audience, this.#link)
+    const count = countPlayers(connections, this.#rest.room, this.#link.view.audience, this.#link)
     if (count !== null && count !== this.#reported.playerCount) {
       // Joins still to announce keep the description id where it was, so a takeover now would announce them.
-      if (!this.#view.joins.length) this.#reported.descriptionId = this.#view.lastDescriptionId
+      if (!this.#link.view.joins.length) this.#reported.descriptionId = this.#link.view.lastDescriptionId
       await this.#o.sink.count(count, 'checking', this.#published())
       this.#reported.playerCount = count
     }
     await this.#applyLobbyNews()
   }
 
-  // Asked right after /connections, so both counts describe (nearly) the same moment.
-  async #refreshAudience (): Promise<void> {
-    const link = this.#link
-    if (!link.live || !link.socket) return
-    const connections = await link.socket.audienceCount(Math.min(2000, Math.max(100, this.#o.pollIntervalMs)))
-    if (connections === null || !link.live) return
-    this.#view = withAudienceAnswer(this.#view, connections)
-  }
-
   async #stepStarted (): Promise<void> {
     if (!this.#reported.startAnnounced) await this.#announceStart()
-    this.#ensureSocket()
+    this.#link.ensure(this.#rest.room)
     const room = await this.#getRoom()
     if (this.done || room === undefined) return
     if (room === null) return this.#end('room closed')
@@ -325,10 +219,10 @@ export class RoomWatch {
 
   /** Turns what the socket reported since the last tick into events and transitions. */
   async #applyLobbyNews (): Promise<void> {
-    const facts = this.#view.room
+    const facts = this.#link.view.room
     if (this.#state === 'lobby') {
-      const report = lobbyReport(this.#view, this.#reported.lobby, this.#reported.playerCount)
-      this.#view = report.view
+      const report = lobbyReport(this.#link.view, this.#reported.lobby, this.#reported.playerCount)
+      this.#link.view = report.view
       this.#reported.lobby = report.published
       this.#reported.descriptionId = report.view.lastDescriptionId
       // The state after the report goes with its last event: a takeover between two of its events would repeat the
@@ -339,7 +233,7 @@ export class RoomWatch {
       }
       if (report.started) await this.#enterStarted()
     }
-    if (!this.done && gameFinished(facts, this.#view)) await this.#end(null)
+    if (!this.done && gameFinished(facts, this.#link.view)) await this.#end(null)
   }
 
   /** The published state, when it changed since it was last handed to the sink. */
@@ -357,7 +251,7 @@ export class RoomWatch {
       const connections = await this.#getConnections()
       if (this.done) return
       if (typeof connections === 'number') {
-        this.#reported.playerCount = finalCount(connections, this.#rest.room, this.#view.audience, this.#link)
+        this.#reported.playerCount = finalCount(connections, this.#rest.room, this.#link.view.audience, this.#link)
       }
     }
     this.#o.log.info({ roomCode: this.code, playerCount: this.#reported.playerCount }, 'ecast game started; player count final')
@@ -382,7 +276,7 @@ export class RoomWatch {
       await this.#o.sink.event('game.ended', { playerCount: this.#reported.playerCount ?? 0 })
       if (vanished) await this.#o.sink.event('room.disconnected', { reason: vanished })
     } finally {
-      await this.#closeSocket()
+      await this.#link.close()
       this.#o.sink.finished('ended')
     }
   }
@@ -396,51 +290,5 @@ export class RoomWatch {
     } finally {
       this.#o.sink.finished('failed')
     }
-  }
-
-  #ensureSocket (): void {
-    const link = this.#link
-    const room = this.#rest.room
-    if (link.socket || this.done || !room?.audienceEnabled || this.#now() < link.retryAt) return
-    const socket: AudienceConnection = this.#o.openSocket(this.#o.socketUrl(room.audienceHost), {
-      welcome: (welcome) => { if (link.socket === socket) this.#onWelcome(welcome) },
-      entity: (entity) => { if (link.socket === socket) this.#onEntity(entity) },
-      closed: (reason) => { if (link.socket === socket) this.#onSocketClosed(reason) }
-    })
-    link.socket = socket
-  }
-
-  #onWelcome (welcome: Welcome): void {
-    const link = this.#link
-    if (link.failures > 0) this.#o.log.info({ roomCode: this.code, failures: link.failures }, 'audience socket connected again')
-    link.live = true
-    link.failures = 0
-    this.#view = applyWelcome(this.#view, welcome, this.#state === 'lobby')
-    this.#wake()
-  }
-
-  #onEntity (entity: EcastEntity): void {
-    const { view, wake } = applyEntity(this.#view, entity, this.#state === 'lobby')
-    this.#view = view
-    if (wake) this.#wake()
-  }
-
-  #onSocketClosed (reason: string): void {
-    const link = this.#link
-    link.socket = null
-    link.live = false
-    this.#view = withoutAudienceAnswer(this.#view)
-    if (this.done) return
-    if (link.failures === 0) this.#o.log.warn({ roomCode: this.code, reason }, 'audience socket lost; reconnecting with backoff')
-    link.failures++
-    link.retryAt = this.#now() + this.#backoff(link.failures)
-  }
-
-  async #closeSocket (): Promise<void> {
-    const link = this.#link
-    const socket = link.socket
-    link.socket = null
-    link.live = false
-    await socket?.close()
   }
 }

@@ -1,9 +1,9 @@
 import t from 'tap'
 import {
-  EMPTY_VIEW, applyEntity, applyWelcome, countPlayers, finalCount, gameFinished, lobbyReport, parseEntity, parseWelcome,
-  shardsIn, withAudienceAnswer, withoutAudienceAnswer, type AudienceFacts, type SocketView
+  EMPTY_VIEW, applyEntity, applyWelcome, countPlayers, finalCount, gameFinished, lobbyReport, shardsIn, withAudienceAnswer,
+  withoutAudienceAnswer, type AudienceFacts, type SocketView
 } from '../../monitor/room-state.ts'
-import type { EcastEntity } from '../../monitor/audience-socket.ts'
+import { parseEntity, parseWelcome, type EcastEntity } from '../../monitor/ecast-frames.ts'
 
 // The pure half of the room monitor, fed the raw frames captured from real rooms (docs/ecast.md, "Raw captures"). Where
 // a capture elides a value, the room entity's fields as docs/ecast.md lists them stand in.

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { RoomWatch, type WatchTimers } from '../../monitor/room-watch.ts'
+import { RoomWatch } from '../../monitor/room-watch.ts'
+import type { WatchTimers } from '../../monitor/watch-types.ts'
 import type { RoomInfo } from '../../monitor/ecast-client.ts'
 import type { AudienceHandlers } from '../../monitor/audience-socket.ts'
 

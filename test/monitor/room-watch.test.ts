@@ -1,7 +1,9 @@
 import t from 'tap'
-import { RoomWatch, type RoomWatchSink } from '../../monitor/room-watch.ts'
+import { RoomWatch } from '../../monitor/room-watch.ts'
+import type { RoomWatchSink } from '../../monitor/watch-types.ts'
 import type { RoomInfo } from '../../monitor/ecast-client.ts'
-import type { AudienceHandlers, EcastEntity, Welcome } from '../../monitor/audience-socket.ts'
+import type { AudienceHandlers } from '../../monitor/audience-socket.ts'
+import type { EcastEntity, Welcome } from '../../monitor/ecast-frames.ts'
 
 // RoomWatch driven tick by tick, with a scripted ecast, an in-memory socket and a hand-moved clock: no sleeping.
 
