@@ -113,12 +113,12 @@ t.test('SIGKILLs and a PostgreSQL restart during a stream of writes lose, repeat
       await until(() => !streaming || writes >= faultAt)
       if (!streaming) return
       if (step === 'outage') {
+        faultAt = at(i + 1) // writes go on through the outage (and retry its 503s)
         outage.from = Date.now()
         await postgres.stop()
         await sleep(2000)
         await postgres.start()
         outage.to = Date.now()
-        faultAt = at(i + 1)
         continue
       }
       // The first kill takes the live client's process, so it has to resume; the others strike at random.
@@ -186,4 +186,5 @@ t.test('SIGKILLs and a PostgreSQL restart during a stream of writes lose, repeat
   const bad = answers.filter((a) => a.status >= 500 &&
     (a.status !== 503 || a.at < outage.from || a.at > outage.to + OUTAGE_GRACE_MS))
   t.same(bad, [], 'no 5xx answer but 503 during the outage')
+  t.ok(answers.some((a) => a.status === 503 && a.at >= outage.from), 'writes were answered 503 during the outage')
 })
