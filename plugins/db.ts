@@ -1,5 +1,4 @@
 import fp from 'fastify-plugin'
-import type { FastifyBaseLogger } from 'fastify'
 import { createHash } from 'node:crypto'
 import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely'
 import { PGliteDialect } from 'kysely-pglite-dialect'
@@ -9,13 +8,16 @@ import pg from 'pg'
 import { migrateToLatest } from '../db/migrate.ts'
 import type { Database } from '../db/types.ts'
 import { isDatabaseDown } from './errors.ts'
+import { DbListener, type Listen } from './db-listener.ts'
 
-// TCP keepalive on every PostgreSQL connection (pool and listeners): a half-open connection (the server's host gone,
+// TCP keepalive on every PostgreSQL connection (pool and listener): a half-open connection (the server's host gone,
 // a NAT or proxy that dropped it) is noticed within about a minute instead of hanging until the OS gives up on it.
 const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 }
 import { lockDataDir } from './data-dir-lock.ts'
 import { DATA_DIR_TEMPLATE, unpackDataDir, wantsTemplate } from './data-dir-template.ts'
 import { PREPARED } from '../db/prepared.ts'
+
+export type { Listen }
 
 // timestamptz arrives as Date, bigint counts (count(*)) as numbers: they never exceed 2^53 here.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value))
@@ -41,6 +43,7 @@ export default fp<DbOptions>(async function db (app, opts) {
   const { DATABASE_URL, DATA_DIR } = app.config
   let dialect
   let listen: Listen
+  let listener: DbListener | undefined
   let release = () => {}
   if (DATABASE_URL) {
     const pool = new pg.Pool({ connectionString: DATABASE_URL, max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000, ...KEEPALIVE })
@@ -49,7 +52,9 @@ export default fp<DbOptions>(async function db (app, opts) {
     pool.on('connect', (client) => client.on('error', (err) => app.log.warn(`database connection lost: ${err.message}`)))
     pool.on('error', () => {}) // idle clients: already logged by the listener above
     dialect = new PostgresDialect({ pool: preparingPool(pool) })
-    listen = (channel, onNotify) => listenOnServer(DATABASE_URL, channel, onNotify, app.log)
+    // Every LISTEN of the process (event log, connected clients, webhooks, leases, chat sources) on one connection.
+    listener = new DbListener({ connectionString: DATABASE_URL, connectionTimeoutMillis: 5000, ...KEEPALIVE }, app.log)
+    listen = listener.listen
   } else {
     // Two processes on one PGlite directory corrupt it: take it for this process before PGlite opens it.
     if (!DATA_DIR.includes('://')) release = lockDataDir(DATA_DIR)
@@ -68,6 +73,7 @@ export default fp<DbOptions>(async function db (app, opts) {
   }
   const kysely = new Kysely<Database>({ dialect })
   app.addHook('onClose', async () => {
+    await listener?.close()
     await kysely.destroy()
     release()
   })
@@ -130,55 +136,6 @@ export function preparingPool (pool: pg.Pool): PostgresPool {
   }
 }
 
-/**
- * LISTENs on a channel and calls `onNotify` for each notification, and once more after every reconnect (a
- * notification sent while disconnected is lost, so a listener must then catch up by reading). Resolves once
- * listening; the returned function stops.
- */
-export type Listen = (channel: string, onNotify: () => void) => Promise<() => Promise<void>>
-
-// LISTEN needs a connection of its own, outside the pool; it is re-opened with backoff when it drops.
-async function listenOnServer (url: string, channel: string, onNotify: () => void, log: FastifyBaseLogger) {
-  let client: pg.Client | undefined
-  let stopped = false
-  let retry: NodeJS.Timeout | undefined
-  let delay = 250
-  const connect = async () => {
-    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, ...KEEPALIVE })
-    c.on('notification', () => onNotify())
-    c.on('error', (err) => {
-      log.warn(`database listener lost: ${err.message}`)
-      reconnect(c)
-    })
-    c.on('end', () => reconnect(c))
-    await c.connect()
-    await c.query(`listen ${pg.escapeIdentifier(channel)}`)
-    if (stopped) { await c.end(); return }
-    client = c
-    delay = 250
-  }
-  const reconnect = (c: pg.Client) => {
-    if (stopped || client !== c || retry) return
-    client = undefined
-    c.end().catch(() => {})
-    const attempt = () => {
-      retry = undefined
-      connect().then(onNotify, () => {
-        if (stopped) return
-        delay = Math.min(delay * 2, 5000)
-        retry = setTimeout(attempt, delay).unref()
-      })
-    }
-    retry = setTimeout(attempt, delay).unref()
-  }
-  await connect()
-  return async () => {
-    stopped = true
-    clearTimeout(retry)
-    await client?.end().catch(() => {})
-  }
-}
-
 declare module 'fastify' {
   interface FastifyInstance {
     db: Kysely<Database>
@@ -187,7 +144,7 @@ declare module 'fastify' {
      * request; long work there runs in smaller statements.
      */
     dbEmbedded: boolean
-    /** LISTEN on a Postgres channel (a dedicated connection on a server, the embedded instance's own on PGlite). */
+    /** LISTEN on a Postgres channel (the process's one listener connection on a server, the embedded instance's own on PGlite). */
     dbListen: Listen
     /** true when the database answers a trivial query; false when it cannot be reached. */
     pingDb: () => Promise<boolean>
