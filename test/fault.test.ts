@@ -133,7 +133,10 @@ t.test('SIGKILLs and a PostgreSQL restart during a stream of writes lose, repeat
     faultAt = Infinity
   }
   const started = Date.now()
-  await Promise.all([stream().finally(() => { streaming = false }), faults().finally(() => { faultAt = Infinity })])
+  // Both settle before anything is asserted or torn down: a fault still running (PostgreSQL being started again)
+  // after a failed stream would outlive the test.
+  const settled = await Promise.allSettled([stream().finally(() => { streaming = false }), faults().finally(() => { faultAt = Infinity })])
+  for (const result of settled) if (result.status === 'rejected') throw result.reason
   t.comment(`${writes} writes in ${Date.now() - started} ms with ${kills} SIGKILLs and a ${outage.to - outage.from} ms outage; the live client reconnected ${client.reconnects} times`)
   t.equal(kills, KILLS, 'every SIGKILL happened during the stream')
   t.ok(outage.to > 0, 'the database restart happened during the stream')
