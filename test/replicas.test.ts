@@ -300,7 +300,7 @@ t.test('three processes on one PostgreSQL database', { skip: replicasSkip() }, a
     await until('game.started', () => nextClient.of('game.started').length === 1)
     t.same(nextClient.of('game.started').map((e) => e.data), [{ sessionId, sessionGameId, roomCode: 'FAIL', playerCount: 4 }])
 
-    // A graceful shutdown hands the room over at once: well before the lease (one poll period) could expire.
+    // A graceful shutdown hands the room over at once: well before the lease (three quarters of a poll period) could expire.
     const lastClient = last === b ? others.b : others.c
     next.kill('SIGTERM')
     const stoppedAt = Date.now()
