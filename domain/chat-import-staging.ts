@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises'
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 import type { Readable } from 'node:stream'
 import type { Kysely } from 'kysely'
 import { insertChatLogs, type ChatLogBatch } from '../db/chat-logs.ts'
@@ -66,7 +66,10 @@ export async function writeBatch (db: Kysely<Database>, sessionId: number, impor
 export const isForeignKeyViolation = (err: unknown) => (err as { code?: string }).code === '23503'
 /** Calls `step(from, to)` for consecutive id ranges of `size` covering (after, last]. */
 export async function inIdRanges (after: number, last: number, size: number, step: (from: number, to: number) => Promise<void>) {
-  for (let from = after; from < last; from += size) await step(from, Math.min(from + size, last))
+  for (let from = after; from < last; from += size) {
+    if (from > after) await nextTurn() // other requests' statements get in between (see chat-import.ts)
+    await step(from, Math.min(from + size, last))
+  }
 }
 
 /** Opens the session's import for `owner`, waiting while another import into it runs. */

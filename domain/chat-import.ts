@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { Kysely } from 'kysely'
 import * as imports from '../db/chat-imports.ts'
 import { findSession } from '../db/sessions.ts'
@@ -62,6 +63,9 @@ export async function importChatLog (db: Kysely<Database>, sessionId: number, bo
     let tally = new ImportTally(await loadTimeline(db, sessionId))
     for await (const messages of readChatLog(body, opts.limit, opts.batchRows)) {
       await writing
+      // A turn of the event loop first: on the embedded database each statement runs on this thread, and the next one
+      // would otherwise start in the same run of microtasks, before any other request is even read.
+      await nextTurn()
       writing = writeBatch(db, sessionId, claim.id, tally, messages)
       writing.catch(() => {}) // awaited (and thrown) on the next turn or below
     }

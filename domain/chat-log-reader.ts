@@ -80,7 +80,7 @@ export async function * readChatLog (body: Readable, limit: number, batchRows: n
     for (;;) {
       if (failure) throw failure
       if (rows.ready.length >= batchRows || (ended && rows.ready.length)) {
-        yield rows.take()
+        yield rows.take(batchRows)
         body.resume()
         continue
       }

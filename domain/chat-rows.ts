@@ -127,10 +127,14 @@ export class ChatRows {
     if (this.depth !== 0 || !this.seenChatData) throw new ChatLogInvalid(NOT_AN_ARRAY)
   }
 
-  take (): ChatMessage[] {
-    const rows = this.ready
-    this.ready = []
-    return rows
+  /** The first `max` ready rows: a chunk that held more (a body sent at once) still makes statements of `max` rows. */
+  take (max: number): ChatMessage[] {
+    if (this.ready.length <= max) {
+      const rows = this.ready
+      this.ready = []
+      return rows
+    }
+    return this.ready.splice(0, max)
   }
 
   private skip (opens: boolean) {

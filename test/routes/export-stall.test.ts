@@ -36,3 +36,35 @@ t.test('health answers while a large session export streams', async (t) => {
     t.ok(probes.slowest <= bound, `${format}: slowest health probe ${probes.slowest.toFixed(0)} ms (bound ${bound} ms, idle ${idle.toFixed(0)} ms)`)
   }
 })
+
+// A chat log sent at once is written in statements of a few hundred rows with a turn of the event loop between them:
+// each batch used to start in the same run of microtasks as the last one ended, so no other request was even read
+// until the whole import had run, and a chunk that held many rows made one statement of all of them.
+const IMPORTED = 30_000
+
+t.test('health answers while a large chat log is imported', async (t) => {
+  const app = await build(t)
+  const base = await app.listen({ port: 0, host: '127.0.0.1' })
+  const session = await insertSession(app, { is_active: 0 })
+  await insertSessionGame(app, session.id, 1, '2026-03-15T20:00:00.000Z')
+  const chatData = Array.from({ length: IMPORTED }, (_, i) => ({
+    username: `viewer${i % 300}`,
+    message: i % 20 === 0 ? 'thisgame++' : `chat message ${i}`,
+    timestamp: new Date(Date.parse('2026-03-15T20:00:01.000Z') + i * 10).toISOString()
+  }))
+  const body = JSON.stringify({ chatData })
+
+  const idle = await idleHealth(base)
+  const bound = healthBound(idle)
+  const { result, probes } = await probeWhile(base, async () => {
+    const res = await fetch(`${base}/api/sessions/${session.id}/chat-import`, {
+      method: 'POST', headers: { ...authHeaders(app), 'content-type': 'application/json' }, body
+    })
+    if (res.status !== 200) throw new Error(`chat import answered ${res.status}: ${await res.text()}`)
+    return await res.json() as { messagesImported: number, votesProcessed: number }
+  })
+  t.match(result, { messagesImported: IMPORTED, votesProcessed: IMPORTED / 20 }, 'every message imported, every vote counted')
+  t.ok(probes.count >= 3, `${probes.count} health probes while it ran`)
+  t.equal(probes.failed, 0, 'every probe answered 200')
+  t.ok(probes.slowest <= bound, `slowest health probe ${probes.slowest.toFixed(0)} ms (bound ${bound} ms, idle ${idle.toFixed(0)} ms)`)
+})
