@@ -33,6 +33,8 @@ export interface OpenedPage {
   offOrigin: string[]
   /** Console errors and uncaught exceptions (CSP violations are reported there). */
   errors: string[]
+  /** What went over the page's WebSockets (opens, frames, closes, errors), timed from the page's opening. */
+  sockets: string[]
 }
 
 /** A fresh context (no shared storage) and page, with the page's foreign requests and errors collected. */
@@ -41,7 +43,16 @@ export async function openPage (browser: Browser, t: Test, origin: string, optio
   t.teardown(() => context.close())
   const page = await context.newPage()
   page.setDefaultTimeout(15_000)
-  const opened: OpenedPage = { page, offOrigin: [], errors: [] }
+  const opened: OpenedPage = { page, offOrigin: [], errors: [], sockets: [] }
+  const openedAt = performance.now()
+  const note = (what: string) => opened.sockets.push(`${Math.round(performance.now() - openedAt)} ms ${what}`)
+  page.on('websocket', (ws) => {
+    note(`open ${ws.url()}`)
+    ws.on('framesent', (frame) => note(`sent ${String(frame.payload).slice(0, 120)}`))
+    ws.on('framereceived', (frame) => note(`received ${String(frame.payload).slice(0, 120)}`))
+    ws.on('socketerror', (error) => note(`error ${error}`))
+    ws.on('close', () => note('closed'))
+  })
   page.on('request', (request) => {
     const url = request.url()
     if (!url.startsWith(origin + '/') && !url.startsWith(origin.replace(/^http/, 'ws') + '/') && !url.startsWith('data:') && !url.startsWith('blob:')) {

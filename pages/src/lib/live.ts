@@ -38,6 +38,9 @@ const MAX_BACKOFF_MS = 10_000
 // has said nothing for this long is taken for dead (a sleeping laptop, a dropped Wi-Fi) and replaced.
 const PING_EVERY_MS = 20_000
 const SILENT_MS = 45_000
+// A socket neither open nor answered this long after it was opened (a handshake or an auth the network lost) is
+// dropped and opened again, rather than leaving the page connecting for ever.
+const ANSWER_WITHIN_MS = 8_000
 
 function sessionOf (ev: LiveEvent): number | undefined {
   const data = ev.data as { sessionId?: number, session?: { id: number } }
@@ -68,6 +71,7 @@ export function connectLive (opts: LiveOptions): Live {
   let attempt = 0
   let everLive = false
   let retryTimer: ReturnType<typeof setTimeout> | undefined
+  let answerTimer: ReturnType<typeof setTimeout> | undefined
   let lastHeard = 0
 
   const send = (msg: object) => { if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(msg)) }
@@ -83,6 +87,12 @@ export function connectLive (opts: LiveOptions): Live {
     const ws = new WebSocket(url)
     socket = ws
     authed = false
+    clearTimeout(answerTimer)
+    answerTimer = setTimeout(() => {
+      if (socket !== ws || authed) return
+      ws.close()
+      ws.onclose?.(new CloseEvent('close', { code: 4000, reason: 'no answer' }))
+    }, ANSWER_WITHIN_MS)
     ws.onopen = () => {
       lastHeard = Date.now()
       ws.send(JSON.stringify({ type: 'auth', token: opts.token }))
@@ -96,6 +106,7 @@ export function connectLive (opts: LiveOptions): Live {
         return
       }
       if (msg.type === 'auth_success') {
+        clearTimeout(answerTimer)
         authed = true
         attempt = 0
         opts.onStatus('live', everLive ? 'resumed' : undefined)
@@ -137,6 +148,7 @@ export function connectLive (opts: LiveOptions): Live {
 
   function stop () {
     clearTimeout(retryTimer)
+    clearTimeout(answerTimer)
     clearInterval(pingTimer)
     const ws = socket
     socket = undefined
