@@ -176,8 +176,13 @@ t.test('a whole night with the keyboard alone', async (t) => {
   await key('Enter')
   await tabTo(page, page.getByLabel('Admin key'))
   await page.keyboard.type('test-admin-key-0f3a9c')
+  t.equal(await page.getByLabel('Admin key').inputValue(), 'test-admin-key-0f3a9c', 'the key typed went into its field')
   await key('Enter')
-  await page.getByRole('heading', { level: 1, name: 'Tonight' }).waitFor()
+  // Once (in CI) Tonight never came after Enter: wait for it or for the form's error, and say which came.
+  const tonight = page.getByRole('heading', { level: 1, name: 'Tonight' })
+  await tonight.or(page.locator('#sign-in-error:not(:empty)')).first().waitFor()
+  t.ok(await tonight.isVisible(), `signed in (the form says: ${JSON.stringify(await page.locator('#sign-in-error').textContent().catch(() => null))})`)
+  await tonight.waitFor()
 
   await tabTo(page, page.getByLabel('Notes (optional)'))
   await page.keyboard.type('Keyboard night')
