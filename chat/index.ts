@@ -38,9 +38,10 @@ export interface ChatReader {
 interface Reader {
   source: ChatSourceTarget
   connection: TwitchConnection
-  /** Votes of this source waiting for a slot, and how many are being cast. */
-  waiting: Array<() => Promise<void>>
+  /** Votes of this source waiting for a slot, and how many are being cast (and for whom). */
+  waiting: Array<{ login: string, cast: () => Promise<void> }>
   casting: number
+  castingFor: Set<string>
   /** Called when nothing is waiting or being cast any more (a stop waits for it). */
   settle: () => void
   /** Message ids seen lately: a message the server re-sends on this connection is not cast again. */
@@ -51,8 +52,8 @@ interface Reader {
 
 // How many recent message ids a reader remembers; the database's unique message id is the real guard.
 const SEEN_LIMIT = 10_000
-// Votes of one source cast at once: one at a time, a burst of chat waits on a statement's round trip each. Their order
-// does not matter: the one-second rule is symmetric and holds in the database (a lock per username).
+// Votes of one source cast at once: one at a time, a burst of chat waits on a statement's round trip each. One
+// chatter's votes are cast one after another, in the order they were typed: of two within a second, the first counts.
 const CASTING = 8
 
 export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions = {}): ChatReader {
@@ -108,16 +109,20 @@ export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions 
     if (reader.seen.size > SEEN_LIMIT) reader.seen.delete(reader.seen.values().next().value!)
     const type = voteTypeOf(line.text)
     if (type === null) return
-    reader.waiting.push(() => vote(reader, line, type))
+    reader.waiting.push({ login: line.login, cast: () => vote(reader, line, type) })
     pump(reader)
   }
 
   function pump (reader: Reader) {
-    while (reader.casting < CASTING && reader.waiting.length) {
-      const next = reader.waiting.shift()!
+    while (reader.casting < CASTING) {
+      const index = reader.waiting.findIndex((w) => !reader.castingFor.has(w.login))
+      if (index < 0) return
+      const [next] = reader.waiting.splice(index, 1)
       reader.casting++
-      next().finally(() => {
+      reader.castingFor.add(next.login)
+      next.cast().finally(() => {
         reader.casting--
+        reader.castingFor.delete(next.login)
         if (reader.casting === 0 && !reader.waiting.length) reader.settle()
         pump(reader)
       })
@@ -140,7 +145,7 @@ export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions 
       minBackoffMs: opts.minBackoffMs,
       maxBackoffMs: opts.maxBackoffMs
     })
-    const reader: Reader = { source, connection, waiting: [], casting: 0, settle: () => {}, seen: new Set(), lastMessageAt: null, refused: 0 }
+    const reader: Reader = { source, connection, waiting: [], casting: 0, castingFor: new Set(), settle: () => {}, seen: new Set(), lastMessageAt: null, refused: 0 }
     readers.set(source.id, reader)
     log.info({ sourceId: source.id, channel: source.channel }, 'reading a chat source')
     reader.connection.start()
