@@ -9,11 +9,17 @@ import { healthBound, idleHealth, probeWhile } from '../fixtures/health-probes.t
 // the embedded database for seconds).
 const ROWS = 50_000
 
-t.test('health answers while a large session export streams', async (t) => {
-  const app = await build(t)
-  const base = await app.listen({ port: 0, host: '127.0.0.1' })
+// One app for the file (a fresh embedded database takes seconds to open); each test has a past night of its own.
+const app = await build(t)
+const base = await app.listen({ port: 0, host: '127.0.0.1' })
+async function pastNight () {
   const session = await insertSession(app, { is_active: 0 })
   await insertSessionGame(app, session.id, 1, '2026-03-15T20:00:00.000Z')
+  return session
+}
+
+t.test('health answers while a large session export streams', async (t) => {
+  const session = await pastNight()
   // One statement seeds the log (the chat import's own path would take most of the test's time).
   await sql`insert into chat_logs (session_id, username, message, timestamp, message_hash)
     select ${session.id}, 'viewer' || (i % 40), 'message ' || i, timestamptz '2026-03-15 20:00:00+00' + i * interval '10 ms', md5(i::text)
@@ -43,10 +49,7 @@ t.test('health answers while a large session export streams', async (t) => {
 const IMPORTED = 30_000
 
 t.test('health answers while a large chat log is imported', async (t) => {
-  const app = await build(t)
-  const base = await app.listen({ port: 0, host: '127.0.0.1' })
-  const session = await insertSession(app, { is_active: 0 })
-  await insertSessionGame(app, session.id, 1, '2026-03-15T20:00:00.000Z')
+  const session = await pastNight()
   const chatData = Array.from({ length: IMPORTED }, (_, i) => ({
     username: `viewer${i % 300}`,
     message: i % 20 === 0 ? 'thisgame++' : `chat message ${i}`,
