@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyBaseLogger } from 'fastify'
 import type { RawData } from 'ws'
@@ -129,7 +130,7 @@ const live: FastifyPluginAsyncTypebox = async (app) => {
     let sliceStart = performance.now()
     const yieldWhenDue = async () => {
       if (performance.now() - sliceStart < SLICE_MS) return
-      await new Promise<void>((resolve) => setImmediate(resolve))
+      await nextTurn()
       sliceStart = performance.now()
     }
     socket.on('message', (raw) => {

@@ -90,8 +90,7 @@ export function connectLive (opts: LiveOptions): Live {
     clearTimeout(answerTimer)
     answerTimer = setTimeout(() => {
       if (socket !== ws || authed) return
-      ws.close()
-      ws.onclose?.(new CloseEvent('close', { code: 4000, reason: 'no answer' }))
+      drop(ws, 'no answer')
     }, ANSWER_WITHIN_MS)
     ws.onopen = () => {
       lastHeard = Date.now()
@@ -146,6 +145,12 @@ export function connectLive (opts: LiveOptions): Live {
     }
   }
 
+  /** Gives up on a socket the network may never close (so its close would never come) and handles it as closed now. */
+  function drop (ws: WebSocket, reason?: string) {
+    ws.close(4000, reason)
+    ws.onclose?.(new CloseEvent('close', { code: 4000, reason }))
+  }
+
   function stop () {
     clearTimeout(retryTimer)
     clearTimeout(answerTimer)
@@ -158,8 +163,7 @@ export function connectLive (opts: LiveOptions): Live {
   const pingTimer = setInterval(() => {
     if (!socket || socket.readyState !== WebSocket.OPEN) return
     if (Date.now() - lastHeard > SILENT_MS) {
-      socket.close(4000, 'silent')
-      socket.onclose?.(new CloseEvent('close', { code: 4000 }))
+      drop(socket)
       return
     }
     send({ type: 'ping' })
