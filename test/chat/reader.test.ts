@@ -98,6 +98,9 @@ t.test('a Twitch chat source, read by the real service from a fake Twitch chat',
     t.match(await source(id), { status: 'connected', votes_counted: 1, votes_refused: 3 })
     t.equal(fake.joins('refusals'), 1, 'never reconnected')
     t.same((await votes()).votes.map((v) => v.username), ['alice'])
+    const metrics = await app.inject({ method: 'GET', url: '/metrics' })
+    t.match(metrics.body, /chat_source_votes_total\{source="twitch\/refusals",result="refused"\} 3\n/)
+    t.match(metrics.body, /chat_source_votes_total\{source="twitch\/refusals",result="counted"\} 1\n/)
   })
 
   t.test('a server-side close and a RECONNECT are survived: nothing lost that the server re-sends, nothing counted twice', async (t) => {
