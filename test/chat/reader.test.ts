@@ -134,6 +134,16 @@ t.test('a Twitch chat source, read by the real service from a fake Twitch chat',
     t.match(await source(id), { votes_counted: 6, votes_refused: 0 })
   })
 
+  t.test("the server's PING is answered with PONG (Twitch drops a connection that stays silent)", async (t) => {
+    const { id } = await addSource('pinged')
+    await connected(id, 'pinged')
+    const before = fake.received.length
+    fake.ping()
+    await waitFor('a PONG', () => fake.received.slice(before).some((line) => /^PONG :?tmi\.twitch\.tv$/.test(line)))
+    t.match(await source(id), { status: 'connected' })
+    t.equal(fake.joins('pinged'), 1, 'the same connection')
+  })
+
   t.test('a channel the platform refuses is an error status in its words, retried with backoff', async (t) => {
     fake.refusals.set('gone_channel', { msgId: 'msg_channel_suspended', text: 'This channel does not exist or has been suspended.' })
     fake.refusals.set('banned_here', { msgId: 'msg_banned', text: 'You are permanently banned from talking in banned_here.' })
