@@ -5,6 +5,7 @@ import pg from 'pg'
 import { startPostgres } from './lib/postgres.ts'
 import { median, startService } from './lib/server.ts'
 import { messageHash, voteTypeOf } from '../domain/chat-import-tally.ts'
+import { CHAT_LOG_VIEWERS, chatLog, type ChatLine } from '../test/fixtures/chat-log.ts'
 
 // Chat logs of 100,000 and 1,000,000 messages (5% votes, 300 users, six games; about 11 and 116 MB of JSON) imported
 // through the HTTP endpoint of the real service on PostgreSQL 15, then imported again (all duplicates). The floor is
@@ -14,26 +15,9 @@ import { messageHash, voteTypeOf } from '../domain/chat-import-tally.ts'
 // SIZES=100000,1000000 and RUNS (runs per size; default 3 for 100k, 1 for 1M) change what runs.
 
 const SIZES = (process.env.SIZES ?? '100000,1000000').split(',').map(Number)
-const USERS = 300
 const GAMES = 6
 const START = Date.parse('2026-03-15T20:00:00.000Z')
 const GAME_MS = 30 * 60_000
-
-interface Row { username: string, message: string, timestamp: string }
-
-function chatLog (MESSAGES: number): Row[] {
-  const GAP_MS = (GAMES * GAME_MS) / MESSAGES
-  const rows: Row[] = []
-  for (let i = 0; i < MESSAGES; i++) {
-    const vote = i % 20 === 0 // 5%
-    rows.push({
-      username: `viewer${(i * 7919) % USERS}`,
-      message: vote ? (i % 60 === 0 ? 'thisgame-- meh' : 'THISGAME++ love it') : `chat message number ${i} about the game`,
-      timestamp: new Date(START + Math.floor(i * GAP_MS)).toISOString()
-    })
-  }
-  return rows
-}
 
 async function setUp (client: pg.Client): Promise<{ sessionId: number, playedAt: number[] }> {
   const { rows: [session] } = await client.query<{ id: number }>('insert into sessions (notes, is_active) values ($1, 0) returning id', ['bench'])
@@ -61,7 +45,7 @@ async function timedImport (url: string, token: string, sessionId: number, body:
 const csvField = (value: string | number | null) => value === null ? '' : `"${String(value).replace(/"/g, '""')}"`
 
 /** The database's own cost for the same rows: COPY into a staging table, then one merge into chat_logs. */
-async function floor (client: pg.Client, dir: string, sessionId: number, playedAt: number[], rows: Row[], sessionGameIds: number[]) {
+async function floor (client: pg.Client, dir: string, sessionId: number, playedAt: number[], rows: ChatLine[], sessionGameIds: number[]) {
   const lines: string[] = []
   for (const row of rows) {
     const t = Date.parse(row.timestamp)
@@ -94,10 +78,10 @@ let allMet = true
 try {
   for (const MESSAGES of SIZES) {
     const RUNS = Number(process.env.RUNS ?? (MESSAGES >= 1_000_000 ? 1 : 3))
-    let rows: Row[] | undefined = chatLog(MESSAGES)
+    let rows: ChatLine[] | undefined = chatLog(MESSAGES, START, (GAMES * GAME_MS) / MESSAGES)
     const votes = rows.filter((r) => voteTypeOf(r.message)).length
     const body = Buffer.from(JSON.stringify({ chatData: rows }))
-    console.log(`\nchat log: ${MESSAGES} messages, ${votes} votes, ${USERS} users, ${GAMES} games, ${(body.length / 1e6).toFixed(1)} MB of JSON; ${RUNS} runs`)
+    console.log(`\nchat log: ${MESSAGES} messages, ${votes} votes, ${CHAT_LOG_VIEWERS} users, ${GAMES} games, ${(body.length / 1e6).toFixed(1)} MB of JSON; ${RUNS} runs`)
     const results: Array<{ first: number, again: number, floor: number, idle: number, peak: number }> = []
     for (let run = 1; run <= RUNS; run++) {
       const databaseUrl = await postgres.createDatabase(`chat_import_${MESSAGES}_${run}`)

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startPostgres } from './lib/postgres.ts'
 import { percentile, startService, type ServiceProcess } from './lib/server.ts'
+import { chatLog } from '../test/fixtures/chat-log.ts'
 
 // Health p99 while each heavy operation runs against the real service (its own process), on the embedded database
 // (PGlite: one connection on the main thread, where one long statement stalls every request) and on PostgreSQL 15:
@@ -53,20 +54,6 @@ async function call (service: ServiceProcess, method: string, path: string, body
   const text = await res.text()
   if (res.status >= 300) throw new Error(`${method} ${path} answered ${res.status}: ${text.slice(0, 300)}`)
   return JSON.parse(text) as Record<string, unknown>
-}
-
-/** A chat log of `n` messages (5% votes, 300 users) starting `start`, as the chat-import benchmark writes it. */
-function chatLog (n: number, start: number): string {
-  const rows = []
-  for (let i = 0; i < n; i++) {
-    const vote = i % 20 === 0
-    rows.push({
-      username: `viewer${(i * 7919) % 300}`,
-      message: vote ? (i % 60 === 0 ? 'thisgame-- meh' : 'THISGAME++ love it') : `chat message number ${i} about the game`,
-      timestamp: new Date(start + i * 10).toISOString()
-    })
-  }
-  return JSON.stringify({ chatData: rows })
 }
 
 /** The catalog CSV of bench/csv-import: mostly bad lines, every 20th a new game. */
@@ -125,7 +112,7 @@ async function run (db: string, env: Record<string, string>) {
     const sessionId = session.id as number
     await call(service, 'POST', `/api/sessions/${sessionId}/games`, { game_id: 1 })
     const start = Date.now() + 1000
-    const body = chatLog(MESSAGES, start)
+    const body = JSON.stringify({ chatData: chatLog(MESSAGES, start) })
     let imported: Record<string, unknown> = {}
     const importing = await probeWhile(service.url, async () => {
       imported = await call(service, 'POST', `/api/sessions/${sessionId}/chat-import`, body)

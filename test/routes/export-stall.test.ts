@@ -3,6 +3,7 @@ import t from 'tap'
 import { build, authHeaders } from '../helper.ts'
 import { insertSession, insertSessionGame } from '../fixtures/votes.ts'
 import { healthBound, idleHealth, probeWhile } from '../fixtures/health-probes.ts'
+import { chatLog } from '../fixtures/chat-log.ts'
 
 // A large export streams in short statements: health answers within a bound while an overlay token downloads a
 // session of 50,000 chat messages (read at once, as one statement, or paged from the log's start each time, it held
@@ -50,12 +51,7 @@ const IMPORTED = 30_000
 
 t.test('health answers while a large chat log is imported', async (t) => {
   const session = await pastNight()
-  const chatData = Array.from({ length: IMPORTED }, (_, i) => ({
-    username: `viewer${i % 300}`,
-    message: i % 20 === 0 ? 'thisgame++' : `chat message ${i}`,
-    timestamp: new Date(Date.parse('2026-03-15T20:00:01.000Z') + i * 10).toISOString()
-  }))
-  const body = JSON.stringify({ chatData })
+  const body = JSON.stringify({ chatData: chatLog(IMPORTED, Date.parse('2026-03-15T20:00:01.000Z')) })
 
   const idle = await idleHealth(base)
   const bound = healthBound(idle)
