@@ -1,24 +1,10 @@
 import t from 'tap'
-import { connect } from 'node:net'
-import { once } from 'node:events'
 import { createSigner } from 'fast-jwt'
 import { build, resetDb, authHeaders, TEST_SECRET } from './helper.ts'
+import { httpCaller, rawRequest } from './fixtures/http.ts'
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 const inAnHour = () => Math.floor(Date.now() / 1000) + 3600
-
-/** Sends raw bytes on one connection and resolves with everything the server wrote back until it closed. */
-async function rawRequest (port: number, bytes: string): Promise<string> {
-  const socket = connect(port, '127.0.0.1')
-  await once(socket, 'connect')
-  let data = ''
-  socket.setEncoding('utf8')
-  socket.on('data', (chunk) => { data += chunk })
-  socket.on('error', () => {})
-  socket.write(bytes)
-  await once(socket, 'close')
-  return data
-}
 
 t.test('the edges, through the real HTTP server', async (t) => {
   const app = await build(t)
@@ -28,14 +14,7 @@ t.test('the edges, through the real HTTP server', async (t) => {
   const admin = authHeaders(app)
   t.beforeEach(() => resetDb(app))
 
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body)
-    })
-    return { status: res.status, headers: res.headers, body: await res.json() as Record<string, unknown> }
-  }
+  const call = httpCaller(base)
 
   t.test('a NUL anywhere in a path, query or body is a 400 naming the field', async (t) => {
     const session = await call('POST', '/api/sessions', {}, admin)

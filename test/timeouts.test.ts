@@ -1,8 +1,8 @@
 import t from 'tap'
-import { connect } from 'node:net'
 import { once } from 'node:events'
 import WebSocket from 'ws'
 import { build, authHeaders } from './helper.ts'
+import { rawRequest } from './fixtures/http.ts'
 
 t.test('time and count limits, through the real HTTP server', async (t) => {
   const app = await build(t, { LIVE_MAX_CLIENTS: '3', TRUST_PROXY: '1' }, { requestTimeoutMs: 1000, connectionsCheckingIntervalMs: 100, liveAuthTimeoutMs: 400 })
@@ -42,15 +42,8 @@ t.test('time and count limits, through the real HTTP server', async (t) => {
   })
 
   t.test('a body trickling in past requestTimeout gets 408 in the error shape', async (t) => {
-    const socket = connect(port, '127.0.0.1')
-    await once(socket, 'connect')
-    let data = ''
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk) => { data += chunk })
-    socket.on('error', () => {})
-    socket.write('POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"key":')
     const started = Date.now()
-    await once(socket, 'close')
+    const data = await rawRequest(port, 'POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"key":')
     t.ok(Date.now() - started < 5000, `closed after ${Date.now() - started} ms`)
     t.match(data, /^HTTP\/1\.1 408 /)
     t.equal(data.slice(data.indexOf('\r\n\r\n') + 4), '{"error":"The request did not arrive in time"}')

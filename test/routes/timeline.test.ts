@@ -1,5 +1,6 @@
 import t from 'tap'
 import { build, resetDb, authHeaders } from '../helper.ts'
+import { okCaller } from '../fixtures/http.ts'
 import { sql } from 'kysely'
 import { insertEvent } from '../../db/events.ts'
 import { pruneEventHistory } from '../../plugins/event-log.ts'
@@ -11,11 +12,7 @@ t.test('GET /api/sessions/{id}/events', async (t) => {
   const headers = authHeaders(app)
   t.beforeEach(() => resetDb(app))
 
-  const http = async (method: 'POST' | 'PATCH', url: string, payload: object = {}) => {
-    const res = await app.inject({ method, url, headers, payload })
-    t.ok(res.statusCode < 300, `${method} ${url}: ${res.body}`)
-    return res.json()
-  }
+  const http = okCaller(t, app, headers)
   const get = (url: string) => app.inject({ url })
 
   /** A whole game night through the API; returns the session. */

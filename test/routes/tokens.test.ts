@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import WebSocket from 'ws'
 import { build, resetDb, authHeaders } from '../helper.ts'
 import { LiveSocket } from '../fixtures/live-client.ts'
+import { httpCaller } from '../fixtures/http.ts'
 
 t.test('scoped tokens and roles, through the real HTTP server', async (t) => {
   const app = await build(t)
@@ -11,15 +12,7 @@ t.test('scoped tokens and roles, through the real HTTP server', async (t) => {
   const admin = authHeaders(app)
   t.beforeEach(() => resetDb(app))
 
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body)
-    })
-    const text = await res.text()
-    return { status: res.status, headers: res.headers, body: text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : text }
-  }
+  const call = httpCaller(base)
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
   const mint = async (role: string, expiresIn?: string) => {
     const res = await call('POST', '/api/auth/tokens', { name: `${role} one`, role, ...(expiresIn ? { expiresIn } : {}) }, admin)
