@@ -4,21 +4,10 @@ import {
   withoutAudienceAnswer, type AudienceFacts, type SocketView
 } from '../../monitor/room-state.ts'
 import { parseEntity, parseWelcome, type EcastEntity } from '../../monitor/ecast-frames.ts'
+import { LOBBY_ROOM as ROOM_LOBBY } from '../fixtures/ecast-room.ts'
 
 // The pure half of the room monitor, fed the raw frames captured from real rooms (docs/ecast.md, "Raw captures"). Where
 // a capture elides a value, the room entity's fields as docs/ecast.md lists them stand in.
-
-const ROOM_LOBBY = {
-  analytics: [{ appid: 'drawful2-nx', appname: 'Drawful2', appversion: '0.0.0', screen: 'drawful2-lobby' }],
-  audience: { playerInfo: { username: 'audience' }, state: 'Logo' },
-  gameCanStart: false,
-  gameFinished: false,
-  gameIsStarting: false,
-  lobbyState: 'WaitingForMore',
-  locale: 'en',
-  platformId: 'NX',
-  state: 'Lobby'
-}
 
 const VIP_JOINED = {
   data: { TEXT_DESCRIPTION_PLAYER_VIP: 'PROBE1' },

@@ -3,19 +3,9 @@ import { RoomWatch } from '../../monitor/room-watch.ts'
 import type { WatchTimers } from '../../monitor/watch-types.ts'
 import type { RoomInfo } from '../../monitor/ecast-client.ts'
 import type { AudienceHandlers } from '../../monitor/audience-socket.ts'
+import { ROOM_INFO as ROOM } from '../fixtures/ecast-room.ts'
 
 // RoomWatch's own schedule, on the injected clock and timers: which delay each poll is set for, without sleeping.
-
-const ROOM: RoomInfo = {
-  appTag: 'drawful2international',
-  audienceEnabled: true,
-  code: 'ABCD',
-  host: 'ecast.test',
-  audienceHost: 'audience.test',
-  locked: false,
-  maxPlayers: 8,
-  minPlayers: 0
-}
 
 function harness () {
   const h = {

@@ -3,20 +3,10 @@ import { RoomWatch } from '../../monitor/room-watch.ts'
 import type { RoomWatchSink } from '../../monitor/watch-types.ts'
 import type { RoomInfo } from '../../monitor/ecast-client.ts'
 import type { AudienceHandlers } from '../../monitor/audience-socket.ts'
+import { ROOM_INFO as ROOM } from '../fixtures/ecast-room.ts'
 import type { EcastEntity, Welcome } from '../../monitor/ecast-frames.ts'
 
 // RoomWatch driven tick by tick, with a scripted ecast, an in-memory socket and a hand-moved clock: no sleeping.
-
-const ROOM: RoomInfo = {
-  appTag: 'drawful2international',
-  audienceEnabled: true,
-  code: 'ABCD',
-  host: 'ecast.test',
-  audienceHost: 'audience.test',
-  locked: false,
-  maxPlayers: 8,
-  minPlayers: 0
-}
 
 type Answer<T> = T | Error | ((signal: AbortSignal) => Promise<T>)
 
