@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { components } from '../../client/api.d.ts'
 import { readFileSync } from 'node:fs'
 import { build, resetDb, authHeaders } from '../helper.ts'
 
@@ -6,25 +7,8 @@ const BUNDLED_CSV = readFileSync(new URL('../../db/catalog/jackbox-games.csv', i
 const HEADER = 'pack_name,title,min_players,max_players,length_minutes,has_audience,family_friendly,game_type,drawing'
 const PACK_3 = 'The Jackbox Party Pack 3'
 
-interface Game {
-  id: number
-  pack_name: string
-  title: string
-  min_players: number
-  max_players: number
-  length_minutes: number | null
-  has_audience: number
-  family_friendly: number
-  game_type: string | null
-  drawing: number
-  play_count: number
-  popularity_score: number
-  upvotes: number
-  downvotes: number
-  enabled: number
-  favor_bias: number
-  created_at: string
-}
+/** A game as the API answers it (the generated client's type). */
+type Game = components['schemas']['Game']
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 const newGame = {

@@ -1,19 +1,9 @@
 import t from 'tap'
+import type { components } from '../../client/api.d.ts'
 import { build, resetDb, authHeaders } from '../helper.ts'
 
-interface Game {
-  id: number
-  pack_name: string
-  title: string
-  min_players: number
-  max_players: number
-  length_minutes: number | null
-  family_friendly: number
-  game_type: string | null
-  drawing: number
-  enabled: number
-  favor_bias: number
-}
+/** A game as the API answers it (the generated client's type). */
+type Game = components['schemas']['Game']
 
 const PACK_3 = 'The Jackbox Party Pack 3'
 
