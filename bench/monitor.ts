@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { startPostgres } from './lib/postgres.ts'
 import { startService, percentile, median } from './lib/server.ts'
+import { playingGames, startPlayerCheck } from './lib/rooms.ts'
 import { FakeEcast } from '../test/fixtures/fake-ecast.ts'
 
 // 200 rooms watched at once against a fake ecast (in this process) by the real service (a child process), players
@@ -31,23 +32,12 @@ try {
   const codes = Array.from({ length: ROOMS }, (_, i) => `M${i.toString(36).toUpperCase().padStart(3, '0')}`)
   for (const code of codes) fake.createRoom(code, { maxPlayers: 100, audience: Math.floor(Math.random() * 4) })
 
-  // 200 playing games need 200 sessions (one playing game per session; only one session may be active).
-  const { rows: sessions } = await db.query<{ id: number }>(
-    'insert into sessions (is_active) select 0 from generate_series(1, $1) returning id', [ROOMS])
-  const { rows: games } = await db.query<{ id: number, session_id: number, room_code: string }>(
-    `insert into session_games (session_id, game_id, room_code, status)
-     select s.id, 1, s.code, 'playing' from unnest($1::int[], $2::text[]) as s(id, code)
-     returning id, session_id, room_code`, [sessions.map((s) => s.id), codes])
+  const games = await playingGames(db, codes)
 
   const rssBoot = service.rssMb()
   const started = Date.now()
   for (let i = 0; i < games.length; i += 20) {
-    await Promise.all(games.slice(i, i + 20).map(async (game) => {
-      const res = await fetch(`${service.url}/api/sessions/${game.session_id}/games/${game.id}/start-player-check`, {
-        method: 'POST', headers: { authorization: `Bearer ${service.token}` }
-      })
-      if (res.status !== 200) throw new Error(`start-player-check answered ${res.status}: ${await res.text()}`)
-    }))
+    await Promise.all(games.slice(i, i + 20).map((game) => startPlayerCheck(service, game)))
   }
   // Every room counted once (0 players) means every watch is in the lobby with its audience socket.
   for (;;) {

@@ -2,6 +2,7 @@ import pg from 'pg'
 import { startPostgres } from './lib/postgres.ts'
 import { percentile, median, startService, type ServiceProcess } from './lib/server.ts'
 import { measure, requireOpenFiles, startBare, startClients, summary, type Clients } from './lib/fanout.ts'
+import { playingGames, startPlayerCheck } from './lib/rooms.ts'
 import { FakeEcast } from '../test/fixtures/fake-ecast.ts'
 
 // Two parts, each on two real service processes and one throwaway PostgreSQL 15.
@@ -105,19 +106,7 @@ try {
       fake.createRoom(code, { maxPlayers: 100 })
       fake.addPlayer(code, 'p0')
     }
-    // Ten playing games need ten sessions (one playing game per session; only one session may be active).
-    const { rows: sessions } = await db.query<{ id: number }>(
-      'insert into sessions (is_active) select 0 from generate_series(1, $1) returning id', [ROOMS])
-    const { rows: games } = await db.query<{ id: number, session_id: number, room_code: string }>(
-      `insert into session_games (session_id, game_id, room_code, status)
-       select s.id, 1, s.code, 'playing' from unnest($1::int[], $2::text[]) as s(id, code)
-       returning id, session_id, room_code`, [sessions.map((s) => s.id), codes])
-    for (const game of games) {
-      const res = await fetch(`${a.url}/api/sessions/${game.session_id}/games/${game.id}/start-player-check`, {
-        method: 'POST', headers: { authorization: `Bearer ${a.token}` }
-      })
-      if (res.status !== 200) throw new Error(`start-player-check answered ${res.status}: ${await res.text()}`)
-    }
+    for (const game of await playingGames(db, codes)) await startPlayerCheck(a, game)
     const counted = async (n: number) => {
       const { rows } = await db.query<{ n: string }>('select count(*) as n from session_games where player_count = $1', [n])
       return Number(rows[0].n) === ROOMS
