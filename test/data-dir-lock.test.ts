@@ -1,11 +1,9 @@
 import t, { type Test } from 'tap'
-import { spawn, spawnSync } from 'node:child_process'
-import { once } from 'node:events'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startServer } from './server-process.ts'
-import { freePort } from '../bench/lib/server.ts'
+import { failedBoot, startServer } from './server-process.ts'
 import { lockDataDir } from '../plugins/data-dir-lock.ts'
 
 const tempDir = (t: Test) => {
@@ -20,17 +18,7 @@ t.test('a second process on the same DATA_DIR exits at once with one line; the f
   const first = await startServer(t, { DATA_DIR: dataDir, DATABASE_URL: '' })
   t.equal(readFileSync(join(dataDir, 'service.lock'), 'utf8'), `${first.pid}\n`)
 
-  const port = await freePort()
-  const second = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
-    cwd: new URL('..', import.meta.url).pathname,
-    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir, JWT_SECRET: 'x'.repeat(32) },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  t.teardown(() => { if (second.exitCode === null) second.kill('SIGKILL') })
-  let output = ''
-  second.stdout.on('data', (chunk) => { output += chunk })
-  second.stderr.on('data', (chunk) => { output += chunk })
-  const [code] = await once(second, 'exit')
+  const { code, output } = await failedBoot(t, { DATA_DIR: dataDir, JWT_SECRET: 'x'.repeat(32) })
   t.equal(code, 1, 'the second process exits with 1')
   const lines = output.trim().split('\n')
   t.equal(lines.length, 1, `one line: ${output}`)

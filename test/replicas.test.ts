@@ -1,11 +1,10 @@
 import t, { type Test } from 'tap'
 import { once } from 'node:events'
 import { createServer } from 'node:http'
-import pg from 'pg'
 import WebSocket from 'ws'
 import { FakeEcast } from './fixtures/fake-ecast.ts'
 import { until } from './fixtures/event-log.ts'
-import { api, PROCESS_ADMIN_KEY, replicasSkip, startReplicas, type ServerProcess } from './server-process.ts'
+import { adminToken, api, pgClient, replicasSkip, startReplicas, type ServerProcess } from './server-process.ts'
 
 // Three real service processes (server.ts) on one PostgreSQL database behave as one service. The embedded PGlite is
 // one process by design, so this file needs TEST_DATABASE_URL (CI runs the suite on PostgreSQL 15 too).
@@ -95,10 +94,8 @@ t.test('three processes on one PostgreSQL database', { skip: replicasSkip() }, a
     LOG_LEVEL: 'info'
   })
   const [a, b, c] = servers
-  const db = new pg.Client({ connectionString: databaseUrl })
-  await db.connect()
-  t.teardown(() => db.end())
-  const token = (await api(a, '/api/auth/login', { method: 'POST', body: { key: PROCESS_ADMIN_KEY } })).body.token as string
+  const db = await pgClient(t, databaseUrl)
+  const token = await adminToken(a)
   const leaseOwner = async (sessionGameId: number) =>
     ((await db.query('select owner from room_leases where session_game_id = $1', [sessionGameId])).rows[0]?.owner ?? undefined) as string | undefined
   const ownedBy = (owner: string | undefined, server: ServerProcess) => owner !== undefined && owner.includes(`-${server.pid}-`)

@@ -1,20 +1,10 @@
 import t from 'tap'
-import pg from 'pg'
 import { FakeEcast } from './fixtures/fake-ecast.ts'
 import { until } from './fixtures/event-log.ts'
-import { PROCESS_ADMIN_KEY, replicasSkip, startReplicas, type ServerProcess } from './server-process.ts'
+import { adminToken, api, pgClient, replicasSkip, startReplicas } from './server-process.ts'
 
 // Room watchers on real processes sharing one PostgreSQL database: one that stalls past its lease, one that is killed.
 const POLL_MS = 200
-
-async function api (server: ServerProcess, path: string, body?: unknown, token?: string) {
-  const res = await fetch(`${server.url}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  return { status: res.status, body: await res.json() as any }
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -22,11 +12,9 @@ t.test('room watchers that stall or die', { skip: replicasSkip() }, async (t) =>
   const fake = await FakeEcast.start()
   t.teardown(() => fake.close())
   const { servers, databaseUrl } = await startReplicas(t, 2, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: String(POLL_MS), LOG_LEVEL: 'info' })
-  const db = new pg.Client({ connectionString: databaseUrl })
-  await db.connect()
-  t.teardown(() => db.end())
-  const token = (await api(servers[0], '/api/auth/login', { key: PROCESS_ADMIN_KEY })).body.token as string
-  const session = await api(servers[0], '/api/sessions', {}, token)
+  const db = await pgClient(t, databaseUrl)
+  const token = await adminToken(servers[0])
+  const session = await api(servers[0], '/api/sessions', { method: 'POST', body: {}, token })
   t.equal(session.status, 201)
   const sessionId = session.body.id as number
 
@@ -43,7 +31,7 @@ t.test('room watchers that stall or die', { skip: replicasSkip() }, async (t) =>
 
   /** Adds a game watching `code` and waits for its first count; resolves with the session game and its watcher. */
   async function watched (code: string, gameId: number, players: number) {
-    const added = await api(servers[0], `/api/sessions/${sessionId}/games`, { game_id: gameId, room_code: code }, token)
+    const added = await api(servers[0], `/api/sessions/${sessionId}/games`, { method: 'POST', body: { game_id: gameId, room_code: code }, token })
     t.equal(added.status, 201)
     const sessionGameId = added.body.id as number
     await until('the first count', async () => (await count(sessionGameId)).player_count === players, 20_000)
@@ -65,9 +53,7 @@ t.test('room watchers that stall or die', { skip: replicasSkip() }, async (t) =>
 
     // The frozen process wakes up late in every way: its lease heartbeat cannot reach room_leases for a while (the
     // table is locked), while its watch sees the game start (the socket's news, the poll it owes) and reports it.
-    const locker = new pg.Client({ connectionString: databaseUrl })
-    await locker.connect()
-    t.teardown(() => locker.end())
+    const locker = await pgClient(t, databaseUrl)
     await locker.query('begin')
     await locker.query('lock table room_leases in exclusive mode')
     frozen.kill('SIGCONT')

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import pg from 'pg'
 import type { Test } from 'tap'
 import { freePort } from '../bench/lib/server.ts'
 import { testDatabase } from './helper.ts'
@@ -21,6 +22,29 @@ export interface ServerProcess {
   kill (signal: NodeJS.Signals): void
 }
 
+/** The real entry point, `node --import tsx server.ts`, on 127.0.0.1:`port`, with PATH and `env` as its whole environment. */
+function spawnServer (port: number, env: Record<string, string>) {
+  return spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
+    cwd: new URL('..', import.meta.url).pathname,
+    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+}
+
+/**
+ * Runs server.ts where its boot is meant to fail (on env.PORT, else a free port); resolves with its exit code and
+ * everything it wrote, stdout and stderr. Killed at the end of the test if still running.
+ */
+export async function failedBoot (t: Test, env: Record<string, string>): Promise<{ code: number | null, output: string }> {
+  const child = spawnServer(env.PORT ? Number(env.PORT) : await freePort(), env)
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  let output = ''
+  child.stdout.on('data', (chunk) => { output += chunk })
+  child.stderr.on('data', (chunk) => { output += chunk })
+  const [code] = await once(child, 'exit')
+  return { code, output }
+}
+
 /**
  * Runs the real entry point, `node --import tsx server.ts`, with its output piped (so it logs JSON, as under Docker)
  * and resolves once /api/health answers 200. Killed at the end of the test if still running. A fresh database of its
@@ -29,18 +53,11 @@ export interface ServerProcess {
 export async function startServer (t: Test, env: Record<string, string> = {}): Promise<ServerProcess> {
   // A fixed PORT in env: a restart on the address the previous process had, as a browser page still knows it.
   const port = env.PORT ? Number(env.PORT) : await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
-    cwd: new URL('..', import.meta.url).pathname,
-    env: {
-      PATH: process.env.PATH,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      ADMIN_KEY: PROCESS_ADMIN_KEY,
-      JWT_SECRET: PROCESS_JWT_SECRET,
-      ...env.DATABASE_URL || env.DATA_DIR ? {} : await testDatabase(t, { onDisk: true }),
-      ...env
-    },
-    stdio: ['ignore', 'pipe', 'pipe']
+  const child = spawnServer(port, {
+    ADMIN_KEY: PROCESS_ADMIN_KEY,
+    JWT_SECRET: PROCESS_JWT_SECRET,
+    ...env.DATABASE_URL || env.DATA_DIR ? {} : await testDatabase(t, { onDisk: true }),
+    ...env
   })
   const exited = once(child, 'exit').then(([code, signal]) => ({ code, signal }))
   t.teardown(async () => {
@@ -109,6 +126,21 @@ export async function api (server: ServerProcess, path: string, init: { method?:
     body: init.body === undefined ? undefined : JSON.stringify(init.body)
   })
   return { status: res.status, body: await res.json() }
+}
+
+/** An admin token from `server`: POST /api/auth/login with the processes' admin key. */
+export async function adminToken (server: ServerProcess): Promise<string> {
+  const login = await api(server, '/api/auth/login', { method: 'POST', body: { key: PROCESS_ADMIN_KEY } })
+  if (login.status !== 200) throw new Error(`login answered ${login.status}: ${JSON.stringify(login.body)}`)
+  return login.body.token as string
+}
+
+/** A connected pg client on `databaseUrl`, for a test's own queries; closed when the test ends. */
+export async function pgClient (t: Test, databaseUrl: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  t.teardown(() => client.end())
+  return client
 }
 
 /**

@@ -1,6 +1,5 @@
 import t from 'tap'
-import pg from 'pg'
-import { PROCESS_ADMIN_KEY, replicasSkip, startReplicas, type ServerProcess } from './server-process.ts'
+import { adminToken, api, pgClient, replicasSkip, startReplicas, type ServerProcess } from './server-process.ts'
 
 // Live votes of one username arriving at once on three real processes sharing one PostgreSQL database: whatever the
 // interleaving, each is counted (200) or refused as a duplicate (409), never a 500, and one per window is counted.
@@ -8,24 +7,14 @@ const ROUNDS = 12
 const VOTES_PER_ROUND = 6
 const DUPLICATE = { error: 'Duplicate vote: this username already voted within the last second' }
 
-async function api (server: ServerProcess, path: string, body: unknown, token?: string) {
-  const res = await fetch(`${server.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body)
-  })
-  return { status: res.status, body: await res.json() as any }
-}
-
 t.test('same-user votes racing over three processes: only 200 or 409, one counted per window', { skip: replicasSkip() }, async (t) => {
   const { servers, databaseUrl } = await startReplicas(t, 3)
-  const db = new pg.Client({ connectionString: databaseUrl })
-  await db.connect()
-  t.teardown(() => db.end())
-  const token = (await api(servers[0], '/api/auth/login', { key: PROCESS_ADMIN_KEY })).body.token as string
-  const session = await api(servers[0], '/api/sessions', {}, token)
+  const db = await pgClient(t, databaseUrl)
+  const token = await adminToken(servers[0])
+  const post = (server: ServerProcess, path: string, body: unknown) => api(server, path, { method: 'POST', body, token })
+  const session = await post(servers[0], '/api/sessions', {})
   t.equal(session.status, 201)
-  t.equal((await api(servers[0], `/api/sessions/${session.body.id}/games`, { game_id: 5 }, token)).status, 201)
+  t.equal((await post(servers[0], `/api/sessions/${session.body.id}/games`, { game_id: 5 })).status, 201)
   const votes = async (username: string) => (await db.query(
     'select count(*)::int as n from live_votes where username = $1', [username])).rows[0].n as number
 
@@ -33,14 +22,12 @@ t.test('same-user votes racing over three processes: only 200 or 409, one counte
     // The interleaving that deadlocked: a transaction holds an uncommitted vote of the user; the votes sent now each
     // insert their row and wait for it; when it rolls back, each rechecks and finds the others' rows in progress.
     const at = Date.now() + 200_000
-    const blocker = new pg.Client({ connectionString: databaseUrl })
-    await blocker.connect()
-    t.teardown(() => blocker.end())
+    const blocker = await pgClient(t, databaseUrl)
     await blocker.query('begin')
     await blocker.query(`insert into live_votes (session_id, session_game_id, game_id, username, vote_type, timestamp)
       select session_id, id, game_id, 'held', 'up', $1 from session_games limit 1`, [new Date(at)])
-    const sent = Promise.all(servers.map((server, i) => api(server, '/api/votes/live',
-      { username: 'held', vote: 'up', timestamp: new Date(at + 100 * (i + 1)).toISOString() }, token)))
+    const sent = Promise.all(servers.map((server, i) => post(server, '/api/votes/live',
+      { username: 'held', vote: 'up', timestamp: new Date(at + 100 * (i + 1)).toISOString() })))
     // All three are waiting (on the held row or on each other) before it rolls back.
     const deadline = Date.now() + 30_000
     for (;;) {
@@ -63,8 +50,8 @@ t.test('same-user votes racing over three processes: only 200 or 409, one counte
       // Six votes 150 ms apart: every two are less than a second apart, so exactly one of them may count.
       const base = start + round * 5000
       const results = await Promise.all(Array.from({ length: VOTES_PER_ROUND }, (_, i) =>
-        api(servers[i % servers.length], '/api/votes/live',
-          { username: `racer-${round}`, vote: i % 2 ? 'down' : 'up', timestamp: new Date(base + i * 150).toISOString() }, token)))
+        post(servers[i % servers.length], '/api/votes/live',
+          { username: `racer-${round}`, vote: i % 2 ? 'down' : 'up', timestamp: new Date(base + i * 150).toISOString() })))
       for (const { status } of results) statuses.set(status, (statuses.get(status) ?? 0) + 1)
       const counted = results.filter((r) => r.status === 200)
       const refused = results.filter((r) => r.status === 409)

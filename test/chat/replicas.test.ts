@@ -1,8 +1,7 @@
 import t from 'tap'
-import pg from 'pg'
 import { FakeTwitch } from '../fixtures/fake-twitch.ts'
 import { until } from '../fixtures/event-log.ts'
-import { api, PROCESS_ADMIN_KEY, replicasSkip, startReplicas } from '../server-process.ts'
+import { adminToken, api, pgClient, replicasSkip, startReplicas } from '../server-process.ts'
 
 // Three real service processes (server.ts) on one PostgreSQL database read one Twitch channel as one service. PGlite
 // is one process by design, so this file needs TEST_DATABASE_URL.
@@ -13,10 +12,8 @@ t.test('three processes read a chat source as one', { skip: replicasSkip() }, as
   t.teardown(() => fake.close())
   const { servers, databaseUrl } = await startReplicas(t, 3, { TWITCH_CHAT_URL: fake.url, LOG_LEVEL: 'info' })
   const [a, b] = servers
-  const db = new pg.Client({ connectionString: databaseUrl })
-  await db.connect()
-  t.teardown(() => db.end())
-  const token = (await api(a, '/api/auth/login', { method: 'POST', body: { key: PROCESS_ADMIN_KEY } })).body.token as string
+  const db = await pgClient(t, databaseUrl)
+  const token = await adminToken(a)
 
   // "One connection per channel at any moment", sampled every few milliseconds for the whole test.
   let most = 0
