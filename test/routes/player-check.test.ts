@@ -1,17 +1,10 @@
 import t from 'tap'
-import { build, resetDb, authHeaders } from '../helper.ts'
-import { FakeEcast } from '../fixtures/fake-ecast.ts'
-import { stopWatches } from '../fixtures/event-log.ts'
+import { authHeaders } from '../helper.ts'
+import { buildMonitored } from '../fixtures/monitored-app.ts'
 
 t.test('start-player-check and stop-player-check', async (t) => {
-  const fake = await FakeEcast.start()
-  t.teardown(() => fake.close())
-  const app = await build(t, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '200' })
+  const { app } = await buildMonitored(t, 200)
   const auth = authHeaders(app)
-  t.beforeEach(() => resetDb(app))
-  t.afterEach(async () => {
-    await stopWatches(app)
-  })
 
   async function sessionGame (roomCode: string | null, status: 'playing' | 'played' = 'playing') {
     const session = await app.db.insertInto('sessions').values({ is_active: 0 }).returning('id').executeTakeFirstOrThrow()

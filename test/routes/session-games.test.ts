@@ -1,24 +1,15 @@
 import t from 'tap'
-import { build, resetDb, authHeaders } from '../helper.ts'
-import { FakeEcast } from '../fixtures/fake-ecast.ts'
-import { monitorSettled, stopWatches } from '../fixtures/event-log.ts'
+import { authHeaders } from '../helper.ts'
+import { monitorSettled } from '../fixtures/event-log.ts'
+import { buildMonitored } from '../fixtures/monitored-app.ts'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 const SESSION_GAME_KEYS = ['downvotes', 'game_id', 'game_type', 'id', 'manually_added', 'max_players', 'min_players', 'pack_name',
   'played_at', 'player_count', 'player_count_check_status', 'popularity_score', 'room_code', 'session_id', 'status', 'title', 'upvotes']
 
 t.test('session games', async (t) => {
-  // The real room monitor against a fake ecast on loopback that has no rooms: a watch keeps waiting for its room
-  // (ECAST_ROOM_WAIT_MS is minutes), so which games are watched is what the monitor started and stopped on the events
-  // the routes' changes recorded.
-  const fake = await FakeEcast.start()
-  t.teardown(() => fake.close())
-  const app = await build(t, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '1000' })
+  const { app } = await buildMonitored(t, 1000)
   const auth = authHeaders(app)
-  t.beforeEach(() => resetDb(app))
-  t.afterEach(async () => {
-    await stopWatches(app)
-  })
   /** The room codes watched, by session game id, once the monitor has acted on every event recorded so far. */
   const watched = async () => { await monitorSettled(app); return app.roomMonitor.watching() }
   const checkStatus = async (id: number) => (await app.db.selectFrom('session_games').select('player_count_check_status')

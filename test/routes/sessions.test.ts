@@ -1,22 +1,15 @@
 import t from 'tap'
 import { sql } from 'kysely'
-import { build, resetDb, authHeaders } from '../helper.ts'
-import { FakeEcast } from '../fixtures/fake-ecast.ts'
-import { monitorSettled, stopWatches } from '../fixtures/event-log.ts'
+import { authHeaders } from '../helper.ts'
+import { monitorSettled } from '../fixtures/event-log.ts'
+import { buildMonitored } from '../fixtures/monitored-app.ts'
 
 const ACTIVE_EXISTS = 'An active session already exists. Please close it before creating a new one.'
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 t.test('sessions', async (t) => {
-  // The real room monitor against a fake ecast on loopback with no rooms: a watch waits (minutes) for its room.
-  const fake = await FakeEcast.start()
-  t.teardown(() => fake.close())
-  const app = await build(t, { ECAST_BASE_URL: fake.url, ECAST_POLL_INTERVAL_MS: '1000' })
+  const { app } = await buildMonitored(t, 1000)
   const auth = authHeaders(app)
-  t.beforeEach(() => resetDb(app))
-  t.afterEach(async () => {
-    await stopWatches(app)
-  })
 
   const create = (payload: unknown = {}) => app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: payload as object })
   const addGame = (sessionId: number, payload: object) =>
