@@ -29,6 +29,15 @@ function keeper (t: Test, app: App, owner: string, ttlMs: number): Keeper {
   return k
 }
 
+/** Keepers A and B, started, whose leases last a minute (neither expires during a test). */
+async function twoKeepers (t: Test): Promise<[Keeper, Keeper]> {
+  const a = keeper(t, app, 'A', 60_000)
+  const b = keeper(t, app, 'B', 60_000)
+  await a.leases.start()
+  await b.leases.start()
+  return [a, b]
+}
+
 // One session each: a session has one playing game at a time.
 async function sessionGames (count: number): Promise<number[]> {
   const ids: number[] = []
@@ -47,10 +56,7 @@ t.beforeEach(() => resetDb(app, { catalog: true }))
 
 t.test('a claim holds against another live owner of the same room; a new room code takes it over', async (t) => {
   const [id] = await sessionGames(1)
-  const a = keeper(t, app, 'A', 60_000)
-  const b = keeper(t, app, 'B', 60_000)
-  await a.leases.start()
-  await b.leases.start()
+  const [a, b] = await twoKeepers(t)
   t.match(await a.leases.claim(id, 'ROOM'), { claimed: true, fence: String, displaced: [] })
   t.same(await b.leases.claim(id, 'ROOM'), { claimed: false }, 'A watches that room already')
   t.same([...b.leases.owned], [])
@@ -63,10 +69,7 @@ t.test('a claim holds against another live owner of the same room; a new room co
 
 t.test('one lease per room code: claiming it for another session game displaces the first', async (t) => {
   const [first, second] = await sessionGames(2)
-  const a = keeper(t, app, 'A', 60_000)
-  const b = keeper(t, app, 'B', 60_000)
-  await a.leases.start()
-  await b.leases.start()
+  const [a, b] = await twoKeepers(t)
   await a.leases.claim(first, 'SAME')
   t.match(await b.leases.claim(second, 'SAME'), { claimed: true, fence: String, displaced: [first] })
   await until('A hears its lease was deleted', () => a.lost.length === 1, 5000)
@@ -98,10 +101,7 @@ t.test('a dead owner\'s leases are taken once expired, each by exactly one of th
 
 t.test('a graceful stop hands the leases over at once (NOTIFY, not expiry)', async (t) => {
   const ids = await sessionGames(2)
-  const a = keeper(t, app, 'A', 60_000)
-  const b = keeper(t, app, 'B', 60_000)
-  await a.leases.start()
-  await b.leases.start()
+  const [a, b] = await twoKeepers(t)
   for (const id of ids) await a.leases.claim(id, `C${id}`)
   await a.leases.stop()
   // The leases would last a minute and B beats every 15 s: only the release's notification can wake B in time.
@@ -112,10 +112,7 @@ t.test('a graceful stop hands the leases over at once (NOTIFY, not expiry)', asy
 
 t.test('a dropped lease is gone for good; `any` drops another owner\'s, which hears it was deleted', async (t) => {
   const [mine, theirs] = await sessionGames(2)
-  const a = keeper(t, app, 'A', 60_000)
-  const b = keeper(t, app, 'B', 60_000)
-  await a.leases.start()
-  await b.leases.start()
+  const [a, b] = await twoKeepers(t)
   await a.leases.claim(mine, 'MINE')
   await a.leases.claim(theirs, 'THRS')
   await b.leases.drop(mine)

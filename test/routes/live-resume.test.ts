@@ -1,8 +1,9 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { build, resetDb, authHeaders } from '../helper.ts'
 import { sql } from 'kysely'
 import { publish, until } from '../fixtures/event-log.ts'
 import { LiveSocket } from '../fixtures/live-client.ts'
+import { okCaller } from '../fixtures/http.ts'
 
 t.test('subscribe with since: the missed events, in order, then live ones', async (t) => {
   const app = await build(t)
@@ -11,13 +12,25 @@ t.test('subscribe with since: the missed events, in order, then live ones', asyn
   const headers = authHeaders(app)
   t.beforeEach(() => resetDb(app))
 
-  const http = async (method: 'POST' | 'PATCH', url: string, payload: object = {}) => {
-    const res = await app.inject({ method, url, headers, payload })
-    t.ok(res.statusCode < 300, `${method} ${url}: ${res.body}`)
-    return res.json()
-  }
+  const http = okCaller(t, app, headers)
   const timeline = async (sessionId: number, since = 0) =>
     (await app.inject({ url: `/api/sessions/${sessionId}/events?since=${since}&limit=1000` })).json().events
+  /**
+   * Holds this process's reader of the log on the first event it reads once `holding` is set (which it then clears),
+   * so the events after it are committed but unread, until `release()`; `then` runs on the release, before it reads on.
+   */
+  function holdReader (t: Test, then?: () => Promise<void>) {
+    let open!: () => void
+    const opened = new Promise<void>((resolve) => { open = resolve })
+    const reader = { holding: false, release: () => open() }
+    t.teardown(app.eventLog.subscribe(async () => {
+      if (!reader.holding) return
+      reader.holding = false
+      await opened
+      await then?.()
+    }))
+    return reader
+  }
   async function authed () {
     const socket = await LiveSocket.open(t, `ws://127.0.0.1:${port}/api/sessions/live`)
     t.same(await socket.request({ type: 'auth', token: app.jwt.sign({ role: 'admin' }) }), { type: 'auth_success' })
@@ -87,24 +100,19 @@ t.test('subscribe with since: the missed events, in order, then live ones', asyn
   })
 
   t.test('an event committed before a client authenticated or subscribed is not sent live, however late this process reads it', async (t) => {
-    // Hold this process's reader on the first event after `gate` closes, so the next ones are committed but unread.
-    let release!: () => void
-    const gate = new Promise<void>((resolve) => { release = resolve })
-    let holding = false
-    const stopHolding = app.eventLog.subscribe(async () => { if (holding) { holding = false; await gate } })
-    t.teardown(stopHolding)
+    const reader = holdReader(t)
     const watched = await http('POST', '/api/sessions')
     await app.eventLog.poll()
-    holding = true
+    reader.holding = true
     await http('POST', `/api/sessions/${watched.id}/games`, { game_id: 1 }) // the reader stops on this one
     await http('POST', `/api/sessions/${watched.id}/close`)
     const early = await http('POST', '/api/sessions') // session.started, committed but not read yet
     await http('POST', `/api/sessions/${early.id}/games`, { game_id: 2 })
-    t.equal(holding, false, 'the reader is held')
+    t.equal(reader.holding, false, 'the reader is held')
 
     const socket = await authed()
     t.same(await socket.request({ type: 'subscribe', sessionId: early.id }), { type: 'subscribed', sessionId: early.id })
-    release()
+    reader.release()
     await app.eventLog.poll()
     await socket.assertNothingPending(t, 'neither the session.started nor the game.added committed before')
     await http('POST', `/api/sessions/${early.id}/games`, { game_id: 3 })
@@ -112,16 +120,12 @@ t.test('subscribe with since: the missed events, in order, then live ones', asyn
   })
 
   t.test('each floor holds alone: events committed before the auth, and before the subscribe, are not sent live', async (t) => {
-    let release!: () => void
-    const gate = new Promise<void>((resolve) => { release = resolve })
-    let holding = false
-    const stopHolding = app.eventLog.subscribe(async () => { if (holding) { holding = false; await gate } })
-    t.teardown(stopHolding)
+    const reader = holdReader(t)
     const watched = await http('POST', '/api/sessions')
     await app.eventLog.poll()
-    holding = true
+    reader.holding = true
     await http('POST', `/api/sessions/${watched.id}/games`, { game_id: 1 })
-    await until('the reader to be held', () => !holding) // everything from here on is committed but unread
+    await until('the reader to be held', () => !reader.holding) // everything from here on is committed but unread
     const before = await authed() // authenticated before the next session starts
     await http('POST', `/api/sessions/${watched.id}/close`)
     const next = await http('POST', '/api/sessions')
@@ -129,7 +133,7 @@ t.test('subscribe with since: the missed events, in order, then live ones', asyn
     await http('POST', `/api/sessions/${next.id}/games`, { game_id: 2 })
     // Subscribed after the game.added: only the subscribe floor keeps it from this client (it was authenticated before).
     t.same(await before.request({ type: 'subscribe', sessionId: next.id }), { type: 'subscribed', sessionId: next.id })
-    release()
+    reader.release()
     await app.eventLog.poll()
     await before.assertNothingPending(t, 'nothing of the session committed before its subscribe')
     await after.assertNothingPending(t, 'not the session.started committed before its auth')
@@ -139,24 +143,15 @@ t.test('subscribe with since: the missed events, in order, then live ones', asyn
 
   t.test('a read of the log that fails while a client resumes: no event is sent twice once the log reads again', async (t) => {
     // Hold this process's reader on one event, so the next ones are committed but unread when the client resumes.
-    let release!: () => void
-    const gate = new Promise<void>((resolve) => { release = resolve })
-    let holding = false
-    const stopHolding = app.eventLog.subscribe(async () => {
-      if (!holding) return
-      holding = false
-      await gate
-      // The reader's next read of the log fails (as in a database outage) while the resume waits on it.
-      await sql`alter table events rename to events_away`.execute(app.db)
-    })
-    t.teardown(stopHolding)
+    // Released, the reader's next read of the log fails (as in a database outage) while the resume waits on it.
+    const reader = holdReader(t, async () => { await sql`alter table events rename to events_away`.execute(app.db) })
     const session = await http('POST', '/api/sessions')
     await app.eventLog.poll()
     // Authenticated before the events it will replay are committed, so its auth floor does not hide them.
     const socket = await authed()
-    holding = true
+    reader.holding = true
     await http('POST', `/api/sessions/${session.id}/games`, { game_id: 1 })
-    await until('the reader to be held', () => !holding)
+    await until('the reader to be held', () => !reader.holding)
     await http('POST', `/api/sessions/${session.id}/games`, { game_id: 2 }) // committed, unread by the reader
     const history = await timeline(session.id)
     t.equal(history.length, 3)
@@ -172,7 +167,7 @@ t.test('subscribe with since: the missed events, in order, then live ones', asyn
     t.same(await socket.request({ type: 'subscribe', sessionId: session.id, since: 0 }), { type: 'subscribed', sessionId: session.id })
     t.same(await socket.take(3), history, 'the history')
     await waited
-    release()
+    reader.release()
     await until('the reader\'s read to fail', async () => (await sql<{ n: number }>`select count(*)::int as n from pg_class where relname = 'events_away'`.execute(app.db)).rows[0].n === 1)
     await app.eventLog.poll()
     await sql`alter table events_away rename to events`.execute(app.db)
