@@ -12,6 +12,19 @@ export const FavorBias = Enum([-1, 0, 1] as const, {
 
 const PlayerCount = Type.Integer({ minimum: 1, maximum: 1000 })
 
+/** The catalog facts of one game, for the examples of a game and of a new one. */
+const QUIPLASH_2 = {
+  pack_name: 'The Jackbox Party Pack 3',
+  title: 'Quiplash 2',
+  min_players: 3,
+  max_players: 8,
+  length_minutes: 15,
+  has_audience: 1,
+  family_friendly: 0,
+  game_type: 'Writing',
+  drawing: 0
+}
+
 export const Game = Type.Object({
   id: Id,
   pack_name: Type.String({ examples: ['The Jackbox Party Pack 3'] }),
@@ -35,15 +48,7 @@ export const Game = Type.Object({
   description: 'A game of the catalog, with its play and vote counters',
   examples: [{
     id: 12,
-    pack_name: 'The Jackbox Party Pack 3',
-    title: 'Quiplash 2',
-    min_players: 3,
-    max_players: 8,
-    length_minutes: 15,
-    has_audience: 1,
-    family_friendly: 0,
-    game_type: 'Writing',
-    drawing: 0,
+    ...QUIPLASH_2,
     play_count: 4,
     popularity_score: 6,
     upvotes: 7,
@@ -72,17 +77,7 @@ export const NewGame = Type.Object({
 }, {
   additionalProperties: false,
   description: 'Catalog facts. Counters (play_count, upvotes, downvotes, popularity_score) are never written here.',
-  examples: [{
-    pack_name: 'The Jackbox Party Pack 3',
-    title: 'Quiplash 2',
-    min_players: 3,
-    max_players: 8,
-    length_minutes: 15,
-    has_audience: 1,
-    family_friendly: 0,
-    game_type: 'Writing',
-    drawing: 0
-  }]
+  examples: [QUIPLASH_2]
 })
 export type NewGame = Static<typeof NewGame>
 
