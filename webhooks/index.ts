@@ -5,7 +5,8 @@ import { WebhookDispatcher, type WebhooksOptions } from './queue.ts'
 
 /**
  * Webhook delivery for this process: the outbound connections (every target address checked, `targets.ts`) and the
- * dispatcher that sends the deliveries queued in the database (`queue.ts`), started once the app is ready.
+ * dispatcher that sends the deliveries queued in the database (`queue.ts`; one signed attempt: `attempt.ts`), started
+ * once the app is ready.
  */
 export default fp<WebhooksOptions>(async function webhooks (app, opts) {
   const allowLoopback = app.config.WEBHOOK_ALLOW_LOOPBACK

@@ -1,6 +1,6 @@
-import { createHmac, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { request, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/types.ts'
@@ -8,6 +8,7 @@ import type { Listen } from '../plugins/db.ts'
 import { isDatabaseDown } from '../plugins/errors.ts'
 import type { Lookup } from './targets.ts'
 import { coalesce } from '../lib/coalesce.ts'
+import { attemptLogRow, sendAttempt, type AttemptContext, type AttemptResult } from './attempt.ts'
 import {
   claimDueDeliveries, deleteOldDeliveries, findNextDeliveryDue, insertWebhookLog, updateDeliveryAfterAttempt,
   type ClaimedDelivery, type WebhookLogInput, type WebhookTarget
@@ -43,8 +44,6 @@ export const DEFAULT_RETRY_DELAYS_MS = [2000, 10_000]
 
 export type WebhookLogEntry = Awaited<ReturnType<typeof insertWebhookLog>>
 
-const signature = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
-
 /**
  * Sends the webhook deliveries recorded in the database (a trigger on the event log writes them with their event).
  * Each process runs one: it claims due deliveries (FOR UPDATE SKIP LOCKED, with a claim expiry), sends each attempt,
@@ -55,9 +54,7 @@ export class WebhookDispatcher {
   readonly #db: Kysely<Database>
   readonly #listen: Listen
   readonly #log: FastifyBaseLogger
-  readonly #dispatcher: Dispatcher
   readonly #retryDelaysMs: number[]
-  readonly #timeoutMs: number
   readonly #claimMs: number
   readonly #pollMs: number
   readonly #concurrency: number
@@ -65,6 +62,7 @@ export class WebhookDispatcher {
   readonly #onAttempt: NonNullable<WebhooksOptions['onAttempt']>
   readonly #inFlight = new Set<Promise<unknown>>()
   readonly #shutdown = new AbortController()
+  readonly #sending: AttemptContext
   readonly #look = coalesce(() => this.#drain())
   #timer: NodeJS.Timeout | undefined
   #unlisten: (() => Promise<void>) | undefined
@@ -75,9 +73,8 @@ export class WebhookDispatcher {
     this.#db = db
     this.#listen = listen
     this.#log = log
-    this.#dispatcher = dispatcher
     this.#retryDelaysMs = opts.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS
-    this.#timeoutMs = opts.timeoutMs ?? 5000
+    this.#sending = { dispatcher, timeoutMs: opts.timeoutMs ?? 5000, shutdown: this.#shutdown.signal }
     this.#claimMs = opts.claimMs ?? 60_000
     this.#pollMs = opts.pollMs ?? 5000
     this.#concurrency = opts.concurrency ?? 8
@@ -135,9 +132,9 @@ export class WebhookDispatcher {
   async #send (delivery: ClaimedDelivery): Promise<void> {
     const body = JSON.stringify({ event: delivery.event, timestamp: delivery.event_at.toISOString(), data: delivery.data })
     const attempt = delivery.attempts + 1
-    const result = await this.#attempt(delivery, body, delivery.id, attempt)
+    const result = await sendAttempt(this.#sending, delivery, body, delivery.id)
     const retryInMs = this.#retryDelaysMs[attempt - 1]
-    const recorded = await this.#record(delivery, this.#logRow(delivery.webhook_id, delivery.event, delivery.id, body, attempt, result),
+    const recorded = await this.#record(delivery, attemptLogRow(delivery.webhook_id, delivery.event, delivery.id, body, attempt, result),
       result.success ? { status: 'succeeded' } : retryInMs === undefined ? { status: 'failed' } : { status: 'pending', retryInMs })
     if (!recorded) {
       this.#log.warn({ webhookId: delivery.webhook_id, deliveryId: delivery.id, attempt }, 'webhook attempt not recorded: the delivery was claimed again meanwhile')
@@ -191,65 +188,13 @@ export class WebhookDispatcher {
         data: { webhookId: target.id, message: 'This is a test delivery from the Jackbox game-night service' }
       })
       const deliveryId = randomUUID()
-      const result = await this.#attempt({ webhook_id: target.id, event, url: target.url, secret: target.secret }, body, deliveryId, 1)
-      const entry = await insertWebhookLog(this.#db, this.#logRow(target.id, event, deliveryId, body, 1, result))
+      const result = await sendAttempt(this.#sending, { webhook_id: target.id, event, url: target.url, secret: target.secret }, body, deliveryId)
+      const entry = await insertWebhookLog(this.#db, attemptLogRow(target.id, event, deliveryId, body, 1, result))
       this.#logAttempt(target.id, event, deliveryId, 1, result)
       return entry
     })()
     this.#track(work)
     return work
-  }
-
-  #logRow (webhookId: number, event: string, deliveryId: string, body: string, attempt: number, result: AttemptResult) {
-    return {
-      webhook_id: webhookId,
-      event,
-      delivery_id: deliveryId,
-      payload: body,
-      status_code: result.statusCode,
-      success: result.success,
-      error: result.error,
-      attempt,
-      duration_ms: result.durationMs
-    }
-  }
-
-  async #attempt (target: { webhook_id: number, event: string, url: string, secret: string | null }, body: string,
-    deliveryId: string, attempt: number): Promise<AttemptResult> {
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'user-agent': 'jackbox-gamenight-webhooks/1',
-      'x-webhook-event': target.event,
-      'x-webhook-delivery': deliveryId
-    }
-    if (target.secret !== null) headers['x-webhook-signature'] = signature(target.secret, body)
-    const started = performance.now()
-    let statusCode: number | null = null
-    let error: string | null = null
-    // One controller per attempt for both the timeout and shutdown (AbortSignal.any keeps its inputs alive on Node 20).
-    const abort = new AbortController()
-    const timer = setTimeout(() => abort.abort(new DOMException('timed out', 'TimeoutError')), this.#timeoutMs)
-    const onShutdown = () => abort.abort(this.#shutdown.signal.reason)
-    this.#shutdown.signal.addEventListener('abort', onShutdown, { once: true })
-    try {
-      const res = await request(target.url, { method: 'POST', headers, body, dispatcher: this.#dispatcher, signal: abort.signal })
-      statusCode = res.statusCode
-      await res.body.dump()
-      if (statusCode < 200 || statusCode >= 300) error = `The receiver answered ${statusCode}`
-    } catch (err) {
-      error = this.#describe(err)
-    } finally {
-      clearTimeout(timer)
-      this.#shutdown.signal.removeEventListener('abort', onShutdown)
-    }
-    return { statusCode, error, success: error === null, durationMs: Math.round(performance.now() - started) }
-  }
-
-  #describe (err: unknown): string {
-    if (this.#shutdown.signal.aborted) return 'Aborted: the service is shutting down'
-    const { name, message, code } = err as { name?: string, message?: string, code?: string }
-    if (name === 'TimeoutError') return `Timed out after ${this.#timeoutMs} ms`
-    return [code, message].filter(Boolean).join(': ') || 'Request failed'
   }
 
   #track (work: Promise<unknown>): void {
@@ -282,11 +227,4 @@ export class WebhookDispatcher {
     this.#shutdown.abort()
     await Promise.allSettled(this.#inFlight)
   }
-}
-
-interface AttemptResult {
-  statusCode: number | null
-  error: string | null
-  success: boolean
-  durationMs: number
 }
