@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import type { Database, Flag, SessionGameStatus } from './types.ts'
 
-/** A session_games row joined with its game's catalog facts: the SessionGame object of the contract. */
+/** A session_games row joined with its game's catalog facts: the API's SessionGame (schemas/sessions.ts). */
 function selectSessionGames (db: Kysely<Database>) {
   return db.selectFrom('session_games as sg')
     .innerJoin('games as g', 'g.id', 'sg.game_id')

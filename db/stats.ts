@@ -3,7 +3,7 @@ import type { Database } from './types.ts'
 
 const TOP = 5
 
-/** The Stats object of the contract (schemas/stats.ts); its type is what the queries return. */
+/** The Stats object GET /api/stats answers with (schemas/stats.ts); its type is what the queries return. */
 export async function findStats (db: Kysely<Database>) {
   const topBy = (column: 'play_count' | 'popularity_score') => db.selectFrom('games').selectAll()
     .orderBy(column, 'desc').orderBy('title').orderBy('id').limit(TOP).execute()

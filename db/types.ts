@@ -3,7 +3,7 @@ import type { Flag } from '../schemas/common.ts'
 import type { PlayerCheckStatus, SessionGameStatus } from '../schemas/sessions.ts'
 import type { VoteType } from '../schemas/votes.ts'
 
-// The column value types are the contract's own (one source): db/ takes them from the schemas.
+// The column value types are the API schemas' own (one source): db/ takes them from schemas/.
 export type { Flag, PlayerCheckStatus, SessionGameStatus, VoteType }
 
 // Written as a Date or left to the default, always read back as a Date.

@@ -1,5 +1,5 @@
 // The typed errors domain operations throw. They carry facts, not HTTP: plugins/errors.ts maps each class to its
-// status and the contract's sentence.
+// status and the one-sentence error the API answers with.
 
 export abstract class DomainError extends Error {
   constructor (message: string) {

@@ -57,8 +57,9 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
 
   // One watch per room across processes: a lease in the database (monitor/leases.ts), renewed every quarter of a poll
   // period and lasting three beats (three quarters of a period): a dead owner's rooms are taken within a period of its
-  // last renewal, and the new owner polls at once, inside the contract's two periods with a period to spare for the
-  // takeover's own round trips (the config accepts no period under 200 ms, so that spare is at least 200 ms).
+  // last renewal, and the new owner polls at once: the rooms of a process that dies are watched again within two poll
+  // periods, with a period to spare for the takeover's own round trips (the config accepts no period under 200 ms, so
+  // that spare is at least 200 ms).
   const beatMs = Math.round(ECAST_POLL_INTERVAL_MS / 4)
   const leases = new RoomLeases({
     db: app.db,

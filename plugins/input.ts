@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import { ApiError } from './errors.ts'
 
-/** How deeply objects and arrays may nest in a body or a live message: more is refused (no contract shape needs 10). */
+/** How deeply objects and arrays may nest in a body or a live message: more is refused (no API shape nests 10 deep). */
 export const MAX_INPUT_DEPTH = 64
 
 /**

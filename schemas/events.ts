@@ -18,8 +18,8 @@ export type EventType = typeof EVENT_TYPES[number]
 
 /**
  * Events the log carries for the service's own consumers (the room monitor, every process's live hub) and never shows
- * to clients or webhooks: changes the contract announces no event for. `token.revoked` (`{"tokenId"}`, no session)
- * signs the token's live clients out on every process.
+ * to clients or webhooks: changes that no public event type (EVENT_TYPES) announces. `token.revoked` (`{"tokenId"}`, no
+ * session) signs the token's live clients out on every process.
  */
 export const INTERNAL_EVENT_TYPES = ['session-game.status-changed', 'session-game.removed', 'session-game.room-code-changed', 'token.revoked'] as const
 export type InternalEventType = typeof INTERNAL_EVENT_TYPES[number]

@@ -36,7 +36,8 @@ export async function up (db: Kysely<any>): Promise<void> {
       return null;
     end
   $$`.execute(db)
-  // Only the contract's webhook events: the room monitor's own events never reach a webhook.
+  // Only the five events a webhook may subscribe to (WEBHOOK_EVENTS in schemas/events.ts): the room monitor's own
+  // events never reach a webhook.
   await sql`create trigger events_enqueue_webhook_deliveries after insert on events
     for each row
     when (new.type in ('session.started', 'game.added', 'session.ended', 'vote.received', 'player-count.updated'))

@@ -38,9 +38,9 @@ const MAX_TIMER_MS = 2_147_483_647
 const SEND_OPTIONS = { binary: false, compress: false } as const
 
 /**
- * Every connected client of the live WebSocket, its auth state and its subscriptions. Events from the log (the
- * contract's types only; internal ones stay in) are serialized once and written to each recipient; a recipient too far
- * behind is dropped instead of buffered. The hub decides what a client has yet to see: it takes the floors at auth and
+ * Every connected client of the live WebSocket, its auth state and its subscriptions. Events from the log (of the
+ * public EVENT_TYPES only; internal ones stay in) are serialized once and written to each recipient; a recipient too
+ * far behind is dropped instead of buffered. The hub decides what a client has yet to see: it takes the floors at auth and
  * at subscribe, and replays a session's history on a resume.
  */
 export class LiveHub extends EventEmitter<HubEvents> {

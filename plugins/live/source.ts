@@ -8,7 +8,7 @@ import { toLoggedEvent, type EventLogReader, type LoggedEvent } from '../event-l
 export interface LiveSource {
   /** The newest committed event id (0 for an empty log). */
   newestId (): Promise<number>
-  /** A session's events of the contract's types after `afterId`, in id order, at most `limit`. */
+  /** A session's events of the public EVENT_TYPES (no internal ones) after `afterId`, in id order, at most `limit`. */
   readSession (sessionId: number, afterId: number, limit: number): Promise<LoggedEvent[]>
   /** Resolves once this process's reader has handed on every event committed before the call. */
   caughtUp (): Promise<void>
