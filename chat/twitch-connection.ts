@@ -1,5 +1,6 @@
 import { ChatClient, LogLevel } from '@twurple/chat'
 import type { TwitchClientTarget } from './twitch-url.ts'
+import type { BackgroundLogger } from '../lib/logger.ts'
 
 /** One chat message as the reader needs it. */
 export interface ChatLine {
@@ -14,17 +15,12 @@ export interface ChatLine {
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'error'
 
-export interface ConnectionLogger {
-  info (obj: object, msg: string): void
-  warn (obj: object, msg: string): void
-}
-
 export interface TwitchConnectionOptions {
   channel: string
   target: TwitchClientTarget
   message (line: ChatLine): void
   status (status: ConnectionStatus, message: string | null): void
-  log: ConnectionLogger
+  log: BackgroundLogger
   /** The first wait before reconnecting, doubled after each failure up to `maxBackoffMs` (1 s and 60 s). */
   minBackoffMs?: number
   maxBackoffMs?: number

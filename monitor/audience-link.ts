@@ -1,7 +1,7 @@
 import type { RoomInfo } from './ecast-client.ts'
 import type { AudienceConnection, OpenAudienceSocket } from './audience-socket.ts'
 import type { EcastEntity, Welcome } from './ecast-frames.ts'
-import type { WatchLogger } from './watch-types.ts'
+import type { BackgroundLogger } from '../lib/logger.ts'
 import { EMPTY_VIEW, applyEntity, applyWelcome, withAudienceAnswer, withoutAudienceAnswer, type SocketView } from './room-state.ts'
 
 export interface AudienceLinkOptions {
@@ -9,7 +9,7 @@ export interface AudienceLinkOptions {
   openSocket: OpenAudienceSocket
   /** The audience WebSocket URL for a room served by `audienceHost`. */
   socketUrl (audienceHost: string): string
-  log: WatchLogger
+  log: BackgroundLogger
   now: () => number
   /** How long to wait before the next connection after this many failures in a row. */
   backoff (failures: number): number

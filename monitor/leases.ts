@@ -6,6 +6,7 @@ import {
 } from '../db/room-leases.ts'
 import type { Listen } from '../plugins/db.ts'
 import { coalesce } from '../lib/coalesce.ts'
+import type { BackgroundLogger } from '../lib/logger.ts'
 
 // Why a lease row and not a session-level advisory lock on a dedicated connection: an advisory lock lives and dies
 // with its connection. If that connection drops (a database restart, a proxy timeout) the lock is gone while the
@@ -18,11 +19,6 @@ import { coalesce } from '../lib/coalesce.ts'
 // process looks for expired or released ones, so a dead owner's rooms are taken within one lease plus one beat of
 // its last renewal. A released lease (graceful shutdown) or a taken one is noticed at once through NOTIFY.
 
-export interface LeaseLogger {
-  info (obj: object, msg: string): void
-  warn (obj: object, msg: string): void
-}
-
 export interface RoomLeasesOptions {
   db: Kysely<Database>
   listen: Listen
@@ -32,7 +28,7 @@ export interface RoomLeasesOptions {
   ttlMs: number
   /** How often leases are renewed and free ones looked for; default a quarter of `ttlMs`. */
   beatMs?: number
-  log: LeaseLogger
+  log: BackgroundLogger
   /** Rooms this process took over (an owner died or released them): start watching them. */
   acquired (leases: { sessionGameId: number, roomCode: string }[]): Promise<void>
   /**

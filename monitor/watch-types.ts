@@ -2,6 +2,7 @@ import type { EcastApi } from './ecast-client.ts'
 import type { OpenAudienceSocket } from './audience-socket.ts'
 import type { RoomEventType } from '../schemas/events.ts'
 import type { PublishedLobby } from './room-state.ts'
+import type { BackgroundLogger } from '../lib/logger.ts'
 
 // What a room watch (monitor/room-watch.ts) is given and reports to: its options, the sink its events and counts go
 // to, what a takeover resumes from, and the timers it runs on.
@@ -31,12 +32,6 @@ export interface RoomWatchSink {
   finished (state: 'ended' | 'failed'): void
 }
 
-/** The subset of a pino logger the watch uses. */
-export interface WatchLogger {
-  info (obj: object, msg: string): void
-  warn (obj: object, msg: string): void
-}
-
 export interface RoomWatchOptions {
   code: string
   api: EcastApi
@@ -46,7 +41,7 @@ export interface RoomWatchOptions {
   pollIntervalMs: number
   roomWaitMs: number
   sink: RoomWatchSink
-  log: WatchLogger
+  log: BackgroundLogger
   now?: () => number
   random?: () => number
   /** Sets and clears the poll timer; default: unref'd Node timers. */
