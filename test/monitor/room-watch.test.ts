@@ -96,6 +96,14 @@ async function inLobby (h: ReturnType<typeof harness>, w: Welcome = welcome()) {
   h.reports.length = 0
 }
 
+/** In the lobby, `connections` counted once, its reports cleared. */
+async function countedInLobby (h: ReturnType<typeof harness>, connections: number) {
+  await inLobby(h)
+  h.connections = connections
+  await h.watch.tick()
+  h.reports.length = 0
+}
+
 t.test('waiting: 404s until ECAST_ROOM_WAIT_MS, then failed', async (t) => {
   const h = harness({ roomWaitMs: 5000 })
   await h.watch.tick()
@@ -182,10 +190,7 @@ t.test('joins from the socket become lobby.player-joined with the new count; old
 
 t.test('locked: the count is final (completed) and game.started; gameFinished then ends the watch', async (t) => {
   const h = harness()
-  await inLobby(h)
-  h.connections = 5
-  await h.watch.tick()
-  h.reports.length = 0
+  await countedInLobby(h, 5)
   h.room = { ...ROOM, locked: true }
   await h.watch.tick()
   t.equal(h.watch.state, 'lobby', 'with a live socket, room info is read every fourth period')
@@ -220,10 +225,7 @@ t.test('a vanished room also shows in /connections', async (t) => {
 
 t.test('Gameplay over the socket starts the game', async (t) => {
   const h = harness()
-  await inLobby(h)
-  h.connections = 4
-  await h.watch.tick()
-  h.reports.length = 0
+  await countedInLobby(h, 4)
   h.sockets[0].handlers.entity(room({ ...LOBBY, state: 'Gameplay' }, 5))
   await h.watch.tick()
   t.same(h.reports, [{ count: 2, status: 'completed' }, { type: 'game.started', playerCount: 2 }])
@@ -251,10 +253,7 @@ t.test('a room found already locked starts at once, counting what it can', async
 
 t.test('404 after the room existed: game.ended and room.disconnected', async (t) => {
   const h = harness()
-  await inLobby(h)
-  h.connections = 4
-  await h.watch.tick()
-  h.reports.length = 0
+  await countedInLobby(h, 4)
   h.room = null
   h.now += 4000
   await h.watch.tick()
