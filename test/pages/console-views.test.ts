@@ -1,11 +1,16 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
+import { until } from '../fixtures/event-log.ts'
+import { FakeTwitch } from '../fixtures/fake-twitch.ts'
 import { resetDb } from '../helper.ts'
 import { launchBrowser, openPage, serve } from './browser.ts'
 import { api, noAxeViolation, signIn, vote } from './console-steps.ts'
 
 // The console's other views (Pick's filters, Catalog, History and stats) in a real Chromium, each checked by axe-core.
-const { app, origin } = await serve(t)
+// Chat sources read the fake Twitch chat (test/fixtures), on loopback.
+const twitch = await FakeTwitch.start()
+t.teardown(() => twitch.close())
+const { app, origin } = await serve(t, { TWITCH_CHAT_URL: twitch.url })
 const browser = await launchBrowser(t)
 // A real browser on a busy 2-core machine: each step can take seconds.
 t.setTimeout(300_000)
@@ -139,6 +144,19 @@ t.test('settings: tokens shown once and revoked, a refused webhook in words, cha
   await page.getByLabel('Twitch channel').fill('x')
   await page.getByRole('button', { name: 'Add chat source' }).click()
   await page.getByRole('form', { name: 'New chat source' }).getByRole('alert').filter({ hasText: 'channel' }).waitFor()
+  // A source the service reads: listed with its status, which Refresh brings up to date; Disable closes it.
+  await page.getByLabel('Twitch channel').fill('Party_Night')
+  await page.getByRole('button', { name: 'Add chat source' }).click()
+  const chat = page.getByRole('list', { name: 'Chat sources' }).getByRole('listitem')
+    .filter({ has: page.getByRole('heading', { name: 'twitch party_night' }) })
+  await chat.getByText('0 votes counted, 0 refused; no message yet').waitFor()
+  await until('the service in the channel', async () => twitch.inChannel('party_night') === 1 &&
+    (await api(app, 'GET', '/api/chat-sources'))[0].status === 'connected')
+  await chat.getByRole('button', { name: 'Refresh' }).click()
+  await chat.locator('.item-head .muted').filter({ hasText: /^connected$/ }).waitFor()
+  await chat.getByRole('button', { name: 'Disable' }).click()
+  await chat.locator('.item-head .muted').filter({ hasText: /^disabled$/ }).waitFor()
+  await until('the connection closed', () => twitch.inChannel('party_night') === 0)
 
   await page.getByText('No client is connected.').waitFor()
   await page.getByLabel('Theme (theme)').selectOption('light')
@@ -154,3 +172,4 @@ t.test('settings: tokens shown once and revoked, a refused webhook in words, cha
   await bot.getByRole('button', { name: 'Revoke chat bot' }).click()
   await tokens.getByRole('heading', { name: 'chat bot' }).waitFor({ state: 'detached' })
 })
+
