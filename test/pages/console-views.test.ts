@@ -173,3 +173,27 @@ t.test('settings: tokens shown once and revoked, a refused webhook in words, cha
   await tokens.getByRole('heading', { name: 'chat bot' }).waitFor({ state: 'detached' })
 })
 
+t.test('on a phone (375 px) every view fits the width; sign out forgets the token', async (t) => {
+  const night = await api(app, 'POST', '/api/sessions', { notes: 'Phone night' })
+  await api(app, 'POST', `/api/sessions/${night.id}/games`, { game_id: 1, room_code: 'PHON' })
+  const { page } = await openPage(browser, t, origin, { viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true })
+  await signIn(page, origin)
+  for (const [link, heading] of [['Tonight', 'Tonight'], ['Pick', 'Pick'], ['Catalog', 'Catalog'], ['History and stats', 'History and stats'], ['Settings', 'Settings']]) {
+    await page.getByRole('link', { name: link, exact: true }).click()
+    await page.getByRole('heading', { level: 1, name: heading }).waitFor()
+    if (link === 'Pick') {
+      await page.getByRole('button', { name: 'Pick a game' }).click()
+      await page.getByText(/Picked from \d+ matching/).waitFor()
+    }
+    // (page code as a string: the tests are type-checked without the DOM library)
+    const width = await page.evaluate('document.documentElement.scrollWidth') as number
+    t.ok(width <= 375, `${link}: ${width} px wide on a 375 px screen`)
+  }
+
+  await page.getByRole('button', { name: 'Sign out' }).click()
+  await page.getByRole('link', { name: 'Sign in' }).first().waitFor()
+  t.equal(await page.evaluate("sessionStorage.getItem('gamenight.token')"), null, 'the tab no longer holds the token')
+  await page.reload()
+  await page.getByRole('link', { name: 'Sign in' }).first().waitFor()
+  t.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0, 'still signed out after a reload')
+})
