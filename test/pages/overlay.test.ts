@@ -33,6 +33,12 @@ t.test('a night on the overlay: game, players from the room, votes with a cue ea
   await untilText(t, card.getByText(/players?$/), '2 players')
   fake.addPlayer('WXYZ', 'Cy')
   await untilText(t, card.getByText(/players?$/), '3 players')
+  // The same overlay without code=1: the players, but not the room code.
+  const plain = await openPage(browser, t, origin, { viewport: { width: 1920, height: 1080 } })
+  await plain.page.goto(`${origin}/overlay#token=${overlayToken.token}`)
+  const plainCard = plain.page.getByRole('region', { name: 'Now playing' })
+  await untilText(t, plainCard.getByText(/players?$/), '3 players')
+  t.equal(await plainCard.getByText(/^Room/).count(), 0, 'the room code only when asked')
 
   await bot.vote('alice', 'up')
   await bot.vote('bob', 'down')
