@@ -1,7 +1,9 @@
+import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { until } from '../fixtures/event-log.ts'
 import { FakeTwitch } from '../fixtures/fake-twitch.ts'
+import { LiveSocket } from '../fixtures/live-client.ts'
 import { resetDb } from '../helper.ts'
 import { launchBrowser, openPage, serve } from './browser.ts'
 import { api, noAxeViolation, signIn, vote } from './console-steps.ts'
@@ -120,7 +122,7 @@ t.test('history and stats: past nights with their games and votes, kept current 
   await page.getByText(/Night #\d+, .*\(running\): 0 games\. Tonight elsewhere/).waitFor({ timeout: 10_000 })
 })
 
-t.test('settings: tokens shown once and revoked, a refused webhook in words, chat sources, clients, the overlay link', async (t) => {
+t.test('settings: tokens shown once and revoked, a refused webhook in words, chat sources, a client listed and disconnected, the overlay link', async (t) => {
   const { page } = await openPage(browser, t, origin)
   await signIn(page, origin)
   await page.getByRole('link', { name: 'Settings' }).click()
@@ -159,6 +161,18 @@ t.test('settings: tokens shown once and revoked, a refused webhook in words, cha
   await until('the connection closed', () => twitch.inChannel('party_night') === 0)
 
   await page.getByText('No client is connected.').waitFor()
+  // A bot says hello on the live socket: listed after a refresh, then disconnected from here.
+  const streamBot = await LiveSocket.open(t, `${origin.replace('http', 'ws')}/api/sessions/live`)
+  t.same(await streamBot.request({ type: 'auth', token: app.jwt.sign({ role: 'admin' }) }), { type: 'auth_success' })
+  t.match(await streamBot.request({ type: 'hello', name: 'stream-bot', functions: ['show-pick'] }), { type: 'hello_ok' })
+  const closed = once(streamBot.ws, 'close')
+  await page.getByRole('button', { name: 'Refresh the list' }).click()
+  const clients = page.getByRole('list', { name: 'Connected clients' })
+  await clients.getByRole('heading', { name: 'stream-bot' }).waitFor()
+  t.match(await clients.getByRole('listitem').textContent(), /Functions: show-pick/)
+  await page.getByRole('button', { name: 'Disconnect stream-bot' }).click()
+  await clients.getByRole('heading', { name: 'stream-bot' }).waitFor({ state: 'detached' })
+  t.equal((await closed)[0], 1000, 'its socket closed with 1000')
   await page.getByLabel('Theme (theme)').selectOption('light')
   await page.getByRole('button', { name: 'Create an overlay token for the link' }).click()
   const link = page.getByLabel(/^Overlay link/)
