@@ -1,5 +1,6 @@
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
 import t from 'tap'
 import { until } from '../fixtures/event-log.ts'
 import { FakeTwitch } from '../fixtures/fake-twitch.ts'
@@ -12,7 +13,8 @@ import { api, noAxeViolation, signIn, vote } from './console-steps.ts'
 // Chat sources read the fake Twitch chat (test/fixtures), on loopback.
 const twitch = await FakeTwitch.start()
 t.teardown(() => twitch.close())
-const { app, origin } = await serve(t, { TWITCH_CHAT_URL: twitch.url })
+const receiver = await webhookReceiver()
+const { app, origin } = await serve(t, { TWITCH_CHAT_URL: twitch.url, WEBHOOK_ALLOW_LOOPBACK: 'true' })
 const browser = await launchBrowser(t)
 // A real browser on a busy 2-core machine: each step can take seconds.
 t.setTimeout(300_000)
@@ -122,7 +124,7 @@ t.test('history and stats: past nights with their games and votes, kept current 
   await page.getByText(/Night #\d+, .*\(running\): 0 games\. Tonight elsewhere/).waitFor({ timeout: 10_000 })
 })
 
-t.test('settings: tokens shown once and revoked, a refused webhook in words, chat sources, a client listed and disconnected, the overlay link', async (t) => {
+t.test('settings: tokens shown once and revoked, a refused webhook in words, a test delivery and the last deliveries, chat sources, a client listed and disconnected, the overlay link', async (t) => {
   const { page } = await openPage(browser, t, origin)
   await signIn(page, origin)
   await page.getByRole('link', { name: 'Settings' }).click()
@@ -137,11 +139,23 @@ t.test('settings: tokens shown once and revoked, a refused webhook in words, cha
   const tokens = page.getByRole('list', { name: 'Tokens' })
   await tokens.getByRole('heading', { name: 'chat bot' }).waitFor()
 
-  await page.getByLabel('URL').fill('http://127.0.0.1:9/hook')
+  await page.getByLabel('URL').fill('http://169.254.169.254/hook')
   await page.getByLabel('Name', { exact: true }).nth(1).fill('local')
   await page.getByLabel('game.added').check()
   await page.getByRole('button', { name: 'Create webhook' }).click()
-  await page.getByRole('form', { name: 'New webhook' }).getByRole('alert').filter({ hasText: /loopback/i }).waitFor()
+  await page.getByRole('form', { name: 'New webhook' }).getByRole('alert').filter({ hasText: /link-local/i }).waitFor()
+  // A webhook that takes deliveries (a receiver on loopback): a test sent, the last deliveries, paused.
+  await page.getByLabel('URL').fill(`${receiver.url}/hook`)
+  await page.getByRole('button', { name: 'Create webhook' }).click()
+  const hook = page.getByRole('list', { name: 'Webhooks' }).getByRole('listitem')
+    .filter({ has: page.getByRole('heading', { name: 'local' }) })
+  await hook.getByRole('button', { name: 'Send test' }).click()
+  await hook.getByRole('status').filter({ hasText: /^Test: Delivered \(HTTP 204\) in \d+ ms\.$/ }).waitFor()
+  t.same(receiver.events, ['webhook.test'], 'the receiver got the test')
+  await hook.getByRole('button', { name: 'Last deliveries' }).click()
+  await hook.getByRole('row').filter({ hasText: /webhook\.test.*Delivered \(HTTP 204\)/ }).waitFor()
+  await hook.getByRole('button', { name: 'Disable' }).click()
+  await hook.getByText('paused', { exact: true }).waitFor()
 
   await page.getByLabel('Twitch channel').fill('x')
   await page.getByRole('button', { name: 'Add chat source' }).click()
@@ -211,3 +225,16 @@ t.test('on a phone (375 px) every view fits the width; sign out forgets the toke
   await page.getByRole('link', { name: 'Sign in' }).first().waitFor()
   t.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0, 'still signed out after a reload')
 })
+
+/** A webhook target on loopback: answers 204 and keeps the event names it was sent. */
+async function webhookReceiver (): Promise<{ url: string, events: string[] }> {
+  const events: string[] = []
+  const server = createServer((request, response) => {
+    events.push(String(request.headers['x-webhook-event']))
+    request.resume().on('end', () => response.writeHead(204).end())
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => new Promise((resolve) => server.close(resolve)))
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, events }
+}
