@@ -165,11 +165,12 @@ t.test('scoped tokens and roles, through the real HTTP server', async (t) => {
   })
 
   t.test('an expired scoped token is 401; use is recorded in last_used_at', async (t) => {
-    const { id, token } = await mint('bot', '1s')
+    // 3 s, not 1 s: on a loaded machine more than a second could pass between minting and the first use.
+    const { id, token } = await mint('bot', '3s')
     t.equal((await call('GET', '/api/auth/verify', undefined, bearer(token))).status, 200)
-    const row = await app.db.selectFrom('tokens').select('last_used_at').where('id', '=', id).executeTakeFirstOrThrow()
+    const row = await app.db.selectFrom('tokens').select(['last_used_at', 'expires_at']).where('id', '=', id).executeTakeFirstOrThrow()
     t.type(row.last_used_at, Date)
-    await new Promise((resolve) => setTimeout(resolve, 1100))
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, row.expires_at.getTime() - Date.now()) + 100))
     const res = await call('GET', '/api/auth/verify', undefined, bearer(token))
     t.same([res.status, res.body], [401, { error: 'Token expired' }])
   })
