@@ -109,24 +109,45 @@ export function listGameKeys (db: Kysely<Database>) {
 }
 
 const CHUNK = 500
+// Games per statement of an import: each column travels as one array parameter (a VALUES list of thousands of
+// parameters took PGlite ~60 ms per 500 games; arrays take a fraction of that).
+const IMPORT_CHUNK = 1000
 
+/** The games as one array per catalog column, in order, for `unnest`. */
+function catalogArrays (games: CatalogGame[]) {
+  return sql.join([
+    sql`${games.map((g) => g.pack_name)}::text[]`,
+    sql`${games.map((g) => g.title)}::text[]`,
+    sql`${games.map((g) => g.min_players)}::int[]`,
+    sql`${games.map((g) => g.max_players)}::int[]`,
+    sql`${games.map((g) => g.length_minutes ?? null)}::int[]`,
+    sql`${games.map((g) => g.has_audience ?? 0)}::smallint[]`,
+    sql`${games.map((g) => g.family_friendly ?? 0)}::smallint[]`,
+    sql`${games.map((g) => g.game_type ?? null)}::text[]`,
+    sql`${games.map((g) => g.drawing ?? 0)}::smallint[]`
+  ])
+}
+
+const catalogRefs = sql.join(CATALOG_COLUMNS.map((c) => sql.ref(c)))
+
+/** Inserts these games, in order (ids follow it). */
 export async function insertGames (db: Kysely<Database>, games: CatalogGame[]): Promise<void> {
-  for (let i = 0; i < games.length; i += CHUNK) {
-    await db.insertInto('games').values(games.slice(i, i + CHUNK)).execute()
+  for (let i = 0; i < games.length; i += IMPORT_CHUNK) {
+    await sql`insert into games (${catalogRefs})
+      select ${catalogRefs} from unnest(${catalogArrays(games.slice(i, i + IMPORT_CHUNK))}) with ordinality
+        as v (${catalogRefs}, n)
+      order by n`.execute(db)
   }
 }
 
 /** Updates the catalog facts of the games with the same (pack_name, title). */
 export async function updateGamesByKey (db: Kysely<Database>, games: CatalogGame[]): Promise<void> {
   // Updated rather than upserted: ON CONFLICT would burn an id from the sequence per row.
-  for (let i = 0; i < games.length; i += CHUNK) {
-    const rows = games.slice(i, i + CHUNK).map((g) => sql`(${g.pack_name}::text, ${g.title}::text,
-      ${g.min_players}::int, ${g.max_players}::int, ${g.length_minutes}::int, ${g.has_audience}::smallint,
-      ${g.family_friendly}::smallint, ${g.game_type}::text, ${g.drawing}::smallint)`)
+  for (let i = 0; i < games.length; i += IMPORT_CHUNK) {
     await sql`update games as g set min_players = v.min_players, max_players = v.max_players,
         length_minutes = v.length_minutes, has_audience = v.has_audience, family_friendly = v.family_friendly,
         game_type = v.game_type, drawing = v.drawing
-      from (values ${sql.join(rows)}) as v (${sql.join(CATALOG_COLUMNS.map((c) => sql.ref(c)))})
+      from unnest(${catalogArrays(games.slice(i, i + IMPORT_CHUNK))}) as v (${catalogRefs})
       where g.pack_name = v.pack_name and g.title = v.title`.execute(db)
   }
 }
