@@ -48,6 +48,8 @@ interface Reader {
   seen: Set<string>
   lastMessageAt: Date | null
   refused: number
+  /** The status writes, one after another: on a pool, `connecting` sent first could otherwise commit after `connected`. */
+  statusWrites: Promise<void>
 }
 
 // How many recent message ids a reader remembers; the database's unique message id is the real guard.
@@ -131,7 +133,8 @@ export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions 
 
   function status (reader: Reader, value: ConnectionStatus, text: string | null) {
     if (readers.get(reader.source.id) !== reader) return
-    updateChatSourceStatus(app.db, reader.source.id, owner, value, text)
+    reader.statusWrites = reader.statusWrites
+      .then(() => updateChatSourceStatus(app.db, reader.source.id, owner, value, text))
       .catch((err) => log.warn({ err: (err as Error).message, sourceId: reader.source.id }, 'could not store a chat source status'))
   }
 
@@ -145,7 +148,7 @@ export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions 
       minBackoffMs: opts.minBackoffMs,
       maxBackoffMs: opts.maxBackoffMs
     })
-    const reader: Reader = { source, connection, waiting: [], casting: 0, castingFor: new Set(), settle: () => {}, seen: new Set(), lastMessageAt: null, refused: 0 }
+    const reader: Reader = { source, connection, waiting: [], casting: 0, castingFor: new Set(), settle: () => {}, seen: new Set(), lastMessageAt: null, refused: 0, statusWrites: Promise.resolve() }
     readers.set(source.id, reader)
     log.info({ sourceId: source.id, channel: source.channel }, 'reading a chat source')
     reader.connection.start()

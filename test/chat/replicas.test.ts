@@ -68,6 +68,9 @@ t.test('three processes read a chat source as one', { skip: replicasSkip() }, as
   t.equal(votes.body.pagination.total, accepted)
   const played = (await api(survivor, '/api/games/7')).body
   t.equal(played.upvotes + played.downvotes - before.upvotes - before.downvotes, accepted, 'the game\'s counters')
+  // The status is written by the holder a moment after it joined (once, under load, the votes were in first).
+  const status = async () => (await api(survivor, `/api/chat-sources/${created.body.id}`, { token })).body.status
+  await until('the new holder says connected', async () => await status() === 'connected', 10_000)
   const source = await api(survivor, `/api/chat-sources/${created.body.id}`, { token })
   t.match(source.body, { status: 'connected', votes_counted: accepted })
   t.ok(source.body.votes_refused >= 7, `refused votes counted (${source.body.votes_refused})`)
