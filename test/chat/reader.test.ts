@@ -1,5 +1,5 @@
 import t from 'tap'
-import { build, resetDb, authHeaders } from '../helper.ts'
+import { build, resetDb, authHeaders, testDatabase } from '../helper.ts'
 import { FakeTwitch } from '../fixtures/fake-twitch.ts'
 import { LiveSocket } from '../fixtures/live-client.ts'
 import { insertSession, insertSessionGame, findGame } from '../fixtures/votes.ts'
@@ -55,6 +55,7 @@ t.test('a Twitch chat source, read by the real service from a fake Twitch chat',
     t.same(await live.request({ type: 'subscribe', sessionId: session.id }), { type: 'subscribed', sessionId: session.id })
     return { session, live }
   }
+  const voter = (event: Record<string, unknown>) => (event.data as { vote: { username: string } }).vote.username
   const votes = async () => (await api('GET', '/api/votes?limit=100')).body as { votes: { username: string, vote_type: string }[] }
 
   t.test('votes typed in the channel are live votes: stored, counted, broadcast; other messages are not', async (t) => {
@@ -67,7 +68,8 @@ t.test('a Twitch chat source, read by the real service from a fake Twitch chat',
     fake.say('jackbox_night', 'carol', 'hello chat', { sentAt: now })
     fake.say('jackbox_night', 'bob', 'meh thisgame-- no wait thisgame++', { sentAt: now + 10 })
 
-    const received = await live.take(2)
+    // Two chatters' votes are cast side by side, so they may commit (and be broadcast) in either order.
+    const received = (await live.take(2)).sort((a, b) => voter(a).localeCompare(voter(b)))
     t.match(received, [
       { type: 'vote.received', data: { vote: { username: 'alice', type: 'up', timestamp: new Date(now).toISOString() }, game: { id: 5 } } },
       { type: 'vote.received', data: { vote: { username: 'bob', type: 'down', timestamp: new Date(now + 10).toISOString() }, game: { id: 5 } } }
@@ -183,4 +185,33 @@ t.test('a Twitch chat source, read by the real service from a fake Twitch chat',
     t.equal(fake.inChannel('last_one'), 0)
     t.ok(fake.received.includes('QUIT'), 'the client said QUIT before closing')
   })
+})
+
+t.test('enabled sources start at boot, a disabled one does not; a graceful stop lets the channel go at once', async (t) => {
+  const fake = await FakeTwitch.start()
+  t.teardown(() => fake.close())
+  // On disk (or one PostgreSQL database), so a second boot finds the sources the first one stored.
+  const dbEnv = await testDatabase(t, { onDisk: true })
+  const boot = () => build(t, { TWITCH_CHAT_URL: fake.url, ...dbEnv }, { chatReader: { beatMs: 100, leaseTtlMs: 1000, flushMs: 50 } })
+  const first = await boot()
+  const add = async (channel: string) => {
+    const res = await first.inject({ method: 'POST', url: '/api/chat-sources', headers: authHeaders(first), payload: { platform: 'twitch', channel } })
+    if (res.statusCode !== 201) throw new Error(`could not add a chat source: ${res.statusCode} ${res.body}`)
+    return res.json() as { id: number }
+  }
+  await add('at_boot')
+  const off = await add('kept_off')
+  const patched = await first.inject({ method: 'PATCH', url: `/api/chat-sources/${off.id}`, headers: authHeaders(first), payload: { enabled: false } })
+  t.equal(patched.statusCode, 200)
+  await waitFor('the enabled source read', () => fake.inChannel('at_boot') === 1 && fake.inChannel('kept_off') === 0)
+  await first.close()
+  t.equal(fake.inChannel('at_boot'), 0, 'the first process closed its connection')
+  const offJoins = fake.joins('kept_off')
+
+  await boot()
+  // Its lease was let go at the stop, so the next boot takes the channel at its first beat.
+  await waitFor('the enabled source read again after the boot', () => fake.inChannel('at_boot') === 1, 5000)
+  t.equal(fake.joins('at_boot'), 2)
+  await new Promise((resolve) => setTimeout(resolve, 500)) // a few beats
+  t.equal(fake.joins('kept_off'), offJoins, 'the disabled source stays closed')
 })
