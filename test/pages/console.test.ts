@@ -51,6 +51,8 @@ t.test('a night run with the mouse: every action on a game, live players and vot
   const card = gameCard(page, first.title)
   await card.waitFor()
   t.equal(await fact(card, 'Status').textContent(), 'Playing')
+  // As it reads on screen: "none" in words, not set like a code (NONE is a valid room code).
+  t.equal(await fact(card, 'Room code').innerText(), 'none')
 
   // A bad room code is refused in the API's words, next to the field.
   await card.getByLabel('Room code').fill('AB')

@@ -29,7 +29,7 @@ export function SessionGameCard ({ game, votes, room, signedIn, onChanged }: Car
       <p class='meta'>{game.pack_name} · added <Time at={game.played_at} /></p>
       <dl class='facts'>
         <div><dt>Status</dt><dd>{STATUS_TEXT[game.status]}</dd></div>
-        <div><dt>Room code</dt><dd class='code'>{game.room_code ?? 'none'}</dd></div>
+        <div><dt>Room code</dt><dd class={game.room_code ? 'code' : undefined}>{game.room_code ?? 'none'}</dd></div>
         <div>
           <dt>Players</dt>
           <dd>{game.player_count ?? 'unknown'} <span class='muted'>({CHECK_TEXT[game.player_count_check_status]})</span></dd>
