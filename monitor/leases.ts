@@ -1,11 +1,10 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/types.ts'
 import {
-  claimRoomLease, deleteRoomLease, listLeasedSessionGames, listOwnedRoomLeases, releaseRoomLeases, takeFreeRoomLeases,
+  claimRoomLease, deleteRoomLease, listLeasedSessionGames, releaseRoomLeases, renewRoomLeases, takeFreeRoomLeases,
   type ClaimOutcome, type HeldLease
 } from '../db/room-leases.ts'
 import type { Listen } from '../plugins/db.ts'
-import type { ProcessHeartbeat } from '../plugins/process-heartbeat.ts'
 import { coalesce } from '../lib/coalesce.ts'
 import type { BackgroundLogger } from '../lib/logger.ts'
 
@@ -13,27 +12,22 @@ import type { BackgroundLogger } from '../lib/logger.ts'
 // with its connection. If that connection drops (a database restart, a proxy timeout) the lock is gone while the
 // process goes on watching, unaware, and another process starts a second watch; if the owner host hangs or is cut
 // off, the lock is held until TCP keepalive gives up (hours by default), far past "two poll periods". A row with an
-// expiry in database time fails over on a bounded clock, tells its owner that it lost a room, costs no extra
-// connection, and is visible to an operator (`select * from room_leases`).
+// expiry in database time fails over on a bounded clock (`ttlMs`), tells its owner at the next renewal that it lost
+// a room, costs no extra connection, and is visible to an operator (`select * from room_leases`).
 //
-// The leases hang off their owner's `live_processes` row: the process heartbeat renews that one row (its
-// `leases_expire_at`) and so every lease of the process at once, and says at each beat whether a lease is free (the
-// lease ttl and the beat are chosen by the monitor, see `ProcessHeartbeat.holdLeases`). A dead owner's rooms are so
-// taken within one lease ttl plus one beat of its last renewal. A released lease (graceful shutdown), a pruned owner
-// and a taken or deleted lease are noticed at once through NOTIFY (and after the listener reconnects).
-
-/** How many free leases one look takes at most (more are taken by the next look, at once). */
-const TAKE_LIMIT = 100
+// Timing (chosen by the monitor): a lease lasts a few beats; at every beat the owner renews its leases and every
+// process looks for expired or released ones, so a dead owner's rooms are taken within one lease plus one beat of
+// its last renewal. A released lease (graceful shutdown) or a taken one is noticed at once through NOTIFY.
 
 export interface RoomLeasesOptions {
   db: Kysely<Database>
   listen: Listen
   /** This process's id, unique among the processes sharing the database. */
   owner: string
-  /** This process's heartbeat, which keeps the leases (its `owner` is this process's instance). */
-  heartbeat: Pick<ProcessHeartbeat, 'on' | 'off'>
-  /** How soon a failed look at the leases is retried. */
-  retryMs: number
+  /** How long a lease lasts without renewal. */
+  ttlMs: number
+  /** How often leases are renewed and free ones looked for; default a quarter of `ttlMs`. */
+  beatMs?: number
   log: BackgroundLogger
   /** Rooms this process took over (an owner died or released them): start watching them. */
   acquired (leases: { sessionGameId: number, roomCode: string }[]): Promise<void>
@@ -45,26 +39,25 @@ export interface RoomLeasesOptions {
 }
 
 /**
- * The room leases one process holds. Every change (claim, release, look) runs one at a time, so the set of owned
+ * The room leases one process holds. Every change (claim, release, beat) runs one at a time, so the set of owned
  * leases always matches what the last database statement said.
  */
 export class RoomLeases {
   readonly #o: RoomLeasesOptions
+  readonly #beatMs: number
   /** The leases held, by session game id, with the fencing number each was taken with. */
   readonly #owned = new Map<number, string>()
   #queue: Promise<unknown> = Promise.resolve()
-  #retry: NodeJS.Timeout | undefined
+  #timer: NodeJS.Timeout | undefined
   #unlisten: (() => Promise<void>) | undefined
   #stopped = false
   #failing = false
-  // Notifications arrive in bursts: one look waiting behind the running one covers them all.
-  readonly #look = coalesce(() => this.#lookAndTake())
-  // A NOTIFY (a lease taken, released or deleted; the listener reconnected), or a heartbeat that saw a free lease or
-  // found this process's row gone (pruned while cut off: its leases were set free).
-  readonly #onChange = () => { this.look() }
+  // Notifications arrive in bursts: one renewal waiting behind the running one covers them all.
+  readonly #renewal = coalesce(() => this.#renewAndTake())
 
   constructor (options: RoomLeasesOptions) {
     this.#o = options
+    this.#beatMs = options.beatMs ?? Math.max(10, Math.floor(options.ttlMs / 4))
   }
 
   get owner (): string { return this.#o.owner }
@@ -80,18 +73,17 @@ export class RoomLeases {
     return fence === undefined ? undefined : { owner: this.#o.owner, fence }
   }
 
-  /** Listens for lease changes and to the heartbeat; takes free leases at once. */
+  /** Starts the heartbeat and listens for lease changes; takes free leases at once. */
   async start (): Promise<void> {
-    this.#unlisten = await this.#o.listen('room_leases', this.#onChange)
-    this.#o.heartbeat.on('leasesFree', this.#onChange)
-    this.#o.heartbeat.on('recreated', this.#onChange)
-    await this.look()
+    this.#unlisten = await this.#o.listen('room_leases', () => { this.beat() })
+    await this.beat()
+    this.#schedule()
   }
 
   /** Takes a room's lease for a new or restarted watch (see claimRoomLease). */
   claim (sessionGameId: number, roomCode: string): Promise<ClaimOutcome> {
     return this.#serial(async () => {
-      const outcome = await claimRoomLease(this.#o.db, sessionGameId, roomCode, this.#o.owner)
+      const outcome = await claimRoomLease(this.#o.db, sessionGameId, roomCode, this.#o.owner, this.#o.ttlMs)
       if (outcome.claimed) this.#owned.set(sessionGameId, outcome.fence)
       return outcome
     })
@@ -106,34 +98,25 @@ export class RoomLeases {
   }
 
   /**
-   * Looks at which leases this process still holds and takes the free ones, then reports what was lost and taken
-   * (outside the queue, so the handlers may claim or drop). Never rejects: a failure is logged once per run of
-   * failures and the look retried after `retryMs`.
+   * Renews the held leases and takes the free ones, then reports what was lost and taken (outside the queue, so the
+   * handlers may claim or drop). Never rejects: a failure is logged once per run of failures.
    */
-  look (): Promise<void> {
-    return this.#look().then(({ reported }) => reported)
+  beat (): Promise<void> {
+    return this.#renewal().then(({ reported }) => reported)
   }
 
-  async #lookAndTake (): Promise<{ reported: Promise<void> }> {
-    clearTimeout(this.#retry)
-    let more = false
+  async #renewAndTake (): Promise<{ reported: Promise<void> }> {
     const changes = await this.#serial(async () => {
       if (this.#stopped) return { lost: [], taken: [] }
-      const lost = await this.#lost()
-      const { taken, all } = await this.#takeFree()
-      more = all
-      return { lost, taken }
+      return { lost: await this.#renew(), taken: await this.#takeFree() }
     }).catch((err) => {
-      if (!this.#failing) this.#o.log.warn({ err: (err as Error).message }, 'could not look at the room leases; retrying')
+      if (!this.#failing) this.#o.log.warn({ err: (err as Error).message }, 'room lease heartbeat failed; retrying')
       this.#failing = true
-      if (!this.#stopped) this.#retry = setTimeout(this.#onChange, this.#o.retryMs).unref()
     })
     if (!changes) return { reported: Promise.resolve() }
-    if (this.#failing) this.#o.log.info({}, 'room leases read again')
+    if (this.#failing) this.#o.log.info({}, 'room leases renewed again')
     this.#failing = false
-    // As many free leases as one look takes: there may be more.
-    if (more) setImmediate(this.#onChange)
-    // Not awaited by the run: a slow handler (a watch stopping mid-poll) must not hold the next look back.
+    // Not awaited by the run: a slow handler (a watch stopping mid-poll) must not hold the next renewal back.
     return { reported: this.#report(changes.lost, changes.taken) }
   }
 
@@ -142,13 +125,11 @@ export class RoomLeases {
     if (taken.length) await this.#o.acquired(taken)
   }
 
-  /** Stops following the leases and hands every held lease over to the other processes at once. */
+  /** Stops the heartbeat and hands every held lease over to the other processes at once. */
   async stop ({ release = true } = {}): Promise<void> {
     if (this.#stopped) return
     this.#stopped = true
-    clearTimeout(this.#retry)
-    this.#o.heartbeat.off('leasesFree', this.#onChange)
-    this.#o.heartbeat.off('recreated', this.#onChange)
+    clearTimeout(this.#timer)
     await this.#unlisten?.().catch(() => {})
     await this.#serial(async () => {
       if (release && this.#owned.size) {
@@ -159,9 +140,8 @@ export class RoomLeases {
     }).catch((err) => this.#o.log.warn({ err: (err as Error).message }, 'could not release room leases'))
   }
 
-  async #lost (): Promise<{ sessionGameId: number, deleted: boolean }[]> {
-    if (!this.#owned.size) return []
-    const held = new Set(await listOwnedRoomLeases(this.#o.db, this.#o.owner))
+  async #renew (): Promise<{ sessionGameId: number, deleted: boolean }[]> {
+    const held = new Set(await renewRoomLeases(this.#o.db, this.#o.owner, this.#o.ttlMs))
     const gone = [...this.#owned.keys()].filter((id) => !held.has(id))
     if (!gone.length) return []
     for (const id of gone) this.#owned.delete(id)
@@ -170,12 +150,17 @@ export class RoomLeases {
     return gone.map((sessionGameId) => ({ sessionGameId, deleted: !stillLeased.has(sessionGameId) }))
   }
 
-  async #takeFree (): Promise<{ taken: { sessionGameId: number, roomCode: string }[], all: boolean }> {
-    const rows = await takeFreeRoomLeases(this.#o.db, this.#o.owner, TAKE_LIMIT)
+  async #takeFree (): Promise<{ sessionGameId: number, roomCode: string }[]> {
+    const rows = await takeFreeRoomLeases(this.#o.db, this.#o.owner, this.#o.ttlMs, 100)
     const taken = rows.filter((row) => !this.#owned.has(row.session_game_id))
     for (const row of rows) this.#owned.set(row.session_game_id, row.fence)
     if (taken.length) this.#o.log.info({ sessionGameIds: taken.map((row) => row.session_game_id) }, 'room leases taken over')
-    return { taken: taken.map((row) => ({ sessionGameId: row.session_game_id, roomCode: row.room_code })), all: rows.length === TAKE_LIMIT }
+    return taken.map((row) => ({ sessionGameId: row.session_game_id, roomCode: row.room_code }))
+  }
+
+  #schedule (): void {
+    if (this.#stopped) return
+    this.#timer = setTimeout(() => { this.beat().finally(() => this.#schedule()) }, this.#beatMs).unref()
   }
 
   #serial<T> (op: () => Promise<T>): Promise<T> {

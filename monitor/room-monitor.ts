@@ -55,19 +55,18 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
     return next
   }
 
-  // One watch per room across processes: a lease in the database (monitor/leases.ts) that hangs off this process's
-  // row, which the process heartbeat renews every quarter of a poll period; it lasts three beats (three quarters of a
-  // period): a dead owner's rooms are taken within a period of its last renewal, and the new owner polls at once: the
-  // rooms of a process that dies are watched again within two poll periods, with a period to spare for the takeover's
-  // own round trips (the config accepts no period under 200 ms, so that spare is at least 200 ms).
+  // One watch per room across processes: a lease in the database (monitor/leases.ts), renewed every quarter of a poll
+  // period and lasting three beats (three quarters of a period): a dead owner's rooms are taken within a period of its
+  // last renewal, and the new owner polls at once: the rooms of a process that dies are watched again within two poll
+  // periods, with a period to spare for the takeover's own round trips (the config accepts no period under 200 ms, so
+  // that spare is at least 200 ms).
   const beatMs = Math.round(ECAST_POLL_INTERVAL_MS / 4)
-  app.processHeartbeat.holdLeases(3 * beatMs)
   const leases = new RoomLeases({
     db: app.db,
     listen: app.dbListen,
     owner: app.instance,
-    heartbeat: app.processHeartbeat,
-    retryMs: beatMs,
+    ttlMs: 3 * beatMs,
+    beatMs,
     log,
     // Taken-over rooms start side by side: one after another, the tenth would wait for nine rounds of queries.
     acquired: (taken) => serial(async () => {
@@ -89,10 +88,10 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
     // A watch that lost its lease (taken over while this process stalled) records nothing more: every write is made
     // under the lease it was started with, checked in the write's transaction; a refused write makes this process
     // look at its leases now (it stops the watch). A count or status not stored may just be a check ended meanwhile:
-    // the next look at the leases tells.
+    // the next beat tells.
     return {
       async event (type, data, published) {
-        if (!await recordRoomEvent(app.db, room, type, data, lease, report(published))) leases.look().catch(() => {})
+        if (!await recordRoomEvent(app.db, room, type, data, lease, report(published))) leases.beat().catch(() => {})
       },
       async count (playerCount, status, published) {
         await recordMonitorCount(app.db, room, playerCount, status, lease, report(published))

@@ -14,7 +14,6 @@ import * as roomLeaseFence from './2026_12_04_240_room_lease_fence.ts'
 import * as deliveryClaims from './2026_12_04_250_delivery_claims_and_fk_indexes.ts'
 import * as roomWatchReports from './2026_12_05_040_room_watch_reports.ts'
 import * as webhookLogsCreatedAt from './2026_12_05_050_webhook_logs_created_at.ts'
-import * as leasesOffProcessRows from './2026_12_05_060_leases_off_process_rows.ts'
 
 // Listed by hand: a static list survives bundling and compiling, a directory scan does not.
 const migrations: Record<string, Migration> = {
@@ -32,8 +31,7 @@ const migrations: Record<string, Migration> = {
   '2026_12_04_240_room_lease_fence': roomLeaseFence,
   '2026_12_04_250_delivery_claims_and_fk_indexes': deliveryClaims,
   '2026_12_05_040_room_watch_reports': roomWatchReports,
-  '2026_12_05_050_webhook_logs_created_at': webhookLogsCreatedAt,
-  '2026_12_05_060_leases_off_process_rows': leasesOffProcessRows
+  '2026_12_05_050_webhook_logs_created_at': webhookLogsCreatedAt
 }
 
 export const migrationProvider: MigrationProvider = {
