@@ -176,6 +176,9 @@ t.test('a whole night with the keyboard alone', async (t) => {
   const focusRing = await page.evaluate('getComputedStyle(document.activeElement).outlineStyle')
   t.not(focusRing, 'none', 'the focused control shows it')
   await key('Enter')
+  // The new view starts at its heading, which takes the focus; only then does Tab go on from there.
+  await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor()
+  await page.waitForFunction('document.activeElement?.tagName === "H1"')
   await tabTo(page, page.getByLabel('Admin key'))
   await page.keyboard.type('test-admin-key-0f3a9c')
   t.equal(await page.getByLabel('Admin key').inputValue(), 'test-admin-key-0f3a9c', 'the key typed went into its field')

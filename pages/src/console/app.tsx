@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks'
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { clearToken, getToken } from '../lib/api.ts'
 import { Catalog } from './catalog.tsx'
 import { History } from './history.tsx'
@@ -35,11 +35,13 @@ export function App () {
   useEffect(() => onUnauthorized(() => { if (getToken()) expired() }), [expired])
   const night = useNight(token, expired)
 
-  // A new view moves the focus to its heading, so keyboard and screen reader users start at its top.
+  // A new view moves the focus to its heading, so keyboard and screen reader users start at its top. A layout effect
+  // runs as the view renders: a plain effect waits for the next frame, and a Tab pressed meanwhile was undone (the
+  // focus moved back to the heading after the user reached a field, and what they typed went nowhere).
   const heading = useRef<HTMLHeadingElement>(null)
   const main = useRef<HTMLElement>(null)
   const firstView = useRef(true)
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (firstView.current) {
       firstView.current = false
       return
