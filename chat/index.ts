@@ -38,10 +38,9 @@ export interface ChatReader {
 interface Reader {
   source: ChatSourceTarget
   connection: TwitchConnection
-  /** Votes of this source waiting for a slot, and how many are being cast (and for whom). */
+  /** Votes of this source waiting for a slot, and the chatters whose vote is being cast (one vote each at a time). */
   waiting: Array<{ login: string, cast: () => Promise<void> }>
-  casting: number
-  castingFor: Set<string>
+  casting: Set<string>
   /** Called when nothing is waiting or being cast any more (a stop waits for it). */
   settle: () => void
   /** Message ids seen lately: a message the server re-sends on this connection is not cast again. */
@@ -116,16 +115,14 @@ export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions 
   }
 
   function pump (reader: Reader) {
-    while (reader.casting < CASTING) {
-      const index = reader.waiting.findIndex((w) => !reader.castingFor.has(w.login))
+    while (reader.casting.size < CASTING) {
+      const index = reader.waiting.findIndex((w) => !reader.casting.has(w.login))
       if (index < 0) return
       const [next] = reader.waiting.splice(index, 1)
-      reader.casting++
-      reader.castingFor.add(next.login)
+      reader.casting.add(next.login)
       next.cast().finally(() => {
-        reader.casting--
-        reader.castingFor.delete(next.login)
-        if (reader.casting === 0 && !reader.waiting.length) reader.settle()
+        reader.casting.delete(next.login)
+        if (!reader.casting.size && !reader.waiting.length) reader.settle()
         pump(reader)
       })
     }
@@ -148,7 +145,7 @@ export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions 
       minBackoffMs: opts.minBackoffMs,
       maxBackoffMs: opts.maxBackoffMs
     })
-    const reader: Reader = { source, connection, waiting: [], casting: 0, castingFor: new Set(), settle: () => {}, seen: new Set(), lastMessageAt: null, refused: 0, statusWrites: Promise.resolve() }
+    const reader: Reader = { source, connection, waiting: [], casting: new Set(), settle: () => {}, seen: new Set(), lastMessageAt: null, refused: 0, statusWrites: Promise.resolve() }
     readers.set(source.id, reader)
     log.info({ sourceId: source.id, channel: source.channel }, 'reading a chat source')
     reader.connection.start()
@@ -170,7 +167,7 @@ export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions 
   async function stop (reader: Reader) {
     readers.delete(reader.source.id)
     await reader.connection.stop()
-    if (reader.casting || reader.waiting.length) await new Promise<void>((resolve) => { reader.settle = resolve })
+    if (reader.casting.size || reader.waiting.length) await new Promise<void>((resolve) => { reader.settle = resolve })
     await report(reader)
     log.info({ sourceId: reader.source.id }, 'stopped reading a chat source')
   }
