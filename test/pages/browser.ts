@@ -61,6 +61,11 @@ export async function openPage (browser: Browser, t: Test, origin: string, optio
   })
   page.on('console', (message) => { if (message.type() === 'error') opened.errors.push(message.text()) })
   page.on('pageerror', (err) => opened.errors.push(err.message))
+  // A failed test leaves what went over its page's sockets in the log (stderr), to tell a page that was never sent
+  // something from one that did not show it.
+  t.teardown(() => {
+    if (!t.passing()) process.stderr.write(`${t.name}: the page's sockets\n${opened.sockets.join('\n')}\n`)
+  })
   return opened
 }
 
