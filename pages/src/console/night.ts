@@ -120,6 +120,8 @@ export function useNight (token: string | null, onSignedOut: () => void): Night 
               ? { ...game, player_count: data.playerCount as number, player_count_check_status: data.status as SessionGame['player_count_check_status'] }
               : game)
           }))
+          // A load already under way may have read the count before this event and would put it back: read again after.
+          refreshSoon()
           return
         }
         const note = roomNote(event.type, data)

@@ -12,7 +12,13 @@ const controller = options.token ? new OverlayController(options.token) : null
 
 function Overlay () {
   const [state, setState] = useState<OverlayState | null>(controller?.state ?? null)
-  useEffect(() => controller?.onChange(setState), [])
+  useEffect(() => {
+    if (!controller) return
+    const stop = controller.onChange(setState)
+    // What changed between the first render and this effect (a forged token is refused that fast) was told to no one.
+    setState(controller.state)
+    return stop
+  }, [])
   return (
     <>
       <h1 class='visually-hidden'>Game night overlay</h1>
