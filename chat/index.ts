@@ -9,6 +9,7 @@ import { castLiveVote } from '../domain/votes.ts'
 import { DuplicateVote, NoActiveSession, NoGameAtTime, VoteAlreadyCounted } from '../domain/errors.ts'
 import { TwitchConnection, type ChatLine, type ConnectionStatus } from './twitch-connection.ts'
 import { twitchClientTarget } from './twitch-url.ts'
+import { serial, type Serial } from '../lib/serial.ts'
 
 export interface ChatReaderOptions {
   /** How long a source's lease lasts without renewal (5 s), and how often it is renewed (1 s). */
@@ -48,7 +49,7 @@ interface Reader {
   lastMessageAt: Date | null
   refused: number
   /** The status writes, one after another: on a pool, `connecting` sent first could otherwise commit after `connected`. */
-  statusWrites: Promise<void>
+  statusWrite: Serial
 }
 
 // How many recent message ids a reader remembers; the database's unique message id is the real guard.
@@ -75,12 +76,7 @@ export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions 
   let unlisten: (() => Promise<void>) | undefined
 
   // Lease changes run one at a time, so the connections always match what the last statement said.
-  let queue: Promise<unknown> = Promise.resolve()
-  const serial = <T>(op: () => Promise<T>): Promise<T> => {
-    const next = queue.then(op)
-    queue = next.catch(() => {})
-    return next
-  }
+  const leaseChange = serial()
 
   const label = (source: ChatSourceTarget) => ({ source: `${source.platform}/${source.channel}` })
 
@@ -130,8 +126,7 @@ export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions 
 
   function status (reader: Reader, value: ConnectionStatus, text: string | null) {
     if (readers.get(reader.source.id) !== reader) return
-    reader.statusWrites = reader.statusWrites
-      .then(() => updateChatSourceStatus(app.db, reader.source.id, owner, value, text))
+    reader.statusWrite(() => updateChatSourceStatus(app.db, reader.source.id, owner, value, text))
       .catch((err) => log.warn({ err: (err as Error).message, sourceId: reader.source.id }, 'could not store a chat source status'))
   }
 
@@ -145,7 +140,7 @@ export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions 
       minBackoffMs: opts.minBackoffMs,
       maxBackoffMs: opts.maxBackoffMs
     })
-    const reader: Reader = { source, connection, waiting: [], casting: new Set(), settle: () => {}, seen: new Set(), lastMessageAt: null, refused: 0, statusWrites: Promise.resolve() }
+    const reader: Reader = { source, connection, waiting: [], casting: new Set(), settle: () => {}, seen: new Set(), lastMessageAt: null, refused: 0, statusWrite: serial() }
     readers.set(source.id, reader)
     log.info({ sourceId: source.id, channel: source.channel }, 'reading a chat source')
     reader.connection.start()
@@ -172,7 +167,7 @@ export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions 
     log.info({ sourceId: reader.source.id }, 'stopped reading a chat source')
   }
 
-  const beat = () => serial(async () => {
+  const beat = () => leaseChange(async () => {
     if (stopped) return
     try {
       const held = await renewChatSourceLeases(app.db, owner, ttl)
@@ -215,7 +210,7 @@ export function createChatReader (app: FastifyInstance, opts: ChatReaderOptions 
       stopped = true
       clearTimeout(beatTimer)
       clearTimeout(flushTimer)
-      return serial(async () => {
+      return leaseChange(async () => {
         await unlisten?.().catch(() => {})
         unlisten = undefined
         const all = [...readers.values()]

@@ -6,6 +6,7 @@ import {
 } from '../db/room-leases.ts'
 import type { Listen } from '../plugins/db.ts'
 import { coalesce } from '../lib/coalesce.ts'
+import { serial } from '../lib/serial.ts'
 import type { BackgroundLogger } from '../lib/logger.ts'
 
 // Why a lease row and not a session-level advisory lock on a dedicated connection: an advisory lock lives and dies
@@ -47,7 +48,8 @@ export class RoomLeases {
   readonly #beatMs: number
   /** The leases held, by session game id, with the fencing number each was taken with. */
   readonly #owned = new Map<number, string>()
-  #queue: Promise<unknown> = Promise.resolve()
+  /** Lease changes, one at a time. */
+  readonly #serial = serial()
   #timer: NodeJS.Timeout | undefined
   #unlisten: (() => Promise<void>) | undefined
   #stopped = false
@@ -161,11 +163,5 @@ export class RoomLeases {
   #schedule (): void {
     if (this.#stopped) return
     this.#timer = setTimeout(() => { this.beat().finally(() => this.#schedule()) }, this.#beatMs).unref()
-  }
-
-  #serial<T> (op: () => Promise<T>): Promise<T> {
-    const next = this.#queue.then(op)
-    this.#queue = next.catch(() => {})
-    return next
   }
 }
