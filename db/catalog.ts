@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import type { Database, NewGameRow } from './types.ts'
+import type { Database, GameRow } from './types.ts'
 
 // The columns of data/jackbox-games.csv, in order: the bundled catalog, the CSV export and the CSV import share them.
 export const CATALOG_COLUMNS = ['pack_name', 'title', 'min_players', 'max_players', 'length_minutes',
@@ -8,7 +8,8 @@ export const CATALOG_COLUMNS = ['pack_name', 'title', 'min_players', 'max_player
 /** The bundled catalog (read and parsed by domain/catalog.ts). */
 export const BUNDLED_CATALOG = new URL('./catalog/jackbox-games.csv', import.meta.url)
 
-export type CatalogGame = Pick<NewGameRow, typeof CATALOG_COLUMNS[number]>
+/** A game's catalog facts, every one of them given (the import and the bundled file fill in what a row leaves empty). */
+export type CatalogGame = Pick<GameRow, typeof CATALOG_COLUMNS[number]>
 
 export async function hasGames (db: Kysely<Database>): Promise<boolean> {
   return (await db.selectFrom('games').select('id').limit(1).executeTakeFirst()) !== undefined

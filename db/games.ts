@@ -120,11 +120,11 @@ function catalogArrays (games: CatalogGame[]) {
     sql`${games.map((g) => g.title)}::text[]`,
     sql`${games.map((g) => g.min_players)}::int[]`,
     sql`${games.map((g) => g.max_players)}::int[]`,
-    sql`${games.map((g) => g.length_minutes ?? null)}::int[]`,
-    sql`${games.map((g) => g.has_audience ?? 0)}::smallint[]`,
-    sql`${games.map((g) => g.family_friendly ?? 0)}::smallint[]`,
-    sql`${games.map((g) => g.game_type ?? null)}::text[]`,
-    sql`${games.map((g) => g.drawing ?? 0)}::smallint[]`
+    sql`${games.map((g) => g.length_minutes)}::int[]`,
+    sql`${games.map((g) => g.has_audience)}::smallint[]`,
+    sql`${games.map((g) => g.family_friendly)}::smallint[]`,
+    sql`${games.map((g) => g.game_type)}::text[]`,
+    sql`${games.map((g) => g.drawing)}::smallint[]`
   ])
 }
 
