@@ -96,9 +96,9 @@ t.test('room watchers that stall or die', { skip: replicasSkip() }, async (t) =>
     t.same(after.map((e) => e.type).filter((type) => type === 'room.connected' || type === 'lobby.player-joined'), ['lobby.player-joined'],
       'room.connected and the joins announced before are not repeated')
     const takeover = Number(after[0].at) - killedAt
-    // Two poll periods, plus half of one for a loaded machine: still under the lease of 600 ms a 200 ms poll had before
-    // leases were timed from the period alone (the takeover then took 570-650 ms).
-    t.ok(takeover < 2.5 * POLL_MS, `the new owner's first event ${Math.round(takeover)} ms after the SIGKILL (two poll periods and a half: ${2.5 * POLL_MS} ms)`)
+    // The contract's bound: two poll periods. Before leases were timed from the period the takeover took 570-650 ms;
+    // since, 155-183 ms in CI and up to 340 ms on a machine at load 8-13.
+    t.ok(takeover < 2 * POLL_MS, `the new owner's first event ${Math.round(takeover)} ms after the SIGKILL (two poll periods: ${2 * POLL_MS} ms)`)
     t.same(announced(await logged(sessionGameId)), ['WaitingForMore/false', 'BOB', 'CanStart/true', 'CAROL'], 'the whole lobby, each fact once')
   })
 })
