@@ -98,6 +98,18 @@ t.test('a socket that opens but never answers is dropped and opened again', asyn
   await admin.call('POST', `/sessions/${session.id}/close`, {})
 })
 
+t.test('a page with no animation frames says its token was refused too', async (t) => {
+  // A source OBS is not showing gets no animation frames, so the page's first effects wait (Preact runs them on the
+  // next frame, or 100 ms later without one), and a forged token is refused within a few ms of the socket opening: the
+  // refusal came before the effects ran, and a page that only listened from an effect went on showing nothing (the
+  // forged-token check below failed this way in CI).
+  const { page, errors } = await openPage(browser, t, origin)
+  await page.addInitScript(() => { window.requestAnimationFrame = () => 0 })
+  await page.goto(`${origin}/overlay#token=not-a-token`)
+  await untilText(t, page.locator('#app p'), 'This overlay\'s token was refused (Invalid token): make a new overlay link in the console.')
+  t.same(errors, [], 'no script error')
+})
+
 t.test('without a token, or once its token is revoked, one line says so', async (t) => {
   // Each token gets a page of its own, opened by a full navigation: a hash change then a reload raced in the CI run
   // (the page sat connecting with nothing shown for 20 s).
