@@ -117,6 +117,47 @@ t.test('a night run with the mouse: every action on a game, live players and vot
   t.equal((await api(app, 'GET', `/api/sessions/${active.id}`)).notes, 'Great night')
 })
 
+t.test('a player count that arrives while the night is being read is not put back by that reading', async (t) => {
+  const night = await api(app, 'POST', '/api/sessions', {})
+  const game = await api(app, 'GET', '/api/games/3')
+  fake.createRoom('LATE', { maxPlayers: 8 })
+  await api(app, 'POST', `/api/sessions/${night.id}/games`, { game_id: game.id, room_code: 'LATE' })
+  const { page } = await openPage(browser, t, origin)
+  await signIn(page, origin)
+  const card = gameCard(page, game.title)
+  // A game added with its room code is watched at once.
+  await fact(card, 'Players').filter({ hasText: 'checking the room' }).waitFor()
+
+  // The page's next reading of tonight's games is read at once and answered only once the count has changed: a
+  // reading on its way while an event arrives. Later readings go through.
+  let read!: () => void
+  let release!: () => void
+  let readAgain!: () => void
+  const readNow = new Promise<void>((resolve) => { read = resolve })
+  const released = new Promise<void>((resolve) => { release = resolve })
+  const readLater = new Promise<void>((resolve) => { readAgain = resolve })
+  let readings = 0
+  await page.route(/\/api\/sessions\/\d+\/games$/, async (route) => {
+    const response = await route.fetch()
+    if (++readings === 1) {
+      read()
+      await released
+    } else {
+      readAgain()
+    }
+    await route.fulfill({ response }).catch(() => {}) // the page may be gone by then
+  })
+  await vote(app, 'viewer', 'up') // a vote makes the page read the night again
+  await readNow
+  fake.addPlayer('LATE', 'Ann')
+  await fact(card, 'Players').filter({ hasText: /^1 / }).waitFor()
+  release() // the reading taken before Ann joined arrives now
+  await Promise.race([readLater, new Promise((resolve, reject) => setTimeout(() => reject(new Error(
+    'the page never read the night again after the count: the reading taken before it is what it shows')), 10_000))])
+  await fact(card, 'Players').filter({ hasText: /^1 / }).waitFor()
+  t.match(await fact(card, 'Players').textContent(), /^1 /, 'the count from the room stays')
+})
+
 t.test("another tab's changes appear without a reload, and a dropped connection is said and recovered", async (t) => {
   const { page } = await openPage(browser, t, origin)
   // Lets the test cut the page's live socket: while blocked, every new socket goes to a port where nothing listens.
