@@ -64,3 +64,44 @@ export async function saveRoomWatchReport (db: Kysely<Database>, report: RoomWat
     })))
     .execute()
 }
+
+/** A room watch's write as one statement: its event, and optionally its report and a count or status it records. */
+export interface LeasedWrite {
+  sessionGameId: number
+  lease: { owner: string, fence: string }
+  /** What the watch has published, stored on its lease's report row. */
+  report?: Omit<RoomWatchReportRow, 'session_game_id' | 'fence'>
+  /** Stored only while the check is `checking`; the event is recorded only when it was. */
+  check?: { status: PlayerCheckStatus, playerCount: number }
+  event: { type: string, sessionId: number, data: unknown }
+}
+
+/**
+ * Makes a room watch's write in a single statement (its own transaction): the report, the check and the event are
+ * written only while the lease row still holds `lease`'s owner and fencing number (not locked, as in holdRoomLease).
+ * One round trip instead of five (begin, lease check, report, write, commit): the monitor's writes come with every
+ * join. True when the event was recorded.
+ */
+export async function recordUnderLease (db: Kysely<Database>, w: LeasedWrite): Promise<boolean> {
+  const id = sql`${w.sessionGameId}::integer`
+  const ctes = [sql`held as (select 1 from room_leases where session_game_id = ${id} and owner = ${w.lease.owner} and fence = ${w.lease.fence}::bigint)`]
+  if (w.report) {
+    const r = w.report
+    // Data-modifying WITH queries run to completion whether or not the main query reads them.
+    ctes.push(sql`report as (insert into room_watch_reports (session_game_id, fence, lobby_state, game_can_start, description_id)
+      select ${id}, ${w.lease.fence}::bigint, ${r.lobby_state}::text, ${r.game_can_start}::boolean, ${r.description_id}::integer
+      where exists (select 1 from held)
+      on conflict (session_game_id, fence) do update set lobby_state = excluded.lobby_state,
+        game_can_start = excluded.game_can_start, description_id = excluded.description_id)`)
+  }
+  if (w.check) {
+    ctes.push(sql`checked as (update session_games set player_count_check_status = ${w.check.status}, player_count = ${w.check.playerCount}
+      where id = ${id} and player_count_check_status = 'checking' and exists (select 1 from held) returning id)`)
+  }
+  const { rows } = await sql<{ id: number }>`with ${sql.join(ctes)}
+    insert into events (type, session_id, data)
+    select ${w.event.type}::text, ${w.event.sessionId}::integer, ${JSON.stringify(w.event.data)}::jsonb
+    where exists (select 1 from ${sql.raw(w.check ? 'checked' : 'held')})
+    returning id`.execute(db)
+  return rows.length > 0
+}

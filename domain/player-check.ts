@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Database, PlayerCheckStatus, RoomWatchReportRow } from '../db/types.ts'
-import { saveRoomWatchReport, updatePlayerCheck } from '../db/room-monitor.ts'
+import { recordUnderLease, updatePlayerCheck } from '../db/room-monitor.ts'
 import { holdRoomLease, type HeldLease } from '../db/room-leases.ts'
 import type { RoomEventType } from '../schemas/events.ts'
 import { recordEvent } from './events.ts'
@@ -18,15 +18,12 @@ export type WatchReport = Omit<RoomWatchReportRow, 'session_game_id' | 'fence'>
 /**
  * Runs a room watch's write in one transaction, under its lease when given: the write happens only while the lease
  * row still holds that owner and fencing number, so a watcher that stalled past its lease while another process took
- * the room over records nothing (undefined). `report`, when given with a lease, is stored with the write.
+ * the room over records nothing (undefined).
  */
 async function underLease<T> (db: Kysely<Database>, room: WatchedRoom, lease: HeldLease | undefined,
-  write: (trx: Kysely<Database>) => Promise<T>, report?: WatchReport): Promise<T | undefined> {
+  write: (trx: Kysely<Database>) => Promise<T>): Promise<T | undefined> {
   return db.transaction().execute(async (trx) => {
     if (lease && !await holdRoomLease(trx, room.sessionGameId, lease)) return undefined
-    // Before the write, whose event takes the event log's lock until commit: a holder frozen between its statements
-    // then holds up every process's events for one round trip less.
-    if (report && lease) await saveRoomWatchReport(trx, { session_game_id: room.sessionGameId, fence: lease.fence, ...report })
     return write(trx)
   })
 }
@@ -34,11 +31,11 @@ async function underLease<T> (db: Kysely<Database>, room: WatchedRoom, lease: He
 /** Records a room event the monitor observed (and `report`); false when `lease` was given and is no longer held. */
 export async function recordRoomEvent (db: Kysely<Database>, room: WatchedRoom, type: RoomEventType, data: Record<string, unknown>,
   lease?: HeldLease, report?: WatchReport): Promise<boolean> {
-  const record = async (trx: Kysely<Database>) => {
-    await recordEvent(trx, type, room.sessionId, { ...room, ...data })
-    return true
-  }
-  return lease ? await underLease(db, room, lease, record, report) === true : record(db)
+  const event = { type, sessionId: room.sessionId, data: { ...room, ...data } }
+  // Under a lease, one statement (the monitor writes with every join): see recordUnderLease.
+  if (lease) return recordUnderLease(db, { sessionGameId: room.sessionGameId, lease, report, event })
+  await recordEvent(db, type, room.sessionId, event.data)
+  return true
 }
 
 /**
@@ -48,12 +45,15 @@ export async function recordRoomEvent (db: Kysely<Database>, room: WatchedRoom, 
  */
 export async function recordMonitorCount (db: Kysely<Database>, room: WatchedRoom, playerCount: number, status: PlayerCheckStatus,
   lease?: HeldLease, report?: WatchReport): Promise<boolean> {
-  const stored = await underLease(db, room, lease, async (trx) => {
+  if (lease) {
+    const event = { type: 'player-count.updated', sessionId: room.sessionId, data: { ...room, playerCount, status, source: 'monitor' } }
+    return recordUnderLease(db, { sessionGameId: room.sessionGameId, lease, report, check: { status, playerCount }, event })
+  }
+  return db.transaction().execute(async (trx) => {
     if (!await updatePlayerCheck(trx, room.sessionGameId, { status, playerCount }, 'checking')) return false
     await recordEvent(trx, 'player-count.updated', room.sessionId, { ...room, playerCount, status, source: 'monitor' })
     return true
-  }, report)
-  return stored === true
+  })
 }
 
 /** Ends a `checking` player check with `status` (the room ended or never appeared), under `lease` when given. */
