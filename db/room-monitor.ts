@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { Database, PlayerCheckStatus, RoomWatchReportRow } from './types.ts'
+import { PREPARED } from './prepared.ts'
 
 /** The session game fields the room monitor needs; undefined when no such session game. */
 export function findMonitoredGame (db: Kysely<Database>, sessionGameId: number) {
@@ -80,7 +81,7 @@ export interface LeasedWrite {
  * Makes a room watch's write in a single statement (its own transaction): the report, the check and the event are
  * written only while the lease row still holds `lease`'s owner and fencing number (not locked, as in holdRoomLease).
  * One round trip instead of five (begin, lease check, report, write, commit): the monitor's writes come with every
- * join. True when the event was recorded.
+ * join. Prepared (PREPARED): its few shapes are planned once per connection. True when the event was recorded.
  */
 export async function recordUnderLease (db: Kysely<Database>, w: LeasedWrite): Promise<boolean> {
   const id = sql`${w.sessionGameId}::integer`
@@ -98,7 +99,7 @@ export async function recordUnderLease (db: Kysely<Database>, w: LeasedWrite): P
     ctes.push(sql`checked as (update session_games set player_count_check_status = ${w.check.status}, player_count = ${w.check.playerCount}
       where id = ${id} and player_count_check_status = 'checking' and exists (select 1 from held) returning id)`)
   }
-  const { rows } = await sql<{ id: number }>`with ${sql.join(ctes)}
+  const { rows } = await sql<{ id: number }>`${sql.raw(PREPARED)}with ${sql.join(ctes)}
     insert into events (type, session_id, data)
     select ${w.event.type}::text, ${w.event.sessionId}::integer, ${JSON.stringify(w.event.data)}::jsonb
     where exists (select 1 from ${sql.raw(w.check ? 'checked' : 'held')})
