@@ -66,15 +66,17 @@ export async function saveRoomWatchReport (db: Kysely<Database>, report: RoomWat
     .execute()
 }
 
-/** A room watch's write as one statement: its event, and optionally its report and a count or status it records. */
+/** A room watch's write as one statement: its events, and optionally its report and the count they go with. */
 export interface LeasedWrite {
   sessionGameId: number
   lease: { owner: string, fence: string }
   /** What the watch has published, stored on its lease's report row. */
   report?: Omit<RoomWatchReportRow, 'session_game_id' | 'fence'>
-  /** Stored only while the check is `checking`; the event is recorded only when it was. */
+  /** Stored only while the check is `checking`; the events are recorded only when it was. */
   check?: { status: PlayerCheckStatus, playerCount: number }
-  event: { type: string, sessionId: number, data: unknown }
+  sessionId: number
+  /** Recorded in this order; at least one. */
+  events: ReadonlyArray<{ type: string, data: unknown }>
 }
 
 /**
@@ -99,10 +101,14 @@ export async function recordUnderLease (db: Kysely<Database>, w: LeasedWrite): P
     ctes.push(sql`checked as (update session_games set player_count_check_status = ${w.check.status}, player_count = ${w.check.playerCount}
       where id = ${id} and player_count_check_status = 'checking' and exists (select 1 from held) returning id)`)
   }
+  // The events as one JSON array, so the text is the same for any number of them. Ids follow the array's order (the
+  // event log's trigger numbers each row as it is inserted).
   const { rows } = await sql<{ id: number }>`${sql.raw(PREPARED)}with ${sql.join(ctes)}
     insert into events (type, session_id, data)
-    select ${w.event.type}::text, ${w.event.sessionId}::integer, ${JSON.stringify(w.event.data)}::jsonb
+    select e.event->>'type', ${w.sessionId}::integer, e.event->'data'
+    from jsonb_array_elements(${JSON.stringify(w.events)}::jsonb) with ordinality as e (event, n)
     where exists (select 1 from ${sql.raw(w.check ? 'checked' : 'held')})
+    order by e.n
     returning id`.execute(db)
   return rows.length > 0
 }

@@ -31,27 +31,29 @@ async function underLease<T> (db: Kysely<Database>, room: WatchedRoom, lease: He
 /** Records a room event the monitor observed (and `report`); false when `lease` was given and is no longer held. */
 export async function recordRoomEvent (db: Kysely<Database>, room: WatchedRoom, type: RoomEventType, data: Record<string, unknown>,
   lease?: HeldLease, report?: WatchReport): Promise<boolean> {
-  const event = { type, sessionId: room.sessionId, data: { ...room, ...data } }
   // Under a lease, one statement (the monitor writes with every join): see recordUnderLease.
-  if (lease) return recordUnderLease(db, { sessionGameId: room.sessionGameId, lease, report, event })
-  await recordEvent(db, type, room.sessionId, event.data)
+  if (lease) return recordUnderLease(db, { sessionGameId: room.sessionGameId, lease, report, sessionId: room.sessionId, events: [{ type, data: { ...room, ...data } }] })
+  await recordEvent(db, type, room.sessionId, { ...room, ...data })
   return true
 }
 
 /**
- * Stores a player count the monitor observed, with `player-count.updated` (and `report`), only while the check is still `checking`
- * (a count given by hand or a stop since then wins) and, when given, `lease` is still held. Returns whether it was
- * stored.
+ * Stores a player count the monitor observed, with `player-count.updated` and then `events` (room events that go with
+ * it, such as the join it counts) and `report`, only while the check is still `checking` (a count given by hand or a
+ * stop since then wins) and, when given, `lease` is still held. Returns whether it was stored.
  */
 export async function recordMonitorCount (db: Kysely<Database>, room: WatchedRoom, playerCount: number, status: PlayerCheckStatus,
-  lease?: HeldLease, report?: WatchReport): Promise<boolean> {
+  lease?: HeldLease, report?: WatchReport, events: ReadonlyArray<{ type: RoomEventType, data: Record<string, unknown> }> = []): Promise<boolean> {
+  const all = [
+    { type: 'player-count.updated' as const, data: { ...room, playerCount, status, source: 'monitor' } },
+    ...events.map(({ type, data }) => ({ type, data: { ...room, ...data } }))
+  ]
   if (lease) {
-    const event = { type: 'player-count.updated', sessionId: room.sessionId, data: { ...room, playerCount, status, source: 'monitor' } }
-    return recordUnderLease(db, { sessionGameId: room.sessionGameId, lease, report, check: { status, playerCount }, event })
+    return recordUnderLease(db, { sessionGameId: room.sessionGameId, lease, report, check: { status, playerCount }, sessionId: room.sessionId, events: all })
   }
   return db.transaction().execute(async (trx) => {
     if (!await updatePlayerCheck(trx, room.sessionGameId, { status, playerCount }, 'checking')) return false
-    await recordEvent(trx, 'player-count.updated', room.sessionId, { ...room, playerCount, status, source: 'monitor' })
+    for (const { type, data } of all) await recordEvent(trx, type, room.sessionId, data)
     return true
   })
 }

@@ -93,8 +93,8 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
       async event (type, data, published) {
         if (!await recordRoomEvent(app.db, room, type, data, lease, report(published))) leases.beat().catch(() => {})
       },
-      async count (playerCount, status, published) {
-        await recordMonitorCount(app.db, room, playerCount, status, lease, report(published))
+      async count (playerCount, status, published, events) {
+        await recordMonitorCount(app.db, room, playerCount, status, lease, report(published), events)
       },
       async status (status) {
         await recordMonitorStatus(app.db, room, status, lease)

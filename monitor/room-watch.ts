@@ -198,13 +198,30 @@ export class RoomWatch {
     if (this.done) return
     this.#rest.connections = connections
     const count = countPlayers(connections, this.#rest.room, this.#link.view.audience, this.#link)
-    if (count !== null && count !== this.#reported.playerCount) {
-      // Joins still to announce keep the description id where it was, so a takeover now would announce them.
-      if (!this.#link.view.joins.length) this.#reported.descriptionId = this.#link.view.lastDescriptionId
-      await this.#o.sink.count(count, 'checking', this.#published())
-      this.#reported.playerCount = count
-    }
+    if (count !== null && count !== this.#reported.playerCount) return this.#reportCount(count)
     await this.#applyLobbyNews()
+  }
+
+  /** A new lobby count, stored in one write with the lobby news (a join is both a new count and an event). */
+  async #reportCount (count: number): Promise<void> {
+    const report = lobbyReport(this.#link.view, this.#reported.lobby, count)
+    const state: PublishedState = { lobby: report.published, descriptionId: report.view.lastDescriptionId }
+    const json = JSON.stringify(state)
+    // The joins leave the view now (the socket may add more during the write) and come back if the write failed.
+    const taken = this.#link.view.joins
+    this.#link.view = { ...this.#link.view, joins: [] }
+    try {
+      await this.#o.sink.count(count, 'checking', json === this.#stored ? undefined : state, report.events)
+    } catch (err) {
+      this.#link.view = { ...this.#link.view, joins: [...taken, ...this.#link.view.joins] }
+      throw err
+    }
+    this.#reported.playerCount = count
+    this.#reported.lobby = report.published
+    this.#reported.descriptionId = state.descriptionId
+    this.#stored = json
+    if (report.started) await this.#enterStarted()
+    if (!this.done && gameFinished(this.#link.view.room, this.#link.view)) await this.#end(null)
   }
 
   async #stepStarted (): Promise<void> {

@@ -9,6 +9,9 @@ import type { BackgroundLogger } from '../lib/logger.ts'
 
 export type WatchState = 'waiting' | 'lobby' | 'started' | 'ended' | 'failed' | 'stopped'
 
+/** A room event to record: the sink adds the session ids and the room code. */
+export interface RoomEventReport { type: RoomEventType, data: Record<string, unknown> }
+
 /** What a watch has published so far: a process taking the room over resumes from it rather than repeat or skip it. */
 export interface PublishedState {
   /** The lobby facts of the last lobby.updated. */
@@ -24,8 +27,11 @@ export interface PublishedState {
 export interface RoomWatchSink {
   /** A room event; the sink adds the session ids and the room code. */
   event (type: RoomEventType, data: Record<string, unknown>, published?: PublishedState): Promise<void> | void
-  /** A new player count, stored with the player-check status (`checking` in the lobby, `completed` once final). */
-  count (playerCount: number, status: 'checking' | 'completed', published?: PublishedState): Promise<void>
+  /**
+   * A new player count, stored with the player-check status (`checking` in the lobby, `completed` once final), and
+   * the room events that go with it (recorded after it, in the same write).
+   */
+  count (playerCount: number, status: 'checking' | 'completed', published?: PublishedState, events?: readonly RoomEventReport[]): Promise<void>
   /** A status without a new count (`completed` when the room ends, `failed` when it never appeared). */
   status (status: 'completed' | 'failed'): Promise<void>
   /** The watch ended by itself (`ended` or `failed`); it schedules nothing more. */

@@ -29,12 +29,13 @@ function harness (options: { roomWaitMs?: number } = {}) {
   }
   const sink: RoomWatchSink = {
     event: (type, data) => { h.reports.push({ type, ...data }) },
-    count: async (playerCount, status) => {
+    count: async (playerCount, status, _published, events = []) => {
       if (h.failCount > 0) {
         h.failCount--
         throw new Error('database down')
       }
       h.reports.push({ count: playerCount, status })
+      for (const { type, data } of events) h.reports.push({ type, ...data })
     },
     status: async (status) => { h.reports.push({ status }) },
     finished: (state) => { h.reports.push({ finished: state }) }
