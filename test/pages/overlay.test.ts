@@ -104,7 +104,8 @@ t.test('a page with no animation frames says its token was refused too', async (
   // refusal came before the effects ran, and a page that only listened from an effect went on showing nothing (the
   // forged-token check below failed this way in CI).
   const { page, errors } = await openPage(browser, t, origin)
-  await page.addInitScript(() => { window.requestAnimationFrame = () => 0 })
+  // A script as text, like the console's tests: the type-check has no DOM types.
+  await page.addInitScript({ content: 'window.requestAnimationFrame = () => 0' })
   await page.goto(`${origin}/overlay#token=not-a-token`)
   await untilText(t, page.locator('#app p'), 'This overlay\'s token was refused (Invalid token): make a new overlay link in the console.')
   t.same(errors, [], 'no script error')
