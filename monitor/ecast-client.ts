@@ -1,4 +1,4 @@
-import { request, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
 
 /** The fields of `GET /api/v2/rooms/{code}` the monitor uses (docs/ecast.md). */
 export interface RoomInfo {
@@ -36,15 +36,21 @@ export interface EcastClientOptions {
   timeoutMs: number
 }
 
+const HEADERS = { accept: 'application/json', origin: 'https://jackbox.tv' }
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 export class EcastClient implements EcastApi {
-  readonly #base: string
+  readonly #origin: string
+  /** The base URL's path, without its trailing slashes. */
+  readonly #prefix: string
   readonly #dispatcher: Dispatcher
   readonly #timeoutMs: number
 
   constructor ({ baseUrl, dispatcher, timeoutMs }: EcastClientOptions) {
-    this.#base = baseUrl.replace(/\/+$/, '')
+    const base = new URL(baseUrl.replace(/\/+$/, ''))
+    this.#origin = base.origin
+    this.#prefix = base.pathname === '/' ? '' : base.pathname
     this.#dispatcher = dispatcher
     this.#timeoutMs = timeoutMs
   }
@@ -83,10 +89,13 @@ export class EcastClient implements EcastApi {
     let res: Dispatcher.ResponseData
     let text: string
     try {
-      res = await request(this.#base + path, {
-        dispatcher: this.#dispatcher,
+      // The dispatcher itself rather than undici's request(url): no URL to parse per poll.
+      res = await this.#dispatcher.request({
+        origin: this.#origin,
+        path: this.#prefix + path,
+        method: 'GET',
         signal,
-        headers: { accept: 'application/json', origin: 'https://jackbox.tv' },
+        headers: HEADERS,
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs
       })
