@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import type { Database, PlayerCheckStatus, RoomWatchReportRow } from './types.ts'
 import { PREPARED } from './prepared.ts'
+import type { HeldLease } from './room-leases.ts'
 
 /** The session game fields the room monitor needs; undefined when no such session game. */
 export function findMonitoredGame (db: Kysely<Database>, sessionGameId: number) {
@@ -69,7 +70,7 @@ export async function saveRoomWatchReport (db: Kysely<Database>, report: RoomWat
 /** A room watch's write as one statement: its events, and optionally its report and the count they go with. */
 export interface LeasedWrite {
   sessionGameId: number
-  lease: { owner: string, fence: string }
+  lease: HeldLease
   /** What the watch has published, stored on its lease's report row. */
   report?: Omit<RoomWatchReportRow, 'session_game_id' | 'fence'>
   /** Stored only while the check is `checking`; the events are recorded only when it was. */

@@ -28,6 +28,9 @@ async function underLease<T> (db: Kysely<Database>, room: WatchedRoom, lease: He
   })
 }
 
+/** A room event the monitor observed, before the session ids and the room code are added to its data. */
+export interface RoomEventReport { type: RoomEventType, data: Record<string, unknown> }
+
 /** Records a room event the monitor observed (and `report`); false when `lease` was given and is no longer held. */
 export async function recordRoomEvent (db: Kysely<Database>, room: WatchedRoom, type: RoomEventType, data: Record<string, unknown>,
   lease?: HeldLease, report?: WatchReport): Promise<boolean> {
@@ -43,7 +46,7 @@ export async function recordRoomEvent (db: Kysely<Database>, room: WatchedRoom, 
  * stop since then wins) and, when given, `lease` is still held. Returns whether it was stored.
  */
 export async function recordMonitorCount (db: Kysely<Database>, room: WatchedRoom, playerCount: number, status: PlayerCheckStatus,
-  lease?: HeldLease, report?: WatchReport, events: ReadonlyArray<{ type: RoomEventType, data: Record<string, unknown> }> = []): Promise<boolean> {
+  lease?: HeldLease, report?: WatchReport, events: readonly RoomEventReport[] = []): Promise<boolean> {
   const all = [
     { type: 'player-count.updated' as const, data: { ...room, playerCount, status, source: 'monitor' } },
     ...events.map(({ type, data }) => ({ type, data: { ...room, ...data } }))

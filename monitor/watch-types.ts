@@ -1,6 +1,7 @@
 import type { EcastApi } from './ecast-client.ts'
 import type { OpenAudienceSocket } from './audience-socket.ts'
 import type { RoomEventType } from '../schemas/events.ts'
+import type { RoomEventReport } from '../domain/player-check.ts'
 import type { PublishedLobby } from './room-state.ts'
 import type { BackgroundLogger } from '../lib/logger.ts'
 
@@ -8,9 +9,6 @@ import type { BackgroundLogger } from '../lib/logger.ts'
 // to, what a takeover resumes from, and the timers it runs on.
 
 export type WatchState = 'waiting' | 'lobby' | 'started' | 'ended' | 'failed' | 'stopped'
-
-/** A room event to record: the sink adds the session ids and the room code. */
-export interface RoomEventReport { type: RoomEventType, data: Record<string, unknown> }
 
 /** What a watch has published so far: a process taking the room over resumes from it rather than repeat or skip it. */
 export interface PublishedState {
