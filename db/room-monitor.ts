@@ -82,13 +82,16 @@ export interface LeasedWrite {
 
 /**
  * Makes a room watch's write in a single statement (its own transaction): the report, the check and the event are
- * written only while the lease row still holds `lease`'s owner and fencing number (not locked, as in holdRoomLease).
+ * written only while the lease row still holds `lease`'s owner and fencing number, locked for the statement only.
  * One round trip instead of five (begin, lease check, report, write, commit): the monitor's writes come with every
  * join. Prepared (PREPARED): its few shapes are planned once per connection. True when the event was recorded.
  */
 export async function recordUnderLease (db: Kysely<Database>, w: LeasedWrite): Promise<boolean> {
   const id = sql`${w.sessionGameId}::integer`
-  const ctes = [sql`held as (select 1 from room_leases where session_game_id = ${id} and owner = ${w.lease.owner} and fence = ${w.lease.fence}::bigint)`]
+  // FOR SHARE: a takeover committed after this statement's snapshot is seen (the row is re-read once it is locked), and
+  // one in flight waits for this statement, so the new holder's read of the log finds what was written here. The lock
+  // lasts one statement, so a holder that freezes cannot keep it.
+  const ctes = [sql`held as (select 1 from room_leases where session_game_id = ${id} and owner = ${w.lease.owner} and fence = ${w.lease.fence}::bigint for share)`]
   if (w.report) {
     const r = w.report
     // Data-modifying WITH queries run to completion whether or not the main query reads them.

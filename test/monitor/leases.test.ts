@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap'
+import pg from 'pg'
 import { build, resetDb } from '../helper.ts'
 import { until } from '../fixtures/event-log.ts'
 import { RoomLeases } from '../../monitor/leases.ts'
@@ -158,4 +159,32 @@ t.test('writes under a lease hold only while its row has the same owner and fenc
     [['room.connected', undefined], ['player-count.updated', 2], ['game.started', 2]], 'only the holders\' writes')
   t.same(await app.db.selectFrom('session_games').select(['player_count', 'player_count_check_status']).where('id', '=', id).executeTakeFirstOrThrow(),
     { player_count: 2, player_count_check_status: 'checking' })
+})
+
+// A stalled holder's write can reach the database while another process is taking its room over. Unlocked, the write
+// read the lease as of its snapshot and went in beside the takeover, which then read the log without it and repeated
+// the event. Two connections racing need a server: PGlite has one connection.
+t.test('a write under a lease that meets a takeover in flight waits for it, then is fenced off', {
+  skip: app.config.DATABASE_URL ? false : 'needs TEST_DATABASE_URL (a PostgreSQL server)'
+}, async (t) => {
+  const [id] = await sessionGames(1)
+  const { session_id: sessionId } = await app.db.selectFrom('session_games').select('session_id').where('id', '=', id).executeTakeFirstOrThrow()
+  const room = { sessionId, sessionGameId: id, roomCode: 'R0AA' }
+  const a = keeper(t, app, 'A', 60_000)
+  const claimed = await a.leases.claim(id, 'R0AA')
+  if (!claimed.claimed) throw new Error('not claimed')
+  const held = a.leases.held(id)!
+
+  const takeover = new pg.Client({ connectionString: app.config.DATABASE_URL })
+  await takeover.connect()
+  t.teardown(() => takeover.end())
+  await takeover.query('begin')
+  await takeover.query('update room_leases set owner = $2, fence = nextval($3) where session_game_id = $1', [id, 'B', 'room_lease_fence'])
+  let settled = false
+  const write = recordRoomEvent(app.db, room, 'game.started', { playerCount: 3 }, held).finally(() => { settled = true })
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.equal(settled, false, 'the write waits for the takeover to commit')
+  await takeover.query('commit')
+  t.equal(await write, false, 'then sees the new holder and writes nothing')
+  t.same(await app.db.selectFrom('events').select('type').where('type', '=', 'game.started').execute(), [])
 })
