@@ -31,12 +31,15 @@ async function underLease<T> (db: Kysely<Database>, room: WatchedRoom, lease: He
 /** A room event the monitor observed, before the session ids and the room code are added to its data. */
 export interface RoomEventReport { type: RoomEventType, data: Record<string, unknown> }
 
-/** Records a room event the monitor observed (and `report`); false when `lease` was given and is no longer held. */
-export async function recordRoomEvent (db: Kysely<Database>, room: WatchedRoom, type: RoomEventType, data: Record<string, unknown>,
+/** Records room events the monitor observed, in order, (and `report`); false when `lease` was given and is no longer held. */
+export async function recordRoomEvents (db: Kysely<Database>, room: WatchedRoom, events: readonly RoomEventReport[],
   lease?: HeldLease, report?: WatchReport): Promise<boolean> {
+  const all = events.map(({ type, data }) => ({ type, data: { ...room, ...data } }))
   // Under a lease, one statement (the monitor writes with every join): see recordUnderLease.
-  if (lease) return recordUnderLease(db, { sessionGameId: room.sessionGameId, lease, report, sessionId: room.sessionId, events: [{ type, data: { ...room, ...data } }] })
-  await recordEvent(db, type, room.sessionId, { ...room, ...data })
+  if (lease) return recordUnderLease(db, { sessionGameId: room.sessionGameId, lease, report, sessionId: room.sessionId, events: all })
+  await db.transaction().execute(async (trx) => {
+    for (const { type, data } of all) await recordEvent(trx, type, room.sessionId, data)
+  })
   return true
 }
 

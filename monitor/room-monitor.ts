@@ -7,7 +7,7 @@ import { audienceUrl, type OpenAudienceSocket } from './audience-socket.ts'
 import { RoomWatch } from './room-watch.ts'
 import type { RoomWatchSink, WatchResume } from './watch-types.ts'
 import { RoomLeases } from './leases.ts'
-import { recordMonitorCount, recordMonitorStatus, recordRoomEvent, type WatchedRoom } from '../domain/player-check.ts'
+import { recordMonitorCount, recordMonitorStatus, recordRoomEvents, type WatchedRoom } from '../domain/player-check.ts'
 import { report, resumeFrom } from './resume.ts'
 import type { LoggedEvent } from '../plugins/event-log.ts'
 import type { EventData, InternalEventData } from '../schemas/events.ts'
@@ -90,8 +90,8 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
     // look at its leases now (it stops the watch). A count or status not stored may just be a check ended meanwhile:
     // the next beat tells.
     return {
-      async event (type, data, published) {
-        if (!await recordRoomEvent(app.db, room, type, data, lease, report(published))) leases.beat().catch(() => {})
+      async events (events, published) {
+        if (!await recordRoomEvents(app.db, room, events, lease, report(published))) leases.beat().catch(() => {})
       },
       async count (playerCount, status, published, events) {
         await recordMonitorCount(app.db, room, playerCount, status, lease, report(published), events)
@@ -139,7 +139,7 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
       // Under the watch's lease while this process holds it (a stop here); a lease deleted by another process's stop
       // is announced by its last holder, unfenced.
       const lease = leases.holds(sessionGameId) ? entry.lease : undefined
-      await recordRoomEvent(app.db, { sessionId: entry.sessionId, sessionGameId, roomCode: entry.code }, 'room.disconnected', { reason: 'monitor stopped' }, lease)
+      await recordRoomEvents(app.db, { sessionId: entry.sessionId, sessionGameId, roomCode: entry.code }, [{ type: 'room.disconnected', data: { reason: 'monitor stopped' } }], lease)
     }
   }
 

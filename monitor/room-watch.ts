@@ -1,4 +1,5 @@
 import type { RoomInfo } from './ecast-client.ts'
+import type { RoomEventType } from '../schemas/events.ts'
 import { AudienceLink } from './audience-link.ts'
 import { PollLoop } from './poll-loop.ts'
 import { EMPTY_VIEW, countPlayers, finalCount, gameFinished, lobbyReport, type PublishedLobby } from './room-state.ts'
@@ -162,7 +163,7 @@ export class RoomWatch {
     this.#state = 'lobby'
     const resume = this.#o.resume
     this.#o.log.info({ roomCode: this.code, appTag: room.appTag, locked: room.locked, resumed: resume?.connected ?? false }, 'ecast room found')
-    if (!resume?.connected) await this.#o.sink.event('room.connected', { appTag: room.appTag, maxPlayers: room.maxPlayers })
+    if (!resume?.connected) await this.#event('room.connected', { appTag: room.appTag, maxPlayers: room.maxPlayers })
     if (resume?.started) {
       this.#state = 'started'
       this.#reported.startAnnounced = true
@@ -198,30 +199,7 @@ export class RoomWatch {
     if (this.done) return
     this.#rest.connections = connections
     const count = countPlayers(connections, this.#rest.room, this.#link.view.audience, this.#link)
-    if (count !== null && count !== this.#reported.playerCount) return this.#reportCount(count)
-    await this.#applyLobbyNews()
-  }
-
-  /** A new lobby count, stored in one write with the lobby news (a join is both a new count and an event). */
-  async #reportCount (count: number): Promise<void> {
-    const report = lobbyReport(this.#link.view, this.#reported.lobby, count)
-    const state: PublishedState = { lobby: report.published, descriptionId: report.view.lastDescriptionId }
-    const json = JSON.stringify(state)
-    // The joins leave the view now (the socket may add more during the write) and come back if the write failed.
-    const taken = this.#link.view.joins
-    this.#link.view = { ...this.#link.view, joins: [] }
-    try {
-      await this.#o.sink.count(count, 'checking', json === this.#stored ? undefined : state, report.events)
-    } catch (err) {
-      this.#link.view = { ...this.#link.view, joins: [...taken, ...this.#link.view.joins] }
-      throw err
-    }
-    this.#reported.playerCount = count
-    this.#reported.lobby = report.published
-    this.#reported.descriptionId = state.descriptionId
-    this.#stored = json
-    if (report.started) await this.#enterStarted()
-    if (!this.done && gameFinished(this.#link.view.room, this.#link.view)) await this.#end(null)
+    await this.#publishLobby(count !== null && count !== this.#reported.playerCount ? count : undefined)
   }
 
   async #stepStarted (): Promise<void> {
@@ -231,35 +209,42 @@ export class RoomWatch {
     if (this.done || room === undefined) return
     if (room === null) return this.#end('room closed')
     this.#rest.room = room
-    await this.#applyLobbyNews()
+    if (gameFinished(this.#link.view.room, this.#link.view)) await this.#end(null)
   }
 
-  /** Turns what the socket reported since the last tick into events and transitions. */
-  async #applyLobbyNews (): Promise<void> {
+  /**
+   * Publishes what the socket brought since the last tick (joins, a changed lobby state) and `count` when the count
+   * changed, in one write (a join is both a new count and an event), then follows a start or an end it showed.
+   */
+  async #publishLobby (count?: number): Promise<void> {
+    // The end is judged on the facts of this report: news arriving during the write is published at the next tick.
     const facts = this.#link.view.room
-    if (this.#state === 'lobby') {
-      const report = lobbyReport(this.#link.view, this.#reported.lobby, this.#reported.playerCount)
-      this.#link.view = report.view
-      this.#reported.lobby = report.published
-      this.#reported.descriptionId = report.view.lastDescriptionId
-      // The state after the report goes with its last event: a takeover between two of its events would repeat the
-      // first ones rather than lose the others.
-      for (const [i, { type, data }] of report.events.entries()) {
-        const last = i === report.events.length - 1
-        await this.#o.sink.event(type, data, last ? this.#published() : undefined)
+    const report = lobbyReport(this.#link.view, this.#reported.lobby, count ?? this.#reported.playerCount)
+    if (count !== undefined || report.events.length) {
+      const state: PublishedState = { lobby: report.published, descriptionId: report.view.lastDescriptionId }
+      const json = JSON.stringify(state)
+      const published = json === this.#stored ? undefined : state
+      // The joins leave the view now (the socket may add more during the write) and come back if the write failed.
+      const taken = this.#link.view.joins
+      this.#link.view = { ...this.#link.view, joins: [] }
+      try {
+        if (count === undefined) await this.#o.sink.events(report.events, published)
+        else await this.#o.sink.count(count, 'checking', published, report.events)
+      } catch (err) {
+        this.#link.view = { ...this.#link.view, joins: [...taken, ...this.#link.view.joins] }
+        throw err
       }
-      if (report.started) await this.#enterStarted()
+      if (count !== undefined) this.#reported.playerCount = count
+      this.#reported.lobby = report.published
+      this.#reported.descriptionId = state.descriptionId
+      this.#stored = json
     }
+    if (report.started) await this.#enterStarted()
     if (!this.done && gameFinished(facts, this.#link.view)) await this.#end(null)
   }
 
-  /** The published state, when it changed since it was last handed to the sink. */
-  #published (): PublishedState | undefined {
-    const state: PublishedState = { lobby: this.#reported.lobby, descriptionId: this.#reported.descriptionId }
-    const json = JSON.stringify(state)
-    if (json === this.#stored) return undefined
-    this.#stored = json
-    return state
+  #event (type: RoomEventType, data: Record<string, unknown>): Promise<void> | void {
+    return this.#o.sink.events([{ type, data }])
   }
 
   async #enterStarted (): Promise<void> {
@@ -280,7 +265,7 @@ export class RoomWatch {
     const playerCount = this.#reported.playerCount ?? 0
     await this.#o.sink.count(playerCount, 'completed')
     this.#reported.startAnnounced = true
-    await this.#o.sink.event('game.started', { playerCount })
+    await this.#event('game.started', { playerCount })
   }
 
   async #end (vanished: string | null): Promise<void> {
@@ -290,8 +275,8 @@ export class RoomWatch {
     try {
       // The last lobby count stands as the final one.
       if (wasLobby) await this.#o.sink.status('completed')
-      await this.#o.sink.event('game.ended', { playerCount: this.#reported.playerCount ?? 0 })
-      if (vanished) await this.#o.sink.event('room.disconnected', { reason: vanished })
+      await this.#event('game.ended', { playerCount: this.#reported.playerCount ?? 0 })
+      if (vanished) await this.#event('room.disconnected', { reason: vanished })
     } finally {
       await this.#link.close()
       this.#o.sink.finished('ended')
@@ -303,7 +288,7 @@ export class RoomWatch {
     this.#o.log.warn({ roomCode: this.code, waitedMs: this.#now() - this.#loop.startedAt }, 'ecast room never appeared')
     try {
       await this.#o.sink.status('failed')
-      await this.#o.sink.event('room.disconnected', { reason: 'room not found' })
+      await this.#event('room.disconnected', { reason: 'room not found' })
     } finally {
       this.#o.sink.finished('failed')
     }

@@ -1,6 +1,5 @@
 import type { EcastApi } from './ecast-client.ts'
 import type { OpenAudienceSocket } from './audience-socket.ts'
-import type { RoomEventType } from '../schemas/events.ts'
 import type { RoomEventReport } from '../domain/player-check.ts'
 import type { PublishedLobby } from './room-state.ts'
 import type { BackgroundLogger } from '../lib/logger.ts'
@@ -23,8 +22,8 @@ export interface PublishedState {
  * `published`, when given, changed since the last call that carried it: store it with the event or count.
  */
 export interface RoomWatchSink {
-  /** A room event; the sink adds the session ids and the room code. */
-  event (type: RoomEventType, data: Record<string, unknown>, published?: PublishedState): Promise<void> | void
+  /** Room events, in this order, in one write; the sink adds the session ids and the room code. */
+  events (events: readonly RoomEventReport[], published?: PublishedState): Promise<void> | void
   /**
    * A new player count, stored with the player-check status (`checking` in the lobby, `completed` once final), and
    * the room events that go with it (recorded after it, in the same write).

@@ -3,7 +3,7 @@ import pg from 'pg'
 import { build, resetDb } from '../helper.ts'
 import { until } from '../fixtures/event-log.ts'
 import { RoomLeases } from '../../monitor/leases.ts'
-import { recordMonitorCount, recordRoomEvent } from '../../domain/player-check.ts'
+import { recordMonitorCount, recordRoomEvents } from '../../domain/player-check.ts'
 import type { App } from '../../app.ts'
 
 // Two keepers with different owners on one database stand for two processes (the lease logic is all in SQL, so one
@@ -136,7 +136,7 @@ t.test('writes under a lease hold only while its row has the same owner and fenc
   if (!first.claimed) throw new Error('not claimed')
   const held = a.leases.held(id)!
   t.same(held, { owner: 'A', fence: first.fence })
-  t.equal(await recordRoomEvent(app.db, room, 'room.connected', { appTag: 'x', maxPlayers: 8 }, held), true, 'written while held')
+  t.equal(await recordRoomEvents(app.db, room, [{ type: 'room.connected', data: { appTag: 'x', maxPlayers: 8 } }], held), true, 'written while held')
   t.equal(await recordMonitorCount(app.db, room, 2, 'checking', held), true)
 
   // A never renews: its lease expires and B takes it over.
@@ -144,16 +144,16 @@ t.test('writes under a lease hold only while its row has the same owner and fenc
   await new Promise((resolve) => setTimeout(resolve, 150))
   await b.leases.start()
   t.same(b.acquired, [id])
-  t.equal(await recordRoomEvent(app.db, room, 'game.started', { playerCount: 3 }, held), false, 'A is fenced off')
+  t.equal(await recordRoomEvents(app.db, room, [{ type: 'game.started', data: { playerCount: 3 } }], held), false, 'A is fenced off')
   t.equal(await recordMonitorCount(app.db, room, 3, 'completed', held), false)
-  t.equal(await recordRoomEvent(app.db, room, 'game.started', { playerCount: 2 }, b.leases.held(id)), true, 'B writes')
+  t.equal(await recordRoomEvents(app.db, room, [{ type: 'game.started', data: { playerCount: 2 } }], b.leases.held(id)), true, 'B writes')
 
   // The same owner claiming again (a restarted watch) gets a new fence: its older watch is fenced off too.
   const taken = b.leases.held(id)!
   const again = await b.leases.claim(id, 'FNCE')
   if (!again.claimed) throw new Error('not claimed')
   t.not(again.fence, taken.fence, 'a new fence')
-  t.equal(await recordRoomEvent(app.db, room, 'game.ended', { playerCount: 2 }, taken), false)
+  t.equal(await recordRoomEvents(app.db, room, [{ type: 'game.ended', data: { playerCount: 2 } }], taken), false)
   const events = await app.db.selectFrom('events').select(['type', 'data']).orderBy('id').execute()
   t.same(events.map((e) => [e.type, (e.data as { playerCount?: number }).playerCount]),
     [['room.connected', undefined], ['player-count.updated', 2], ['game.started', 2]], 'only the holders\' writes')
@@ -181,7 +181,7 @@ t.test('a write under a lease that meets a takeover in flight waits for it, then
   await takeover.query('begin')
   await takeover.query('update room_leases set owner = $2, fence = nextval($3) where session_game_id = $1', [id, 'B', 'room_lease_fence'])
   let settled = false
-  const write = recordRoomEvent(app.db, room, 'game.started', { playerCount: 3 }, held).finally(() => { settled = true })
+  const write = recordRoomEvents(app.db, room, [{ type: 'game.started', data: { playerCount: 3 } }], held).finally(() => { settled = true })
   await new Promise((resolve) => setTimeout(resolve, 300))
   t.equal(settled, false, 'the write waits for the takeover to commit')
   await takeover.query('commit')

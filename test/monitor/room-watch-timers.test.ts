@@ -52,7 +52,7 @@ function harness () {
     socketUrl: (host) => `ws://${host}/play`,
     pollIntervalMs: 1000,
     roomWaitMs: 60_000,
-    sink: { event: () => {}, count: async () => {}, status: async () => {}, finished: () => {} },
+    sink: { events: () => {}, count: async () => {}, status: async () => {}, finished: () => {} },
     log: { info: () => {}, warn: () => {} },
     now: () => h.now,
     random: () => 0.5,

@@ -28,7 +28,7 @@ function harness (options: { roomWaitMs?: number } = {}) {
     return a
   }
   const sink: RoomWatchSink = {
-    event: (type, data) => { h.reports.push({ type, ...data }) },
+    events: (events) => { for (const { type, data } of events) h.reports.push({ type, ...data }) },
     count: async (playerCount, status, _published, events = []) => {
       if (h.failCount > 0) {
         h.failCount--
