@@ -20,6 +20,7 @@ function harness (options: { roomWaitMs?: number } = {}) {
     logs: [] as string[],
     sockets: [] as Array<{ url: string, handlers: AudienceHandlers, audience: number | null, closed: boolean }>,
     failCount: 0,
+    failEvents: 0,
     watch: null as unknown as RoomWatch
   }
   const answer = async <T>(a: Answer<T>, signal: AbortSignal): Promise<T> => {
@@ -28,7 +29,13 @@ function harness (options: { roomWaitMs?: number } = {}) {
     return a
   }
   const sink: RoomWatchSink = {
-    events: (events) => { for (const { type, data } of events) h.reports.push({ type, ...data }) },
+    events: (events) => {
+      if (h.failEvents > 0) {
+        h.failEvents--
+        throw new Error('database down')
+      }
+      for (const { type, data } of events) h.reports.push({ type, ...data })
+    },
     count: async (playerCount, status, _published, events = []) => {
       if (h.failCount > 0) {
         h.failCount--
@@ -309,6 +316,17 @@ t.test('a failing sink (database down) is retried on the next tick and logged on
   await h.watch.tick()
   t.match(h.reports[0], { count: 2, status: 'checking' })
   t.equal(h.logs.at(-1), 'info: room watch recovered')
+})
+
+t.test('lobby news with no new count that could not be stored is published at the next tick, not lost', async (t) => {
+  const h = harness()
+  await countedInLobby(h, 3)
+  h.sockets[0].handlers.entity(room({ ...LOBBY, lobbyState: 'CanStart', gameCanStart: true }, 5))
+  h.failEvents = 1
+  await h.watch.tick()
+  t.same(h.reports, [], 'the write failed')
+  await h.watch.tick()
+  t.same(h.reports, [{ type: 'lobby.updated', lobbyState: 'CanStart', gameCanStart: true, playerCount: 1 }])
 })
 
 t.test('stop aborts the request in flight, waits for it, closes the socket', async (t) => {
