@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely'
 import { insertChatLogs, type ChatLogBatch } from '../db/chat-logs.ts'
 import * as imports from '../db/chat-imports.ts'
 import { findSession } from '../db/sessions.ts'
-import { entryAt, loadTimeline } from '../db/timeline.ts'
+import { entryAt, loadTimeline, type TimelineEntry } from '../db/timeline.ts'
 import type { Database, VoteType } from '../db/types.ts'
 import { hashOf, voteTypeOf, type ImportTally } from './chat-import-tally.ts'
 import type { ChatMessage } from './chat-rows.ts'
@@ -17,31 +17,54 @@ import { ChatLogInvalid, SessionNotFound } from './errors.ts'
 // How long an import's row stays claimed without renewal: its process renews it every third of this.
 export const LEASE_MS = 30_000
 
-/** Writes one batch of messages as rows of the import, counting the votes it newly stored. */
-export async function writeBatch (db: Kysely<Database>, sessionId: number, importId: number, tally: ImportTally, messages: ChatMessage[]) {
+/** A batch of messages as the columns of their rows, mapped to the games of `timeline`. */
+export interface PreparedBatch extends ChatLogBatch {
+  timeline: TimelineEntry[]
+}
+
+/**
+ * The columns of one batch of messages: done while the batch before it is being written, since it is most of the
+ * import's own work (a hash per message).
+ */
+export function prepareBatch (tally: ImportTally, messages: ChatMessage[]): PreparedBatch {
   const n = messages.length
-  const batch: ChatLogBatch = {
+  const batch: PreparedBatch = {
+    timeline: tally.timeline,
     sessionGameIds: new Array<number | null>(n),
     usernames: new Array<string>(n),
     messages: new Array<string>(n),
-    timestamps: new Array<string>(n),
+    timestamps: new Array<Date>(n),
     voteTypes: new Array<VoteType | null>(n),
     hashes: new Array<string>(n)
   }
   for (let i = 0; i < n; i++) {
     const m = messages[i]
-    const iso = m.timestamp.toISOString()
     batch.usernames[i] = m.username
     batch.messages[i] = m.message
-    batch.timestamps[i] = iso
+    batch.timestamps[i] = m.timestamp
     batch.voteTypes[i] = voteTypeOf(m.message)
-    batch.hashes[i] = hashOf(m.username, m.message, iso)
+    batch.hashes[i] = hashOf(m.username, m.message, m.timestamp.toISOString())
+    batch.sessionGameIds[i] = entryAt(tally.timeline, m.timestamp)?.id ?? null
   }
+  return batch
+}
+
+function mapToTimeline (batch: PreparedBatch, timeline: TimelineEntry[]) {
+  batch.timeline = timeline
+  for (let i = 0; i < batch.timestamps.length; i++) batch.sessionGameIds[i] = entryAt(timeline, batch.timestamps[i])?.id ?? null
+}
+
+/**
+ * Writes one prepared batch as rows of the import, counting the votes it newly stored. `binary`: the columns travel
+ * in PostgreSQL's binary format (a server, not the embedded database).
+ */
+export async function writeBatch (db: Kysely<Database>, sessionId: number, importId: number, tally: ImportTally, batch: PreparedBatch, binary: boolean) {
   let stored
   for (;;) {
-    for (let i = 0; i < n; i++) batch.sessionGameIds[i] = entryAt(tally.timeline, messages[i].timestamp)?.id ?? null
+    // The timeline was read again while this batch waited (see below).
+    if (batch.timeline !== tally.timeline) mapToTimeline(batch, tally.timeline)
     try {
-      stored = await insertChatLogs(db, sessionId, importId, batch)
+      stored = await insertChatLogs(db, sessionId, importId, batch, binary)
       break
     } catch (err) {
       if (!isForeignKeyViolation(err)) throw err
@@ -52,6 +75,7 @@ export async function writeBatch (db: Kysely<Database>, sessionId: number, impor
     tally.timeline = await loadTimeline(db, sessionId)
     tally.stale = true
   }
+  const n = batch.hashes.length
   tally.messages += n
   tally.inserted += stored.inserted
   if (stored.votes.length === 0) return
@@ -59,7 +83,7 @@ export async function writeBatch (db: Kysely<Database>, sessionId: number, impor
   const counted = new Set(stored.votes)
   for (let i = 0; i < n; i++) {
     if (!counted.delete(batch.hashes[i])) continue
-    tally.count(batch.sessionGameIds[i]!, batch.voteTypes[i]!, batch.usernames[i], batch.messages[i], batch.timestamps[i])
+    tally.count(batch.sessionGameIds[i]!, batch.voteTypes[i]!, batch.usernames[i], batch.messages[i], batch.timestamps[i].toISOString())
   }
 }
 

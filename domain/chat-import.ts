@@ -6,7 +6,7 @@ import { findSession } from '../db/sessions.ts'
 import { loadTimeline, type TimelineEntry } from '../db/timeline.ts'
 import type { Database } from '../db/types.ts'
 import { commit } from './chat-import-commit.ts'
-import { deleteRows, LEASE_MS, takeTurn, writeBatch } from './chat-import-staging.ts'
+import { deleteRows, LEASE_MS, prepareBatch, takeTurn, writeBatch } from './chat-import-staging.ts'
 import { ImportTally, type GameVoteCount, type VoteMatch } from './chat-import-tally.ts'
 import { readChatLog } from './chat-log-reader.ts'
 import { NoGamesPlayed, SessionNotFound } from './errors.ts'
@@ -40,6 +40,8 @@ export interface ChatImportOptions {
   limit?: number
   /** Rows per statement. */
   batchRows?: number
+  /** The database is the embedded one (PGlite), which takes array parameters as text only. */
+  embedded: boolean
 }
 
 /**
@@ -56,17 +58,18 @@ export async function importChatLog (db: Kysely<Database>, sessionId: number, bo
 
   const claim = await takeTurn(db, sessionId, body, opts.owner, opts.batchRows)
   const renewal = setInterval(() => { imports.renewChatImport(db, claim.id, opts.owner, LEASE_MS).catch(() => {}) }, LEASE_MS / 3).unref()
-  // One batch is written while the next is read.
+  // One batch is written while the next is read and made into columns.
   let writing: Promise<void> | undefined
   try {
     // The timeline as the import began, read after taking the turn; the commit checks it is still the session's.
     let tally = new ImportTally(await loadTimeline(db, sessionId))
     for await (const messages of readChatLog(body, opts.limit, opts.batchRows)) {
+      const batch = prepareBatch(tally, messages)
       await writing
       // A turn of the event loop first: on the embedded database each statement runs on this thread, and the next one
       // would otherwise start in the same run of microtasks, before any other request is even read.
       await nextTurn()
-      writing = writeBatch(db, sessionId, claim.id, tally, messages)
+      writing = writeBatch(db, sessionId, claim.id, tally, batch, !opts.embedded)
       writing.catch(() => {}) // awaited (and thrown) on the next turn or below
     }
     await writing

@@ -49,7 +49,7 @@ const chatImport: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const body = bodies.get(request)!
     try {
-      const outcome = await importChatLog(app.db, request.params.id, body, { owner: app.instance, batchRows })
+      const outcome = await importChatLog(app.db, request.params.id, body, { owner: app.instance, batchRows, embedded: app.dbEmbedded })
       app.metrics.chatImportRows.inc({ result: 'stored' }, outcome.messagesImported)
       app.metrics.chatImportRows.inc({ result: 'duplicate' }, outcome.duplicatesSkipped)
       return {

@@ -107,6 +107,29 @@ t.test('chat import', async (t) => {
     t.match(await findGame(app, 1), { upvotes: 2 })
   })
 
+  // On a server the columns travel in PostgreSQL's binary format (db/binary-arrays.ts), on PGlite as text.
+  t.test('every row is stored as it was read: timestamps far from now and text of any kind', async (t) => {
+    const { session, g3 } = await gameNight()
+    const rows = [
+      { username: 'ancient', message: '', timestamp: '0001-01-01T00:00:00.001Z' },
+      { username: 'epoch', message: 'a "quoted", {braced} \\ backslashed, NULL', timestamp: '1969-12-31T23:59:59.999Z' },
+      { username: 'y2k', message: 'thisgame-- 🎮 ünïcödé 日本語', timestamp: '1999-12-31T23:59:59.999+02:00' },
+      { username: 'NULL', message: 'thisgame++', timestamp: '2026-03-15T20:15:00.5-05:30' },
+      { username: 'last', message: 'thisgame++ \u2028', timestamp: '9999-12-31T23:59:59.999Z' }
+    ]
+    const res = await importChat(session.id, { chatData: rows })
+    t.match(res.json(), { messagesImported: 5, votesProcessed: 2 })
+    const stored = await app.db.selectFrom('chat_logs').select(['username', 'message', 'timestamp', 'vote_type', 'session_game_id'])
+      .where('session_id', '=', session.id).orderBy('timestamp').execute()
+    t.same(stored.map((r) => [r.username, r.message, r.timestamp.getTime(), r.vote_type, r.session_game_id]), [
+      ['ancient', '', Date.parse(rows[0].timestamp), null, null],
+      ['epoch', rows[1].message, Date.parse(rows[1].timestamp), null, null],
+      ['y2k', rows[2].message, Date.parse(rows[2].timestamp), 'down', null],
+      ['NULL', 'thisgame++', Date.parse(rows[3].timestamp), 'up', g3.id],
+      ['last', rows[4].message, Date.parse(rows[4].timestamp), 'up', g3.id]
+    ])
+  })
+
   t.test('the same log in two sessions is imported into each', async (t) => {
     const { session } = await gameNight()
     const other = await insertSession(app, { is_active: 0 })
