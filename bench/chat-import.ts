@@ -11,7 +11,8 @@ import { CHAT_LOG_VIEWERS, chatLog, type ChatLine } from '../test/fixtures/chat-
 // through the HTTP endpoint of the real service on PostgreSQL 15, then imported again (all duplicates). The floor is
 // the database alone: the same rows, precomputed, COPYed into a staging table and merged into chat_logs with
 // INSERT ... ON CONFLICT DO NOTHING. The service's RSS is read when it is idle (started, before the import) and at its
-// peak (VmHWM after both imports); each run starts a fresh service.
+// peak (VmHWM after both imports); each run starts a fresh service. Beside the times, the CPU seconds the first import
+// took in the service and in PostgreSQL, and the floor's in PostgreSQL: on a shared machine they move less than times.
 // SIZES=100000,1000000 and RUNS (runs per size; default 3 for 100k, 1 for 1M) change what runs.
 
 const SIZES = (process.env.SIZES ?? '100000,1000000').split(',').map(Number)
@@ -82,7 +83,7 @@ try {
     const votes = rows.filter((r) => voteTypeOf(r.message)).length
     const body = Buffer.from(JSON.stringify({ chatData: rows }))
     console.log(`\nchat log: ${MESSAGES} messages, ${votes} votes, ${CHAT_LOG_VIEWERS} users, ${GAMES} games, ${(body.length / 1e6).toFixed(1)} MB of JSON; ${RUNS} runs`)
-    const results: Array<{ first: number, again: number, floor: number, idle: number, peak: number }> = []
+    const results: Array<{ first: number, again: number, floor: number, idle: number, peak: number, serviceCpu: number, dbCpu: number, floorCpu: number }> = []
     for (let run = 1; run <= RUNS; run++) {
       const databaseUrl = await postgres.createDatabase(`chat_import_${MESSAGES}_${run}`)
       const service = await startService({ DATABASE_URL: databaseUrl })
@@ -91,7 +92,10 @@ try {
       try {
         const { sessionId } = await setUp(client)
         const idle = service.rssMb()
+        const cpuBefore = [service.cpuSeconds(), postgres.cpuSeconds()]
         const first = await timedImport(service.url, service.token, sessionId, body)
+        const serviceCpu = service.cpuSeconds() - cpuBefore[0]
+        const dbCpu = postgres.cpuSeconds() - cpuBefore[1]
         if (first.result.messagesImported !== MESSAGES) throw new Error(`imported ${String(first.result.messagesImported)}`)
         const again = await timedImport(service.url, service.token, sessionId, body)
         if (again.result.duplicatesSkipped !== MESSAGES) throw new Error(`re-import skipped ${String(again.result.duplicatesSkipped)}`)
@@ -99,10 +103,13 @@ try {
         // The floor writes the same rows for a second session with the same games, into the same table and indexes.
         const { sessionId: floorSession, playedAt: floorPlayedAt } = await setUp(client)
         const { rows: games } = await client.query<{ id: number }>('select id from session_games where session_id = $1 order by played_at, id', [floorSession])
+        const floorCpuBefore = postgres.cpuSeconds()
         const floorSeconds = await floor(client, dir, floorSession, floorPlayedAt, rows, games.map((g) => g.id))
-        results.push({ first: first.seconds, again: again.seconds, floor: floorSeconds, idle, peak })
+        const floorCpu = postgres.cpuSeconds() - floorCpuBefore
+        results.push({ first: first.seconds, again: again.seconds, floor: floorSeconds, idle, peak, serviceCpu, dbCpu, floorCpu })
         console.log(`run ${run}: import ${first.seconds.toFixed(2)} s, re-import ${again.seconds.toFixed(2)} s, floor (COPY + merge) ${floorSeconds.toFixed(2)} s, ` +
-          `ratios ${(first.seconds / floorSeconds).toFixed(2)} / ${(again.seconds / floorSeconds).toFixed(2)}, service RSS idle ${idle.toFixed(0)} MB, peak ${peak.toFixed(0)} MB (+${(peak - idle).toFixed(0)})`)
+          `ratios ${(first.seconds / floorSeconds).toFixed(2)} / ${(again.seconds / floorSeconds).toFixed(2)}, ` +
+          `import CPU ${serviceCpu.toFixed(2)} s service + ${dbCpu.toFixed(2)} s PostgreSQL (floor ${floorCpu.toFixed(2)} s), service RSS idle ${idle.toFixed(0)} MB, peak ${peak.toFixed(0)} MB (+${(peak - idle).toFixed(0)})`)
       } finally {
         await client.end()
         await service.stop()
@@ -115,6 +122,7 @@ try {
     const growth = median(results.map((r) => r.peak - r.idle))
     const line = `${MESSAGES} messages, median of ${RUNS}: import ${m('first').toFixed(2)} s (ratio to floor ${firstRatio.toFixed(2)}), ` +
       `re-import ${m('again').toFixed(2)} s (ratio ${againRatio.toFixed(2)}), floor ${m('floor').toFixed(2)} s, ` +
+      `import CPU ${m('serviceCpu').toFixed(2)} s service + ${m('dbCpu').toFixed(2)} s PostgreSQL (floor ${m('floorCpu').toFixed(2)} s), ` +
       `RSS idle ${m('idle').toFixed(0)} MB, peak ${m('peak').toFixed(0)} MB (+${growth.toFixed(0)})`
     console.log(line)
     const ok = firstRatio <= 1.5 && againRatio <= 1.5 && (MESSAGES < 1_000_000 || growth <= 100)
