@@ -9,13 +9,14 @@ import { migrateToLatest } from '../db/migrate.ts'
 import type { Database } from '../db/types.ts'
 import { isDatabaseDown } from './errors.ts'
 import { DbListener, type Listen } from './db-listener.ts'
+import { lockDataDir } from './data-dir-lock.ts'
+import { DATA_DIR_TEMPLATE, unpackDataDir, wantsTemplate } from './data-dir-template.ts'
+import { PREPARED } from '../db/prepared.ts'
+import { TurnTaking } from '../lib/turn-taking.ts'
 
 // TCP keepalive on every PostgreSQL connection (pool and listener): a half-open connection (the server's host gone,
 // a NAT or proxy that dropped it) is noticed within about a minute instead of hanging until the OS gives up on it.
 const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 }
-import { lockDataDir } from './data-dir-lock.ts'
-import { DATA_DIR_TEMPLATE, unpackDataDir, wantsTemplate } from './data-dir-template.ts'
-import { PREPARED } from '../db/prepared.ts'
 
 export type { Listen }
 
@@ -71,7 +72,8 @@ export default fp<DbOptions>(async function db (app, opts) {
       return async () => { if (!pglite.closed) await unlisten() }
     }
   }
-  const kysely = new Kysely<Database>({ dialect })
+  // On PGlite a run of statements gives the event loop a turn every few milliseconds (see TurnTaking).
+  const kysely = new Kysely<Database>({ dialect, plugins: DATABASE_URL ? [] : [new TurnTaking()] })
   app.addHook('onClose', async () => {
     await listener?.close()
     await kysely.destroy()

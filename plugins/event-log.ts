@@ -1,4 +1,3 @@
-import { setImmediate as nextTurn } from 'node:timers/promises'
 import fp from 'fastify-plugin'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
@@ -123,14 +122,13 @@ const DAY_MS = 24 * 60 * 60 * 1000
 // statement held the embedded database (one connection, on the main thread) for seconds.
 const PRUNE_BATCH = 1000
 
-/** Runs `step` (a delete of at most PRUNE_BATCH rows) until it deletes fewer, a turn of the event loop between; returns the total. */
+/** Runs `step` (a delete of at most PRUNE_BATCH rows) until it deletes fewer; returns the total. */
 async function inBatches (step: (limit: number) => Promise<number>): Promise<number> {
   let total = 0
   for (;;) {
     const deleted = await step(PRUNE_BATCH)
     total += deleted
     if (deleted < PRUNE_BATCH) return total
-    await nextTurn()
   }
 }
 
