@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
+import { sql } from 'kysely'
 import t from 'tap'
 import { build, resetDb, authHeaders } from '../helper.ts'
 import { insertSession, insertSessionGame, findGame, countRows } from '../fixtures/votes.ts'
@@ -119,9 +120,11 @@ t.test('chat import', async (t) => {
     ]
     const res = await importChat(session.id, { chatData: rows })
     t.match(res.json(), { messagesImported: 5, votesProcessed: 2 })
-    const stored = await app.db.selectFrom('chat_logs').select(['username', 'message', 'timestamp', 'vote_type', 'session_game_id'])
+    // The instant as the database holds it, in epoch ms (PGlite's parser reads year 1 back as 2001).
+    const stored = await app.db.selectFrom('chat_logs')
+      .select(['username', 'message', sql<string>`(extract(epoch from timestamp) * 1000)::bigint::text`.as('ms'), 'vote_type', 'session_game_id'])
       .where('session_id', '=', session.id).orderBy('timestamp').execute()
-    t.same(stored.map((r) => [r.username, r.message, r.timestamp.getTime(), r.vote_type, r.session_game_id]), [
+    t.same(stored.map((r) => [r.username, r.message, Number(r.ms), r.vote_type, r.session_game_id]), [
       ['ancient', '', Date.parse(rows[0].timestamp), null, null],
       ['epoch', rows[1].message, Date.parse(rows[1].timestamp), null, null],
       ['y2k', rows[2].message, Date.parse(rows[2].timestamp), 'down', null],
