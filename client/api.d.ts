@@ -213,7 +213,7 @@ export interface paths {
         put?: never;
         /**
          * Import games from CSV
-         * @description Runs in one transaction. Each good line adds a game or, when its pack_name and title exist, updates that game's facts (enabled, favor_bias and the counters are kept). Bad lines are reported in `errors` with their line number (the header is line 1) and skipped; the good ones are kept. `errors` lists the first 100; `errorCount` counts them all. A cell starting with `'` before `=`, `+`, `-`, `@`, a tab or a carriage return loses that `'` (the export's formula escape). `replace` also deletes every game the CSV does not name, except games a session has used. A header without the required columns is a 400.
+         * @description Atomic: every other request sees the catalog before or after the whole import, never part of it. Each good line adds a game or, when its pack_name and title exist, updates that game's facts (enabled, favor_bias and the counters are kept). Bad lines are reported in `errors` with their line number (the header is line 1) and skipped; the good ones are kept. `errors` lists the first 100; `errorCount` counts them all. A cell starting with `'` before `=`, `+`, `-`, `@`, a tab or a carriage return loses that `'` (the export's formula escape). `replace` also deletes every game the CSV does not name, except games a session has used. A header without the required columns is a 400.
          *
          *     Roles: admin.
          */

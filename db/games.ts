@@ -103,9 +103,9 @@ export function listCatalogGamesAfter (db: Kysely<Database>, afterId: number, li
   return db.selectFrom('games').select(['id', ...CATALOG_COLUMNS]).where('id', '>', afterId).orderBy('id').limit(limit).execute()
 }
 
-/** Every game's id and catalog key. */
-export function listGameKeys (db: Kysely<Database>) {
-  return db.selectFrom('games').select(['id', 'pack_name', 'title']).execute()
+/** The id and catalog key of the `limit` games after id `afterId`, in id order: one page of the catalog's keys. */
+export function listGameKeysAfter (db: Kysely<Database>, afterId: number, limit: number) {
+  return db.selectFrom('games').select(['id', 'pack_name', 'title']).where('id', '>', afterId).orderBy('id').limit(limit).execute()
 }
 
 const CHUNK = 500
@@ -114,7 +114,7 @@ const CHUNK = 500
 const IMPORT_CHUNK = 1000
 
 /** The games as one array per catalog column, in order, for `unnest`. */
-function catalogArrays (games: CatalogGame[]) {
+export function catalogArrays (games: CatalogGame[]) {
   return sql.join([
     sql`${games.map((g) => g.pack_name)}::text[]`,
     sql`${games.map((g) => g.title)}::text[]`,
@@ -128,17 +128,7 @@ function catalogArrays (games: CatalogGame[]) {
   ])
 }
 
-const catalogRefs = sql.join(CATALOG_COLUMNS.map((c) => sql.ref(c)))
-
-/** Inserts these games, in order (ids follow it). */
-export async function insertGames (db: Kysely<Database>, games: CatalogGame[]): Promise<void> {
-  for (let i = 0; i < games.length; i += IMPORT_CHUNK) {
-    await sql`insert into games (${catalogRefs})
-      select ${catalogRefs} from unnest(${catalogArrays(games.slice(i, i + IMPORT_CHUNK))}) with ordinality
-        as v (${catalogRefs}, n)
-      order by n`.execute(db)
-  }
-}
+export const catalogRefs = sql.join(CATALOG_COLUMNS.map((c) => sql.ref(c)))
 
 /** Updates the catalog facts of the games with the same (pack_name, title). */
 export async function updateGamesByKey (db: Kysely<Database>, games: CatalogGame[]): Promise<void> {

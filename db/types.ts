@@ -9,6 +9,7 @@ export type { Flag, PlayerCheckStatus, SessionGameStatus, VoteType }
 // Written as a Date or left to the default, always read back as a Date.
 type CreatedAt = ColumnType<Date, Date | undefined, Date>
 
+/** The catalog as everyone reads and writes it: a view of game_rows without the rows of catalog imports not yet committed. */
 export interface GamesTable {
   id: Generated<number>
   pack_name: string
@@ -28,6 +29,19 @@ export interface GamesTable {
   enabled: Generated<Flag>
   favor_bias: Generated<-1 | 0 | 1>
   created_at: CreatedAt
+}
+
+/** The catalog's rows; `import_id`: the catalog import that wrote the row, invisible while it has a catalog_imports row. */
+export interface GameRowsTable extends GamesTable {
+  import_id: number | null
+}
+
+export interface CatalogImportsTable {
+  id: Generated<number>
+  state: Generated<'open' | 'abandoned'>
+  owner: string
+  after_id: number
+  expires_at: Date
 }
 
 export interface SessionsTable {
@@ -251,6 +265,8 @@ export interface ClientCommandsTable {
 
 export interface Database {
   games: GamesTable
+  game_rows: GameRowsTable
+  catalog_imports: CatalogImportsTable
   sessions: SessionsTable
   session_games: SessionGamesTable
   chat_logs: ChatLogsTable

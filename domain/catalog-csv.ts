@@ -3,7 +3,7 @@ import { stringify } from 'csv-stringify/sync'
 import type { Kysely } from 'kysely'
 import { CsvHeaderMissing } from './errors.ts'
 import { CATALOG_COLUMNS, type CatalogGame } from '../db/catalog.ts'
-import { deleteUnusedGames, insertGames, listCatalogGamesAfter, listGameKeys, updateGamesByKey } from '../db/games.ts'
+import { listCatalogGamesAfter } from '../db/games.ts'
 import type { Database, Flag } from '../db/types.ts'
 import { escapeCell, readCsv, unescapeCell } from './csv.ts'
 
@@ -172,33 +172,4 @@ export async function * exportCatalogCsv (db: Kysely<Database>): AsyncGenerator<
     afterId = page[page.length - 1].id
     await nextTurn()
   }
-}
-
-export interface ImportResult {
-  imported: number
-  updated: number
-  errors: CsvLineError[]
-  errorCount: number
-}
-
-/**
- * Imports catalog CSV. The text is read first, outside the transaction; the writes then run in one transaction. Good
- * lines are inserted, or update the game with the same pack_name and title; bad lines are reported and skipped.
- * `replace` then deletes the games the CSV does not name, except those a session or a vote refers to. A game named on
- * a bad line is kept: a typo must not delete a game.
- */
-export async function importCatalogCsv (db: Kysely<Database>, text: string, mode: 'append' | 'replace'): Promise<ImportResult> {
-  const { games, errors, errorCount, listed } = await parseImportCsv(text)
-  return db.transaction().execute(async (trx) => {
-    const existing = await listGameKeys(trx)
-    const known = new Set(existing.map((g) => catalogKey(g.pack_name, g.title)))
-    const fresh = games.filter((game) => !known.has(catalogKey(game.pack_name, game.title)))
-    const changed = games.filter((game) => known.has(catalogKey(game.pack_name, game.title)))
-    await insertGames(trx, fresh)
-    await updateGamesByKey(trx, changed)
-    if (mode === 'replace') {
-      await deleteUnusedGames(trx, existing.filter((g) => !listed.has(catalogKey(g.pack_name, g.title))).map((g) => g.id))
-    }
-    return { imported: fresh.length, updated: changed.length, errors, errorCount }
-  })
 }

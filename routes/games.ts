@@ -9,7 +9,8 @@ import {
 } from '../schemas/games.ts'
 import { findGame, listGames, listPacks } from '../db/games.ts'
 import { addGame, deleteGame, setPackEnabled, toggleGame, updateGame } from '../domain/catalog.ts'
-import { CSV_ERROR_LIMIT, exportCatalogCsv, importCatalogCsv } from '../domain/catalog-csv.ts'
+import { CSV_ERROR_LIMIT, exportCatalogCsv } from '../domain/catalog-csv.ts'
+import { importCatalogCsv } from '../domain/catalog-import.ts'
 import { streamedJsonParser } from '../plugins/streamed-json.ts'
 
 const tags = ['games']
@@ -88,7 +89,7 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         operationId: 'importGamesCsv',
         summary: 'Import games from CSV',
-        description: 'Runs in one transaction. Each good line adds a game or, when its pack_name and title exist, ' +
+        description: 'Atomic: every other request sees the catalog before or after the whole import, never part of it. Each good line adds a game or, when its pack_name and title exist, ' +
           'updates that game\'s facts (enabled, favor_bias and the counters are kept). Bad lines are reported in ' +
           '`errors` with their line number (the header is line 1) and skipped; the good ones are kept. `errors` lists the ' +
           `first ${CSV_ERROR_LIMIT}; \`errorCount\` counts them all. A cell starting with \`'\` before \`=\`, \`+\`, \`-\`, \`@\`, ` +
@@ -99,7 +100,7 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
         body: CsvImportBody,
         response: { 200: CsvImportResult, 400: ErrorBody, 401: ErrorBody }
       }
-    }, async (request) => importCatalogCsv(app.db, request.body.csv, request.body.mode))
+    }, async (request) => importCatalogCsv(app.db, request.body.csv, request.body.mode, app.instance))
   }
   await app.register(csvImportRoute)
 

@@ -51,7 +51,7 @@ export async function build (t: Test, env: Record<string, string> = {}, options:
   return app
 }
 
-const TABLES = ['chat_sources', 'tokens', 'login_failures', 'webhook_logs', 'webhooks', 'live_votes', 'chat_logs', 'session_games', 'sessions', 'games']
+const TABLES = ['chat_sources', 'tokens', 'login_failures', 'webhook_logs', 'webhooks', 'live_votes', 'chat_logs', 'session_games', 'sessions', 'game_rows', 'catalog_imports']
 
 /** Empties every table and restarts ids (event ids excepted); `catalog: true` (the default) reloads the bundled catalog, so game ids 1..67 exist. */
 export async function resetDb (app: App, { catalog = true } = {}): Promise<void> {

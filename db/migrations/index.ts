@@ -14,6 +14,7 @@ import * as roomLeaseFence from './2026_12_04_240_room_lease_fence.ts'
 import * as deliveryClaims from './2026_12_04_250_delivery_claims_and_fk_indexes.ts'
 import * as roomWatchReports from './2026_12_05_040_room_watch_reports.ts'
 import * as webhookLogsCreatedAt from './2026_12_05_050_webhook_logs_created_at.ts'
+import * as catalogImports from './2026_12_05_410_catalog_imports.ts'
 
 // Listed by hand: a static list survives bundling and compiling, a directory scan does not.
 const migrations: Record<string, Migration> = {
@@ -31,7 +32,8 @@ const migrations: Record<string, Migration> = {
   '2026_12_04_240_room_lease_fence': roomLeaseFence,
   '2026_12_04_250_delivery_claims_and_fk_indexes': deliveryClaims,
   '2026_12_05_040_room_watch_reports': roomWatchReports,
-  '2026_12_05_050_webhook_logs_created_at': webhookLogsCreatedAt
+  '2026_12_05_050_webhook_logs_created_at': webhookLogsCreatedAt,
+  '2026_12_05_410_catalog_imports': catalogImports
 }
 
 export const migrationProvider: MigrationProvider = {
