@@ -11,6 +11,8 @@ import { ChatLogInvalid } from './errors.ts'
 
 export type { ChatMessage }
 
+const FIRST_BATCH_ROWS = 500
+
 /**
  * The body's rows in batches, read as they arrive. Reading pauses while the consumer works on a batch, so at most a
  * couple of batches are in memory. Throws a 400 on the first bad row or on broken JSON, a 413 past `limit` bytes.
@@ -44,6 +46,9 @@ export async function * readChatLog (body: Readable, limit: number, batchRows: n
     }
     if (parsed !== none) for (const token of getManyValues(parsed)) rows.push(token)
   }
+  // The first batch is small, so that the database starts on it while the rest is read; each next one doubles up to
+  // batchRows. On a server a batch is 5,000 rows: waiting for the first 5,000 was a fixed ~0.1 s of every import.
+  let want = Math.min(batchRows, FIRST_BATCH_ROWS)
   let received = 0
   const onData = (chunk: string) => {
     received += Buffer.byteLength(chunk)
@@ -55,7 +60,7 @@ export async function * readChatLog (body: Readable, limit: number, batchRows: n
       fail(err)
       return
     }
-    if (rows.ready.length >= batchRows) {
+    if (rows.ready.length >= want) {
       body.pause()
       notify()
     }
@@ -79,8 +84,10 @@ export async function * readChatLog (body: Readable, limit: number, batchRows: n
   try {
     for (;;) {
       if (failure) throw failure
-      if (rows.ready.length >= batchRows || (ended && rows.ready.length)) {
-        yield rows.take(batchRows)
+      if (rows.ready.length >= want || (ended && rows.ready.length)) {
+        const batch = rows.take(want)
+        want = Math.min(batchRows, want * 2)
+        yield batch
         body.resume()
         continue
       }
