@@ -52,12 +52,13 @@ export function textArray (values: readonly (string | null)[]): Buffer {
   return buf.subarray(0, at)
 }
 
-export function timestamptzArray (values: readonly Date[]): Buffer {
+/** Instants given in ms since 1970 (Date.getTime()). */
+export function timestamptzArray (values: ArrayLike<number>): Buffer {
   const buf = Buffer.allocUnsafe(20 + values.length * 12)
   let at = header(buf, TIMESTAMPTZ, values.length)
-  for (const value of values) {
+  for (let i = 0; i < values.length; i++) {
     // Microseconds since PostgreSQL's epoch as two 32-bit halves, computed exactly: the product itself can pass 2^53.
-    const ms = value.getTime() - PG_EPOCH_MS
+    const ms = values[i] - PG_EPOCH_MS
     const high = Math.floor(ms / TWO_32)
     const low = (ms - high * TWO_32) * 1000
     const carry = Math.floor(low / TWO_32)

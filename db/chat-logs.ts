@@ -1,33 +1,32 @@
 import { sql, type Kysely } from 'kysely'
-import { int4Array, textArray, timestamptzArray } from './binary-arrays.ts'
 import type { Database, VoteType } from './types.ts'
 
-/** One batch of chat messages, column by column (each column travels as one array parameter). */
+/**
+ * One batch of chat messages, column by column (each column travels as one array parameter): an array, sent as text,
+ * or a Buffer holding it in PostgreSQL's binary array format (binary-arrays.ts; a server only, PGlite takes text).
+ */
 export interface ChatLogBatch {
-  sessionGameIds: (number | null)[]
-  usernames: string[]
-  messages: string[]
-  timestamps: Date[]
-  voteTypes: (VoteType | null)[]
-  hashes: string[]
+  sessionGameIds: (number | null)[] | Buffer
+  usernames: string[] | Buffer
+  messages: string[] | Buffer
+  /** ISO-8601 date-times. */
+  timestamps: string[] | Buffer
+  voteTypes: (VoteType | null)[] | Buffer
+  hashes: string[] | Buffer
 }
 
 /**
  * Stores a batch of a session's chat messages for the import `importId`, skipping those already stored (same hash),
  * the import's own earlier rows included. Returns how many rows were new and the hashes of the new votes that fell
- * into a game. `binary`: the columns travel in PostgreSQL's binary format (a server; see binary-arrays.ts), else as text.
+ * into a game.
  */
-export async function insertChatLogs (db: Kysely<Database>, sessionId: number, importId: number, batch: ChatLogBatch, binary: boolean): Promise<{ inserted: number, votes: string[] }> {
-  const columns = binary
-    ? [int4Array(batch.sessionGameIds), textArray(batch.usernames), textArray(batch.messages), timestamptzArray(batch.timestamps),
-        textArray(batch.voteTypes), textArray(batch.hashes)]
-    : [batch.sessionGameIds, batch.usernames, batch.messages, batch.timestamps.map((t) => t.toISOString()), batch.voteTypes, batch.hashes]
+export async function insertChatLogs (db: Kysely<Database>, sessionId: number, importId: number, batch: ChatLogBatch): Promise<{ inserted: number, votes: string[] }> {
   const { rows } = await sql<{ inserted: number, votes: string[] }>`
     with ins as (
       insert into chat_logs (session_id, session_game_id, username, message, timestamp, vote_type, message_hash, import_id)
       select ${sessionId}::int, r.session_game_id, r.username, r.message, r.ts, r.vote_type, r.message_hash, ${importId}::int
-      from unnest(${columns[0]}::int[], ${columns[1]}::text[], ${columns[2]}::text[], ${columns[3]}::timestamptz[],
-                  ${columns[4]}::text[], ${columns[5]}::text[]) as r(session_game_id, username, message, ts, vote_type, message_hash)
+      from unnest(${batch.sessionGameIds}::int[], ${batch.usernames}::text[], ${batch.messages}::text[], ${batch.timestamps}::timestamptz[],
+                  ${batch.voteTypes}::text[], ${batch.hashes}::text[]) as r(session_game_id, username, message, ts, vote_type, message_hash)
       on conflict (session_id, message_hash) do nothing
       returning session_game_id, vote_type, message_hash
     )

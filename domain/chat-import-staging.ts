@@ -1,6 +1,7 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 import type { Readable } from 'node:stream'
 import type { Kysely } from 'kysely'
+import { int4Array, textArray, timestamptzArray } from '../db/binary-arrays.ts'
 import { insertChatLogs, type ChatLogBatch } from '../db/chat-logs.ts'
 import * as imports from '../db/chat-imports.ts'
 import { findSession } from '../db/sessions.ts'
@@ -17,54 +18,84 @@ import { ChatLogInvalid, SessionNotFound } from './errors.ts'
 // How long an import's row stays claimed without renewal: its process renews it every third of this.
 export const LEASE_MS = 30_000
 
+/** A vote among a batch's messages: what the tally needs of it if the write newly stores it. */
+interface BatchVote {
+  index: number
+  hash: string
+  username: string
+  message: string
+  iso: string
+  voteType: VoteType
+}
+
 /** A batch of messages as the columns of their rows, mapped to the games of `timeline`. */
-export interface PreparedBatch extends ChatLogBatch {
+export interface PreparedBatch {
+  columns: ChatLogBatch
   timeline: TimelineEntry[]
+  sessionGameIds: (number | null)[]
+  /** Each message's instant in ms, to map the batch again when the timeline changes. */
+  times: Float64Array
+  votes: BatchVote[]
+  binary: boolean
 }
 
 /**
- * The columns of one batch of messages: done while the batch before it is being written, since it is most of the
- * import's own work (a hash per message).
+ * The columns of one batch of messages, done while the batch before it is being written: most of the import's own
+ * work (a hash per message). `binary`: the columns are encoded at once in PostgreSQL's binary format (a server), so
+ * the batch waits for its write as a few buffers rather than as thousands of strings for the garbage collector to
+ * move; only its votes are kept as strings, for the tally.
  */
-export function prepareBatch (tally: ImportTally, messages: ChatMessage[]): PreparedBatch {
+export function prepareBatch (tally: ImportTally, messages: ChatMessage[], binary: boolean): PreparedBatch {
   const n = messages.length
-  const batch: PreparedBatch = {
-    timeline: tally.timeline,
-    sessionGameIds: new Array<number | null>(n),
-    usernames: new Array<string>(n),
-    messages: new Array<string>(n),
-    timestamps: new Array<Date>(n),
-    voteTypes: new Array<VoteType | null>(n),
-    hashes: new Array<string>(n)
-  }
+  const sessionGameIds = new Array<number | null>(n)
+  const usernames = new Array<string>(n)
+  const texts = new Array<string>(n)
+  const isos = new Array<string>(n)
+  const voteTypes = new Array<VoteType | null>(n)
+  const hashes = new Array<string>(n)
+  const times = new Float64Array(n)
+  const votes: BatchVote[] = []
   for (let i = 0; i < n; i++) {
-    const m = messages[i]
-    batch.usernames[i] = m.username
-    batch.messages[i] = m.message
-    batch.timestamps[i] = m.timestamp
-    batch.voteTypes[i] = voteTypeOf(m.message)
-    batch.hashes[i] = hashOf(m.username, m.message, m.timestamp.toISOString())
-    batch.sessionGameIds[i] = entryAt(tally.timeline, m.timestamp)?.id ?? null
+    const { username, message, timestamp } = messages[i]
+    const iso = timestamp.toISOString()
+    const voteType = voteTypeOf(message)
+    const hash = hashOf(username, message, iso)
+    usernames[i] = username
+    texts[i] = message
+    isos[i] = iso
+    voteTypes[i] = voteType
+    hashes[i] = hash
+    times[i] = timestamp.getTime()
+    sessionGameIds[i] = entryAt(tally.timeline, timestamp)?.id ?? null
+    if (voteType !== null) votes.push({ index: i, hash, username, message, iso, voteType })
   }
-  return batch
+  const columns: ChatLogBatch = binary
+    ? {
+        sessionGameIds: int4Array(sessionGameIds),
+        usernames: textArray(usernames),
+        messages: textArray(texts),
+        timestamps: timestamptzArray(times),
+        voteTypes: textArray(voteTypes),
+        hashes: textArray(hashes)
+      }
+    : { sessionGameIds, usernames, messages: texts, timestamps: isos, voteTypes, hashes }
+  return { columns, timeline: tally.timeline, sessionGameIds, times, votes, binary }
 }
 
 function mapToTimeline (batch: PreparedBatch, timeline: TimelineEntry[]) {
   batch.timeline = timeline
-  for (let i = 0; i < batch.timestamps.length; i++) batch.sessionGameIds[i] = entryAt(timeline, batch.timestamps[i])?.id ?? null
+  for (let i = 0; i < batch.times.length; i++) batch.sessionGameIds[i] = entryAt(timeline, new Date(batch.times[i]))?.id ?? null
+  batch.columns.sessionGameIds = batch.binary ? int4Array(batch.sessionGameIds) : batch.sessionGameIds
 }
 
-/**
- * Writes one prepared batch as rows of the import, counting the votes it newly stored. `binary`: the columns travel
- * in PostgreSQL's binary format (a server, not the embedded database).
- */
-export async function writeBatch (db: Kysely<Database>, sessionId: number, importId: number, tally: ImportTally, batch: PreparedBatch, binary: boolean) {
+/** Writes one prepared batch as rows of the import, counting the votes it newly stored. */
+export async function writeBatch (db: Kysely<Database>, sessionId: number, importId: number, tally: ImportTally, batch: PreparedBatch) {
   let stored
   for (;;) {
     // The timeline was read again while this batch waited (see below).
     if (batch.timeline !== tally.timeline) mapToTimeline(batch, tally.timeline)
     try {
-      stored = await insertChatLogs(db, sessionId, importId, batch, binary)
+      stored = await insertChatLogs(db, sessionId, importId, batch.columns)
       break
     } catch (err) {
       if (!isForeignKeyViolation(err)) throw err
@@ -75,15 +106,14 @@ export async function writeBatch (db: Kysely<Database>, sessionId: number, impor
     tally.timeline = await loadTimeline(db, sessionId)
     tally.stale = true
   }
-  const n = batch.hashes.length
-  tally.messages += n
+  tally.messages += batch.times.length
   tally.inserted += stored.inserted
   if (stored.votes.length === 0) return
   // The new votes that fell into a game, in log order; a row repeated within the log is stored and counted once.
   const counted = new Set(stored.votes)
-  for (let i = 0; i < n; i++) {
-    if (!counted.delete(batch.hashes[i])) continue
-    tally.count(batch.sessionGameIds[i]!, batch.voteTypes[i]!, batch.usernames[i], batch.messages[i], batch.timestamps[i].toISOString())
+  for (const vote of batch.votes) {
+    if (!counted.delete(vote.hash)) continue
+    tally.count(batch.sessionGameIds[vote.index]!, vote.voteType, vote.username, vote.message, vote.iso)
   }
 }
 

@@ -64,12 +64,12 @@ export async function importChatLog (db: Kysely<Database>, sessionId: number, bo
     // The timeline as the import began, read after taking the turn; the commit checks it is still the session's.
     let tally = new ImportTally(await loadTimeline(db, sessionId))
     for await (const messages of readChatLog(body, opts.limit, opts.batchRows)) {
-      const batch = prepareBatch(tally, messages)
+      const batch = prepareBatch(tally, messages, !opts.embedded)
       await writing
       // A turn of the event loop first: on the embedded database each statement runs on this thread, and the next one
       // would otherwise start in the same run of microtasks, before any other request is even read.
       await nextTurn()
-      writing = writeBatch(db, sessionId, claim.id, tally, batch, !opts.embedded)
+      writing = writeBatch(db, sessionId, claim.id, tally, batch)
       writing.catch(() => {}) // awaited (and thrown) on the next turn or below
     }
     await writing
