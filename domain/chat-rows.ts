@@ -11,33 +11,33 @@ export interface ChatMessage {
 }
 
 // ISO-8601 date-times: `T` or a space, optional seconds and fraction, optional zone (none means UTC).
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$/
+const ZONE = /(?:Z|[+-]\d{2}:?\d{2})$/
 
+// Tests rather than a match, and no copies of a valid `T` date-time: this runs for every message of a log.
 function parseTimestamp (value: unknown): Date | undefined {
-  if (typeof value !== 'string') return undefined
-  const match = ISO_DATE_TIME.exec(value)
-  if (!match) return undefined
-  const date = new Date(match[3] ? value.replace(' ', 'T') : `${value.replace(' ', 'T')}Z`)
+  if (typeof value !== 'string' || !ISO_DATE_TIME.test(value)) return undefined
+  const iso = value.charCodeAt(10) === 32 ? `${value.slice(0, 10)}T${value.slice(11)}` : value
+  const date = new Date(ZONE.test(value) ? iso : `${iso}Z`)
   return Number.isNaN(date.getTime()) ? undefined : date
 }
 
 // A field whose value is an object or an array: never a valid username, message or timestamp.
 const NESTED = Symbol('nested')
 
-/** One row as a message, or a 400 naming its index. */
-function readRow (i: number, row: Record<string, unknown> | undefined): ChatMessage {
-  const at = `chatData[${i}]`
-  if (row === undefined) throw new ChatLogInvalid(`${at} must be an object`)
-  const { username, message, timestamp } = row
-  if (username === undefined || username === null || username === '') throw new ChatLogInvalid(`${at}.username is required`)
-  if (typeof username !== 'string') throw new ChatLogInvalid(`${at}.username must be a string`)
-  if (username.includes('\u0000')) throw new ChatLogInvalid(`${at}.username must not contain a NUL character`)
-  if (message === undefined || message === null) throw new ChatLogInvalid(`${at}.message is required`)
-  if (typeof message !== 'string') throw new ChatLogInvalid(`${at}.message must be a string`)
-  if (message.includes('\u0000')) throw new ChatLogInvalid(`${at}.message must not contain a NUL character`)
-  if (timestamp === undefined || timestamp === null) throw new ChatLogInvalid(`${at}.timestamp is required`)
+const at = (i: number) => `chatData[${i}]`
+
+/** One row's fields as a message, or a 400 naming its index. */
+function readRow (i: number, username: unknown, message: unknown, timestamp: unknown): ChatMessage {
+  if (username === undefined || username === null || username === '') throw new ChatLogInvalid(`${at(i)}.username is required`)
+  if (typeof username !== 'string') throw new ChatLogInvalid(`${at(i)}.username must be a string`)
+  if (username.includes('\u0000')) throw new ChatLogInvalid(`${at(i)}.username must not contain a NUL character`)
+  if (message === undefined || message === null) throw new ChatLogInvalid(`${at(i)}.message is required`)
+  if (typeof message !== 'string') throw new ChatLogInvalid(`${at(i)}.message must be a string`)
+  if (message.includes('\u0000')) throw new ChatLogInvalid(`${at(i)}.message must not contain a NUL character`)
+  if (timestamp === undefined || timestamp === null) throw new ChatLogInvalid(`${at(i)}.timestamp is required`)
   const date = parseTimestamp(timestamp)
-  if (!date) throw new ChatLogInvalid(`${at}.timestamp is not a valid timestamp`)
+  if (!date) throw new ChatLogInvalid(`${at(i)}.timestamp is not a valid timestamp`)
   return { username, message, timestamp: date }
 }
 
@@ -55,7 +55,10 @@ export class ChatRows {
   private inChatData = false
   private seenChatData = false
   private index = 0
-  private row: Record<string, unknown> | undefined
+  // The fields of the row being read (any other field is ignored).
+  private username: unknown
+  private message: unknown
+  private timestamp: unknown
   // Depth at which a skipped value (an object or array in a row's field) ends.
   private skipUntil = -1
 
@@ -100,26 +103,32 @@ export class ChatRows {
         return
       }
       if (name === 'startObject') {
-        this.row = {}
+        this.username = this.message = this.timestamp = undefined
         this.depth = 3
         return
       }
-      readRow(this.index, undefined) // a scalar or an array: throws
+      throw new ChatLogInvalid(`${at(this.index)} must be an object`) // a scalar or an array
     }
     // depth 3: a row's field
     if (closes) {
       this.depth = 2
-      this.ready.push(readRow(this.index++, this.row))
-      this.row = undefined
+      this.ready.push(readRow(this.index++, this.username, this.message, this.timestamp))
       return
     }
-    const key = this.key!
     if (opens) {
-      this.row![key] = NESTED
+      this.field(NESTED)
       this.skip(true)
       return
     }
-    this.row![key] = scalar(token)
+    this.field(scalar(token))
+  }
+
+  private field (value: unknown) {
+    switch (this.key) {
+      case 'username': this.username = value; break
+      case 'message': this.message = value; break
+      case 'timestamp': this.timestamp = value; break
+    }
   }
 
   /** The body ended: it must have been one complete object with chatData. */
