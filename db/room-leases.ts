@@ -1,11 +1,15 @@
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely'
 import type { Database } from './types.ts'
 
-// Expiry is computed by the database (now() + ttl), never from a process clock.
-const expiry = (ttlMs: number) => sql<Date>`now() + make_interval(secs => ${ttlMs / 1000})`
+// A lease is held while its owner's `live_processes` row holds its leases (`leases_expire_at`, renewed by the owner's
+// heartbeat, in database time); a lease with no owner (released, or its owner's row pruned) is free too.
 // Every taking of a lease gets a new fencing number (as text: a bigint).
 const nextFence = sql<string>`nextval('room_lease_fence')`
 const fenceText = sql<string>`fence::text`.as('fence')
+/** Whether the lease row's owner is null or no longer holds its leases. */
+const lapsed = sql<boolean>`(room_leases.owner is null or not exists (select 1 from live_processes p
+  where p.instance = room_leases.owner and p.leases_expire_at >= now()))`
+const isFree = (eb: ExpressionBuilder<Database, 'room_leases'>) => eb(lapsed, '=', true)
 
 /** A lease as one holder took it: writes on its behalf hold only while the row still has this owner and fence. */
 export interface HeldLease {
@@ -26,20 +30,18 @@ export type ClaimOutcome =
  * Takes the lease of a session game's room for `owner`, unless another live owner already watches the same code.
  * One room code has one lease: the leases of other session games on the code are deleted (their owners stop).
  */
-export async function claimRoomLease (db: Kysely<Database>, sessionGameId: number, roomCode: string, owner: string, ttlMs: number): Promise<ClaimOutcome> {
+export async function claimRoomLease (db: Kysely<Database>, sessionGameId: number, roomCode: string, owner: string): Promise<ClaimOutcome> {
   return db.transaction().execute(async (trx) => {
     const row = await trx.insertInto('room_leases')
-      .values({ session_game_id: sessionGameId, room_code: roomCode, owner, expires_at: expiry(ttlMs), fence: nextFence })
+      .values({ session_game_id: sessionGameId, room_code: roomCode, owner, fence: nextFence })
       .onConflict((oc) => oc.column('session_game_id').doUpdateSet({
         room_code: (eb) => eb.ref('excluded.room_code'),
         owner: (eb) => eb.ref('excluded.owner'),
-        expires_at: (eb) => eb.ref('excluded.expires_at'),
         fence: (eb) => eb.ref('excluded.fence')
       }).where((eb) => eb.or([
-        eb('room_leases.owner', 'is', null),
         eb('room_leases.owner', '=', owner),
         eb('room_leases.room_code', '!=', roomCode),
-        eb('room_leases.expires_at', '<', sql<Date>`now()`)
+        isFree(eb)
       ])))
       .returning(fenceText)
       .executeTakeFirst()
@@ -52,27 +54,23 @@ export async function claimRoomLease (db: Kysely<Database>, sessionGameId: numbe
   })
 }
 
-/** Extends every lease `owner` holds; returns the session games it still holds (a lease taken or deleted is absent). */
-export async function renewRoomLeases (db: Kysely<Database>, owner: string, ttlMs: number): Promise<number[]> {
-  const rows = await db.updateTable('room_leases')
-    .set({ expires_at: expiry(ttlMs) })
-    .where('owner', '=', owner)
-    .returning('session_game_id')
-    .execute()
+/** The session games whose leases `owner` holds (a lease taken over or deleted is absent). */
+export async function listOwnedRoomLeases (db: Kysely<Database>, owner: string): Promise<number[]> {
+  const rows = await db.selectFrom('room_leases').select('session_game_id').where('owner', '=', owner).execute()
   return rows.map((r) => r.session_game_id)
 }
 
 /**
- * Takes up to `limit` leases that expired or were released, skipping rows another process is taking at this moment
+ * Takes up to `limit` leases that lapsed or were released, skipping rows another process is taking at this moment
  * (so two processes never take the same room). Returns them with their room codes and new fencing numbers.
  */
-export function takeFreeRoomLeases (db: Kysely<Database>, owner: string, ttlMs: number, limit: number) {
+export function takeFreeRoomLeases (db: Kysely<Database>, owner: string, limit: number) {
   return db.updateTable('room_leases')
-    // A lease of this owner's that expired (its beats were late) keeps its fence: nobody else held it meanwhile.
-    .set({ owner, expires_at: expiry(ttlMs), fence: sql<string>`case when owner = ${owner} then fence else ${nextFence} end` })
+    // A lease of this owner's that lapsed (its beats were late) keeps its fence: nobody else held it meanwhile.
+    .set({ owner, fence: sql<string>`case when owner = ${owner} then fence else ${nextFence} end` })
     .where('session_game_id', 'in', (eb) => eb.selectFrom('room_leases')
       .select('session_game_id')
-      .where((eb) => eb.or([eb('owner', 'is', null), eb('expires_at', '<', sql<Date>`now()`)]))
+      .where(isFree)
       .orderBy('session_game_id')
       .limit(limit)
       .forUpdate().skipLocked())
@@ -82,8 +80,9 @@ export function takeFreeRoomLeases (db: Kysely<Database>, owner: string, ttlMs: 
 
 /**
  * Whether `lease` still holds a session game's lease row (same owner, same fence), read in the caller's transaction.
- * Expiry is not checked: a lease nobody took yet is still its holder's. The row is not locked: a holder frozen inside
- * its transaction must not keep the room from being taken over (SKIP LOCKED would skip it for as long as it stalls).
+ * Its owner's `leases_expire_at` is not checked: a lease nobody took yet is still its holder's. The row is not locked:
+ * a holder frozen inside its transaction must not keep the room from being taken over (SKIP LOCKED would skip it for
+ * as long as it stalls).
  */
 export async function holdRoomLease (db: Kysely<Database>, sessionGameId: number, lease: HeldLease): Promise<boolean> {
   const row = await db.selectFrom('room_leases').select('session_game_id')
@@ -116,15 +115,14 @@ export async function hasRoomLease (db: Kysely<Database>, sessionGameId: number)
 }
 
 /**
- * Deletes a session game's lease if no live process holds it (released, or its owner's lease expired); true when one
+ * Deletes a session game's lease if no live process holds it (released, or its owner's row lapsed); true when one
  * was deleted. It looks first: the delete trigger notifies every process even when no row goes.
  */
 export async function deleteFreeRoomLease (db: Kysely<Database>, sessionGameId: number): Promise<boolean> {
-  const free = (eb: ExpressionBuilder<Database, 'room_leases'>) => eb.or([eb('owner', 'is', null), eb('expires_at', '<', sql<Date>`now()`)])
   const found = await db.selectFrom('room_leases').select('session_game_id')
-    .where('session_game_id', '=', sessionGameId).where(free).executeTakeFirst()
+    .where('session_game_id', '=', sessionGameId).where(isFree).executeTakeFirst()
   if (!found) return false
-  const result = await db.deleteFrom('room_leases').where('session_game_id', '=', sessionGameId).where(free).executeTakeFirst()
+  const result = await db.deleteFrom('room_leases').where('session_game_id', '=', sessionGameId).where(isFree).executeTakeFirst()
   return result.numDeletedRows > 0n
 }
 
@@ -133,7 +131,7 @@ export async function countRoomLeases (db: Kysely<Database>, owner: string): Pro
   const row = await db.selectFrom('room_leases')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('owner', '=', owner)
-    .where('expires_at', '>', sql<Date>`now()`)
+    .where((eb) => eb(lapsed, '=', false))
     .executeTakeFirstOrThrow()
   return Number(row.n)
 }
@@ -141,7 +139,7 @@ export async function countRoomLeases (db: Kysely<Database>, owner: string): Pro
 /** Releases every lease `owner` holds, free for any process to take now (a graceful shutdown). */
 export async function releaseRoomLeases (db: Kysely<Database>, owner: string): Promise<number> {
   const result = await db.updateTable('room_leases')
-    .set({ owner: null, expires_at: sql<Date>`now()` })
+    .set({ owner: null })
     .where('owner', '=', owner)
     .executeTakeFirst()
   return Number(result.numUpdatedRows)
@@ -153,9 +151,9 @@ export async function releaseRoomLeases (db: Kysely<Database>, owner: string): P
  */
 export async function insertMissingRoomLeases (db: Kysely<Database>): Promise<void> {
   await db.insertInto('room_leases')
-    .columns(['session_game_id', 'room_code', 'owner', 'expires_at'])
+    .columns(['session_game_id', 'room_code', 'owner'])
     .expression((eb) => eb.selectFrom('session_games')
-      .select(['id', 'room_code', sql<null>`null`.as('owner'), sql<Date>`now()`.as('expires_at')])
+      .select(['id', 'room_code', sql<null>`null`.as('owner')])
       .where('status', '=', 'playing')
       .where('player_count_check_status', '=', 'checking')
       .where('room_code', 'is not', null))

@@ -208,8 +208,8 @@ export interface LoginFailuresTable {
 export interface RoomLeasesTable {
   session_game_id: number
   room_code: string
+  /** The process holding the lease (its `live_processes` row, whose `leases_expire_at` says until when); null: released. */
   owner: string | null
-  expires_at: Date
   /** A new number from the room_lease_fence sequence each time the lease is taken (see the room-lease-fence migration). */
   fence: Generated<string>
 }
@@ -228,7 +228,10 @@ export interface RoomWatchReportsTable {
 /** A running process of the service, alive until `expires_at` unless it renews (see the live-clients migration). */
 export interface LiveProcessesTable {
   instance: string
+  /** Past it the process is dead: any process prunes the row, with its clients and commands. */
   expires_at: Date
+  /** Until when the process's room leases hold (a few beats; shorter than `expires_at`). */
+  leases_expire_at: Generated<Date>
 }
 
 /** A live client that said hello, held by the process `owner`. */

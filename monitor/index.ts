@@ -44,7 +44,7 @@ export default fp<RoomMonitorOptions>(async function roomMonitor (app, opts) {
     await monitor.stopAll()
     await ownAgent?.close()
   })
-}, { name: 'room-monitor', dependencies: ['db', 'event-log', 'metrics'] })
+}, { name: 'room-monitor', dependencies: ['db', 'event-log', 'metrics', 'process-heartbeat'] })
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,10 +1,11 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/types.ts'
 import {
-  claimRoomLease, deleteRoomLease, listLeasedSessionGames, releaseRoomLeases, renewRoomLeases, takeFreeRoomLeases,
+  claimRoomLease, deleteRoomLease, listLeasedSessionGames, listOwnedRoomLeases, releaseRoomLeases, takeFreeRoomLeases,
   type ClaimOutcome, type HeldLease
 } from '../db/room-leases.ts'
 import type { Listen } from '../plugins/db.ts'
+import type { ProcessHeartbeat } from '../plugins/process-heartbeat.ts'
 import { coalesce } from '../lib/coalesce.ts'
 import { serial } from '../lib/serial.ts'
 import type { BackgroundLogger } from '../lib/logger.ts'
@@ -13,22 +14,27 @@ import type { BackgroundLogger } from '../lib/logger.ts'
 // with its connection. If that connection drops (a database restart, a proxy timeout) the lock is gone while the
 // process goes on watching, unaware, and another process starts a second watch; if the owner host hangs or is cut
 // off, the lock is held until TCP keepalive gives up (hours by default), far past "two poll periods". A row with an
-// expiry in database time fails over on a bounded clock (`ttlMs`), tells its owner at the next renewal that it lost
-// a room, costs no extra connection, and is visible to an operator (`select * from room_leases`).
+// expiry in database time fails over on a bounded clock, tells its owner that it lost a room, costs no extra
+// connection, and is visible to an operator (`select * from room_leases`).
 //
-// Timing (chosen by the monitor): a lease lasts a few beats; at every beat the owner renews its leases and every
-// process looks for expired or released ones, so a dead owner's rooms are taken within one lease plus one beat of
-// its last renewal. A released lease (graceful shutdown) or a taken one is noticed at once through NOTIFY.
+// The leases hang off their owner's `live_processes` row: the process heartbeat renews that one row (its
+// `leases_expire_at`) and so every lease of the process at once, and says at each beat whether a lease is free (the
+// lease ttl and the beat are chosen by the monitor, see `ProcessHeartbeat.holdLeases`). A dead owner's rooms are so
+// taken within one lease ttl plus one beat of its last renewal. A released lease (graceful shutdown), a pruned owner
+// and a taken or deleted lease are noticed at once through NOTIFY (and after the listener reconnects).
+
+/** How many free leases one look takes at most (more are taken by the next look, at once). */
+const TAKE_LIMIT = 100
 
 export interface RoomLeasesOptions {
   db: Kysely<Database>
   listen: Listen
   /** This process's id, unique among the processes sharing the database. */
   owner: string
-  /** How long a lease lasts without renewal. */
-  ttlMs: number
-  /** How often leases are renewed and free ones looked for; default a quarter of `ttlMs`. */
-  beatMs?: number
+  /** This process's heartbeat, which keeps the leases (its `owner` is this process's instance). */
+  heartbeat: Pick<ProcessHeartbeat, 'on' | 'off'>
+  /** How soon a failed look at the leases is retried. */
+  retryMs: number
   log: BackgroundLogger
   /** Rooms this process took over (an owner died or released them): start watching them. */
   acquired (leases: { sessionGameId: number, roomCode: string }[]): Promise<void>
@@ -40,26 +46,27 @@ export interface RoomLeasesOptions {
 }
 
 /**
- * The room leases one process holds. Every change (claim, release, beat) runs one at a time, so the set of owned
+ * The room leases one process holds. Every change (claim, release, look) runs one at a time, so the set of owned
  * leases always matches what the last database statement said.
  */
 export class RoomLeases {
   readonly #o: RoomLeasesOptions
-  readonly #beatMs: number
   /** The leases held, by session game id, with the fencing number each was taken with. */
   readonly #owned = new Map<number, string>()
   /** Lease changes, one at a time. */
   readonly #serial = serial()
-  #timer: NodeJS.Timeout | undefined
+  #retry: NodeJS.Timeout | undefined
   #unlisten: (() => Promise<void>) | undefined
   #stopped = false
   #failing = false
-  // Notifications arrive in bursts: one renewal waiting behind the running one covers them all.
-  readonly #renewal = coalesce(() => this.#renewAndTake())
+  // Notifications arrive in bursts: one look waiting behind the running one covers them all.
+  readonly #look = coalesce(() => this.#lookAndTake())
+  // A NOTIFY (a lease taken, released or deleted; the listener reconnected), or a heartbeat that saw a free lease or
+  // found this process's row gone (pruned while cut off: its leases were set free).
+  readonly #onChange = () => { this.look() }
 
   constructor (options: RoomLeasesOptions) {
     this.#o = options
-    this.#beatMs = options.beatMs ?? Math.max(10, Math.floor(options.ttlMs / 4))
   }
 
   get owner (): string { return this.#o.owner }
@@ -75,17 +82,18 @@ export class RoomLeases {
     return fence === undefined ? undefined : { owner: this.#o.owner, fence }
   }
 
-  /** Starts the heartbeat and listens for lease changes; takes free leases at once. */
+  /** Listens for lease changes and to the heartbeat; takes free leases at once. */
   async start (): Promise<void> {
-    this.#unlisten = await this.#o.listen('room_leases', () => { this.beat() })
-    await this.beat()
-    this.#schedule()
+    this.#unlisten = await this.#o.listen('room_leases', this.#onChange)
+    this.#o.heartbeat.on('leasesFree', this.#onChange)
+    this.#o.heartbeat.on('recreated', this.#onChange)
+    await this.look()
   }
 
   /** Takes a room's lease for a new or restarted watch (see claimRoomLease). */
   claim (sessionGameId: number, roomCode: string): Promise<ClaimOutcome> {
     return this.#serial(async () => {
-      const outcome = await claimRoomLease(this.#o.db, sessionGameId, roomCode, this.#o.owner, this.#o.ttlMs)
+      const outcome = await claimRoomLease(this.#o.db, sessionGameId, roomCode, this.#o.owner)
       if (outcome.claimed) this.#owned.set(sessionGameId, outcome.fence)
       return outcome
     })
@@ -100,25 +108,34 @@ export class RoomLeases {
   }
 
   /**
-   * Renews the held leases and takes the free ones, then reports what was lost and taken (outside the queue, so the
-   * handlers may claim or drop). Never rejects: a failure is logged once per run of failures.
+   * Looks at which leases this process still holds and takes the free ones, then reports what was lost and taken
+   * (outside the queue, so the handlers may claim or drop). Never rejects: a failure is logged once per run of
+   * failures and the look retried after `retryMs`.
    */
-  beat (): Promise<void> {
-    return this.#renewal().then(({ reported }) => reported)
+  look (): Promise<void> {
+    return this.#look().then(({ reported }) => reported)
   }
 
-  async #renewAndTake (): Promise<{ reported: Promise<void> }> {
+  async #lookAndTake (): Promise<{ reported: Promise<void> }> {
+    clearTimeout(this.#retry)
+    let more = false
     const changes = await this.#serial(async () => {
       if (this.#stopped) return { lost: [], taken: [] }
-      return { lost: await this.#renew(), taken: await this.#takeFree() }
+      const lost = await this.#lost()
+      const { taken, all } = await this.#takeFree()
+      more = all
+      return { lost, taken }
     }).catch((err) => {
-      if (!this.#failing) this.#o.log.warn({ err: (err as Error).message }, 'room lease heartbeat failed; retrying')
+      if (!this.#failing) this.#o.log.warn({ err: (err as Error).message }, 'could not look at the room leases; retrying')
       this.#failing = true
+      if (!this.#stopped) this.#retry = setTimeout(this.#onChange, this.#o.retryMs).unref()
     })
     if (!changes) return { reported: Promise.resolve() }
-    if (this.#failing) this.#o.log.info({}, 'room leases renewed again')
+    if (this.#failing) this.#o.log.info({}, 'room leases read again')
     this.#failing = false
-    // Not awaited by the run: a slow handler (a watch stopping mid-poll) must not hold the next renewal back.
+    // As many free leases as one look takes: there may be more.
+    if (more) setImmediate(this.#onChange)
+    // Not awaited by the run: a slow handler (a watch stopping mid-poll) must not hold the next look back.
     return { reported: this.#report(changes.lost, changes.taken) }
   }
 
@@ -127,11 +144,13 @@ export class RoomLeases {
     if (taken.length) await this.#o.acquired(taken)
   }
 
-  /** Stops the heartbeat and hands every held lease over to the other processes at once. */
+  /** Stops following the leases and hands every held lease over to the other processes at once. */
   async stop ({ release = true } = {}): Promise<void> {
     if (this.#stopped) return
     this.#stopped = true
-    clearTimeout(this.#timer)
+    clearTimeout(this.#retry)
+    this.#o.heartbeat.off('leasesFree', this.#onChange)
+    this.#o.heartbeat.off('recreated', this.#onChange)
     await this.#unlisten?.().catch(() => {})
     await this.#serial(async () => {
       if (release && this.#owned.size) {
@@ -142,8 +161,9 @@ export class RoomLeases {
     }).catch((err) => this.#o.log.warn({ err: (err as Error).message }, 'could not release room leases'))
   }
 
-  async #renew (): Promise<{ sessionGameId: number, deleted: boolean }[]> {
-    const held = new Set(await renewRoomLeases(this.#o.db, this.#o.owner, this.#o.ttlMs))
+  async #lost (): Promise<{ sessionGameId: number, deleted: boolean }[]> {
+    if (!this.#owned.size) return []
+    const held = new Set(await listOwnedRoomLeases(this.#o.db, this.#o.owner))
     const gone = [...this.#owned.keys()].filter((id) => !held.has(id))
     if (!gone.length) return []
     for (const id of gone) this.#owned.delete(id)
@@ -152,16 +172,11 @@ export class RoomLeases {
     return gone.map((sessionGameId) => ({ sessionGameId, deleted: !stillLeased.has(sessionGameId) }))
   }
 
-  async #takeFree (): Promise<{ sessionGameId: number, roomCode: string }[]> {
-    const rows = await takeFreeRoomLeases(this.#o.db, this.#o.owner, this.#o.ttlMs, 100)
+  async #takeFree (): Promise<{ taken: { sessionGameId: number, roomCode: string }[], all: boolean }> {
+    const rows = await takeFreeRoomLeases(this.#o.db, this.#o.owner, TAKE_LIMIT)
     const taken = rows.filter((row) => !this.#owned.has(row.session_game_id))
     for (const row of rows) this.#owned.set(row.session_game_id, row.fence)
     if (taken.length) this.#o.log.info({ sessionGameIds: taken.map((row) => row.session_game_id) }, 'room leases taken over')
-    return taken.map((row) => ({ sessionGameId: row.session_game_id, roomCode: row.room_code }))
-  }
-
-  #schedule (): void {
-    if (this.#stopped) return
-    this.#timer = setTimeout(() => { this.beat().finally(() => this.#schedule()) }, this.#beatMs).unref()
+    return { taken: taken.map((row) => ({ sessionGameId: row.session_game_id, roomCode: row.room_code })), all: rows.length === TAKE_LIMIT }
   }
 }

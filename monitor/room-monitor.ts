@@ -55,18 +55,19 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
     return next
   }
 
-  // One watch per room across processes: a lease in the database (monitor/leases.ts), renewed every quarter of a poll
-  // period and lasting three beats (three quarters of a period): a dead owner's rooms are taken within a period of its
-  // last renewal, and the new owner polls at once: the rooms of a process that dies are watched again within two poll
-  // periods, with a period to spare for the takeover's own round trips (the config accepts no period under 200 ms, so
-  // that spare is at least 200 ms).
+  // One watch per room across processes: a lease in the database (monitor/leases.ts) that hangs off this process's
+  // row, which the process heartbeat renews every quarter of a poll period; it lasts three beats (three quarters of a
+  // period): a dead owner's rooms are taken within a period of its last renewal, and the new owner polls at once: the
+  // rooms of a process that dies are watched again within two poll periods, with a period to spare for the takeover's
+  // own round trips (the config accepts no period under 200 ms, so that spare is at least 200 ms).
   const beatMs = Math.round(ECAST_POLL_INTERVAL_MS / 4)
+  app.processHeartbeat.holdLeases(3 * beatMs)
   const leases = new RoomLeases({
     db: app.db,
     listen: app.dbListen,
     owner: app.instance,
-    ttlMs: 3 * beatMs,
-    beatMs,
+    heartbeat: app.processHeartbeat,
+    retryMs: beatMs,
     log,
     // Taken-over rooms start side by side: one after another, the tenth would wait for nine rounds of queries.
     acquired: (taken) => serial(async () => {
@@ -88,10 +89,10 @@ export function createRoomMonitor (app: FastifyInstance, ecast: EcastApi, openSo
     // A watch that lost its lease (taken over while this process stalled) records nothing more: every write is made
     // under the lease it was started with, checked in the write's transaction; a refused write makes this process
     // look at its leases now (it stops the watch). A count or status not stored may just be a check ended meanwhile:
-    // the next beat tells.
+    // the next look at the leases tells.
     return {
       async events (events, published) {
-        if (!await recordRoomEvents(app.db, room, events, lease, report(published))) leases.beat().catch(() => {})
+        if (!await recordRoomEvents(app.db, room, events, lease, report(published))) leases.look().catch(() => {})
       },
       async count (playerCount, status, published, events) {
         await recordMonitorCount(app.db, room, playerCount, status, lease, report(published), events)

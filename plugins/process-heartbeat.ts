@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import { EventEmitter } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
-import { deleteLiveProcess, pruneDeadLiveProcesses, renewLiveProcess } from '../db/live-processes.ts'
+import { beatLiveProcess, deleteLiveProcess } from '../db/live-processes.ts'
 import type { Database } from '../db/types.ts'
 
 export interface ProcessHeartbeatOptions {
@@ -15,12 +15,15 @@ interface HeartbeatEvents {
   recreated: []
   /** A beat deleted the rows of processes that stopped renewing, and what hangs off them. */
   pruned: []
+  /** A beat saw a room lease free for the taking (see `holdLeases`). */
+  leasesFree: []
 }
 
 /**
  * This process's row in `live_processes`, which says it is alive to the others sharing the database. Every quarter of
  * `ttlMs` it is renewed, and the rows of processes that stopped renewing (SIGKILL, a frozen host) are deleted, with
  * what hangs off them (their connected clients, the commands addressed to them). The row is deleted on stop.
+ * The room leases of the process hang off the row too (`holdLeases`): the same one statement per beat keeps them all.
  */
 export class ProcessHeartbeat extends EventEmitter<HeartbeatEvents> {
   readonly #db: Kysely<Database>
@@ -29,14 +32,27 @@ export class ProcessHeartbeat extends EventEmitter<HeartbeatEvents> {
   #running: Promise<void> | undefined
   #failing = false
   #stopped = false
+  #leaseTtlMs: number | undefined
+  #beatMs: number
 
   constructor (db: Kysely<Database>, readonly instance: string, readonly ttlMs: number, log: FastifyBaseLogger) {
     super()
     this.#db = db
     this.#log = log
+    this.#beatMs = ttlMs / 4
   }
 
-  /** The first beat (it throws when the database cannot be written), then one every quarter of the ttl. */
+  /**
+   * This process holds room leases, which last `leaseTtlMs` past a beat (they are free for others to take once it
+   * passes): the beat quickens to a third of it, so a lease outlives two late beats, and each beat also says
+   * (`leasesFree`) whether a lease is free, the dead owners' included. Called before `start`.
+   */
+  holdLeases (leaseTtlMs: number): void {
+    this.#leaseTtlMs = leaseTtlMs
+    this.#beatMs = Math.min(this.ttlMs / 4, leaseTtlMs / 3)
+  }
+
+  /** The first beat (it throws when the database cannot be written), then one every beat period. */
   async start (): Promise<void> {
     await this.#beat()
     this.#schedule()
@@ -52,9 +68,10 @@ export class ProcessHeartbeat extends EventEmitter<HeartbeatEvents> {
   }
 
   async #beat (): Promise<void> {
-    const { recreated } = await renewLiveProcess(this.#db, this.instance, this.ttlMs)
+    const { recreated, pruned, freeLeases } = await beatLiveProcess(this.#db, this.instance, this.ttlMs, this.#leaseTtlMs)
     if (recreated) this.emit('recreated')
-    if (await pruneDeadLiveProcesses(this.#db)) this.emit('pruned')
+    if (pruned) this.emit('pruned')
+    if (freeLeases) this.emit('leasesFree')
   }
 
   #schedule (): void {
@@ -67,7 +84,7 @@ export class ProcessHeartbeat extends EventEmitter<HeartbeatEvents> {
         if (!this.#failing && !this.#stopped) this.#log.warn(`process heartbeat failed: ${(err as Error).message}`)
         this.#failing = true
       }).finally(() => this.#schedule())
-    }, this.ttlMs / 4).unref()
+    }, this.#beatMs).unref()
   }
 }
 

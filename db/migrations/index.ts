@@ -15,6 +15,7 @@ import * as deliveryClaims from './2026_12_04_250_delivery_claims_and_fk_indexes
 import * as roomWatchReports from './2026_12_05_040_room_watch_reports.ts'
 import * as webhookLogsCreatedAt from './2026_12_05_050_webhook_logs_created_at.ts'
 import * as catalogImports from './2026_12_05_410_catalog_imports.ts'
+import * as leasesOffProcessRows from './2026_12_05_420_leases_off_process_rows.ts'
 
 // Listed by hand: a static list survives bundling and compiling, a directory scan does not.
 const migrations: Record<string, Migration> = {
@@ -33,7 +34,8 @@ const migrations: Record<string, Migration> = {
   '2026_12_04_250_delivery_claims_and_fk_indexes': deliveryClaims,
   '2026_12_05_040_room_watch_reports': roomWatchReports,
   '2026_12_05_050_webhook_logs_created_at': webhookLogsCreatedAt,
-  '2026_12_05_410_catalog_imports': catalogImports
+  '2026_12_05_410_catalog_imports': catalogImports,
+  '2026_12_05_420_leases_off_process_rows': leasesOffProcessRows
 }
 
 export const migrationProvider: MigrationProvider = {

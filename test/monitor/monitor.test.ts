@@ -76,9 +76,12 @@ t.test('room monitor against a fake ecast', async (t) => {
     const game = await app.db.insertInto('session_games')
       .values({ session_id: session.id, game_id: 4, room_code: 'OWND', status: 'playing', player_count_check_status: 'checking' })
       .returningAll().executeTakeFirstOrThrow()
-    // The lease row another process (sharing the database) holds while it watches the room.
+    // The lease row another process (sharing the database) holds while it watches the room, off its live row.
     const lease = { session_game_id: game.id, room_code: 'OWND', owner: 'another-process' }
-    await app.db.insertInto('room_leases').values({ ...lease, expires_at: sql<Date>`now() + interval '1 hour'` }).execute()
+    const anHour = sql<Date>`now() + interval '1 hour'`
+    await app.db.insertInto('live_processes').values({ instance: lease.owner, expires_at: anHour, leases_expire_at: anHour }).execute()
+    t.teardown(() => app.db.deleteFrom('live_processes').where('instance', '=', lease.owner).execute())
+    await app.db.insertInto('room_leases').values(lease).execute()
     const leases = () => app.db.selectFrom('room_leases').select(['session_game_id', 'room_code', 'owner']).execute()
 
     await insertEvent(app.db, 'game.added', session.id, { session: { id: session.id, is_active: 1, games_played: 1 }, game })

@@ -63,7 +63,7 @@ t.test('GET /metrics', async (t) => {
 
   // rooms_watched and /api/health's rooms are one number: this process's room leases in the database.
   const game = (await app.inject({ method: 'GET', url: `/api/sessions/${session.id}/games`, headers })).json()[0]
-  t.match(await claimRoomLease(app.db, game.id, 'ABCD', app.instance, 60_000), { claimed: true })
+  t.match(await claimRoomLease(app.db, game.id, 'ABCD', app.instance), { claimed: true })
   const health = (await app.inject('/api/health')).json()
   t.equal(health.rooms, 1)
   t.equal((await scrape()).samples.get('rooms_watched'), health.rooms, 'the same count as /api/health')
