@@ -99,7 +99,7 @@ export function listImportedVotes (db: Kysely<Database>, importId: number, from:
 
 /** Locks a session against changes of its state and timeline (not against votes) for an import's commit; undefined: no such session. */
 export function lockSessionForImport (trx: Kysely<Database>, sessionId: number) {
-  return trx.selectFrom('sessions').select('id').where('id', '=', sessionId).forNoKeyUpdate().executeTakeFirst()
+  return trx.selectFrom('sessions').select('id').where('id', '=', sessionId).where('deleting_at', 'is', null).forNoKeyUpdate().executeTakeFirst()
 }
 
 /** Keeps a session's games from being removed until the transaction ends. */

@@ -6,7 +6,7 @@ export function findExportSession (db: Kysely<Database>, id: number) {
     .select(['s.id', 's.notes', 's.is_active', 's.created_at', 's.closed_at'])
     .select((eb) => eb.selectFrom('session_games as sg').whereRef('sg.session_id', '=', 's.id')
       .select(sql<number>`count(*)::int`.as('n')).as('games_played'))
-    .where('s.id', '=', id)
+    .where('s.id', '=', id).where('s.deleting_at', 'is', null)
     .executeTakeFirst()
 }
 export type ExportSession = NonNullable<Awaited<ReturnType<typeof findExportSession>>>

@@ -51,7 +51,7 @@ export function findPickState (db: Kysely<Database>, sessionId: number | undefin
   return db.selectFrom('catalog_version')
     .select(sql<string>`version::text`.as('version'))
     .$if(sessionId !== undefined, (q) => q.select((eb) => [
-      eb.exists(eb.selectFrom('sessions').select('id').where('id', '=', sessionId!)).as('session_exists'),
+      eb.exists(eb.selectFrom('sessions').select('id').where('id', '=', sessionId!).where('deleting_at', 'is', null)).as('session_exists'),
       sql<number[]>`array(${eb.selectFrom('session_games').select('game_id').where('session_id', '=', sessionId!)
         .orderBy('played_at', 'desc').orderBy('id', 'desc').limit(2)})`.as('recent_game_ids')
     ]))

@@ -12,7 +12,7 @@ export async function findStats (db: Kysely<Database>) {
       eb.selectFrom('games').select(sql<number>`count(*)::int`.as('n')).as('games'),
       eb.selectFrom('games').select(sql<number>`count(*)::int`.as('n')).where('enabled', '=', 1).as('gamesEnabled'),
       eb.selectFrom('games').select(sql<number>`count(distinct pack_name)::int`.as('n')).as('packs'),
-      eb.selectFrom('sessions').select(sql<number>`count(*)::int`.as('n')).as('sessions'),
+      eb.selectFrom('sessions').select(sql<number>`count(*)::int`.as('n')).where('deleting_at', 'is', null).as('sessions'),
       eb.selectFrom('sessions').select('id').where('is_active', '=', 1).limit(1).as('activeSessionId'),
       eb.selectFrom('session_games').select(sql<number>`count(*)::int`.as('n')).as('totalGamesPlayed')
     ]).executeTakeFirstOrThrow(),

@@ -270,7 +270,7 @@ export interface Database {
   games: GamesTable
   game_rows: GameRowsTable
   catalog_imports: CatalogImportsTable
-  sessions: SessionsTable
+  sessions: SessionsStoredTable
   session_games: SessionGamesTable
   chat_logs: ChatLogsTable
   chat_imports: ChatImportsTable
@@ -294,6 +294,10 @@ export type GameRow = Selectable<GamesTable>
 export type NewGameRow = Insertable<GamesTable>
 export type GameUpdate = Updateable<GamesTable>
 export type SessionRow = Selectable<SessionsTable>
+/** sessions as stored: `deleting_at` is set while the session is being deleted (see its migration), never shown. */
+export interface SessionsStoredTable extends SessionsTable {
+  deleting_at: ColumnType<Date | null, never, never>
+}
 export type SessionGameRow = Selectable<SessionGamesTable>
 export type ChatLogRow = Selectable<ChatLogsTable>
 export type LiveVoteRow = Selectable<LiveVotesTable>

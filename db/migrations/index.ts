@@ -16,6 +16,7 @@ import * as roomWatchReports from './2026_12_05_040_room_watch_reports.ts'
 import * as webhookLogsCreatedAt from './2026_12_05_050_webhook_logs_created_at.ts'
 import * as catalogImports from './2026_12_05_410_catalog_imports.ts'
 import * as leasesOffProcessRows from './2026_12_05_420_leases_off_process_rows.ts'
+import * as sessionDeleting from './2026_12_05_420_session_deleting.ts'
 
 // Listed by hand: a static list survives bundling and compiling, a directory scan does not.
 const migrations: Record<string, Migration> = {
@@ -35,7 +36,8 @@ const migrations: Record<string, Migration> = {
   '2026_12_05_040_room_watch_reports': roomWatchReports,
   '2026_12_05_050_webhook_logs_created_at': webhookLogsCreatedAt,
   '2026_12_05_410_catalog_imports': catalogImports,
-  '2026_12_05_420_leases_off_process_rows': leasesOffProcessRows
+  '2026_12_05_420_leases_off_process_rows': leasesOffProcessRows,
+  '2026_12_05_420_session_deleting': sessionDeleting
 }
 
 export const migrationProvider: MigrationProvider = {

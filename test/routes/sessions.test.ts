@@ -25,7 +25,7 @@ t.test('sessions', async (t) => {
     t.same(Object.keys(body).sort(), ['closed_at', 'created_at', 'id', 'is_active', 'notes'])
     t.match(body, { id: 1, notes: 'Friday game night', is_active: 1, created_at: ISO, closed_at: null })
     const row = await app.db.selectFrom('sessions').selectAll().executeTakeFirstOrThrow()
-    t.same(row, { id: 1, notes: 'Friday game night', is_active: 1, created_at: new Date(body.created_at), closed_at: null })
+    t.same(row, { id: 1, notes: 'Friday game night', is_active: 1, created_at: new Date(body.created_at), closed_at: null, deleting_at: null })
   })
 
   t.test('POST without notes, with an empty object or with no body at all', async (t) => {
