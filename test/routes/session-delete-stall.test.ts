@@ -11,9 +11,11 @@ import { healthBound, idleHealth, probeWhile } from '../fixtures/health-probes.t
 // wait covers more than a small part of it. From the first step on, the session reads as gone.
 const ROWS = 250_000
 
+// One app for the file (a fresh embedded database takes seconds to open).
+const app = await build(t)
+const base = await app.listen({ port: 0, host: '127.0.0.1' })
+
 t.test('health answers while a session with many chat messages is deleted', { timeout: 240_000 }, async (t) => {
-  const app = await build(t)
-  const base = await app.listen({ port: 0, host: '127.0.0.1' })
   const session = await insertSession(app, { is_active: 0 })
   const sessionGame = await insertSessionGame(app, session.id, 1, '2026-03-15T20:00:00.000Z')
   // One statement seeds the log (the chat import's own path would take most of the test's time).
@@ -60,4 +62,28 @@ t.test('health answers while a session with many chat messages is deleted', { ti
   t.equal(probes.failed, 0, 'every probe answered 200')
   t.ok(probes.slowest <= bound, `slowest health probe ${probes.slowest.toFixed(0)} ms (bound ${bound} ms, idle ${idle.toFixed(0)} ms)`)
   t.ok(probes.slowest <= took / 4, `slowest health probe ${probes.slowest.toFixed(0)} ms, a quarter of the deletion's ${took.toFixed(0)} ms at most`)
+})
+
+t.test('a deletion under way hides the session; one whose process died is finished by the next DELETE', async (t) => {
+  const auth = authHeaders(app)
+  const del = (id: number) => app.inject({ method: 'DELETE', url: `/api/sessions/${id}`, headers: auth })
+  const session = await insertSession(app, { is_active: 0 })
+  await insertSessionGame(app, session.id, 1, '2026-03-15T20:00:00.000Z')
+  await sql`insert into chat_logs (session_id, username, message, timestamp, message_hash)
+    select ${session.id}, 'viewer', 'message ' || i, now(), md5(i::text) from generate_series(1, 10) i`.execute(app.db)
+
+  // Marked by a deletion under way (in another request or process): gone for readers, and a second DELETE is a 404.
+  await sql`update sessions set deleting_at = now() where id = ${session.id}`.execute(app.db)
+  t.equal((await app.inject({ url: `/api/sessions/${session.id}` })).statusCode, 404)
+  t.notOk((await app.inject({ url: '/api/sessions' })).json().some((s: { id: number }) => s.id === session.id), 'not listed')
+  t.equal((await app.inject({ url: `/api/sessions/${session.id}/export?format=json`, headers: auth })).statusCode, 404, 'not exported')
+  t.same((await del(session.id)).json(), { error: 'Session not found' })
+
+  // Its process died a while ago, half-way: the next DELETE takes it over and finishes it.
+  await sql`update sessions set deleting_at = now() - interval '2 minutes' where id = ${session.id}`.execute(app.db)
+  const res = await del(session.id)
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { message: 'Session deleted successfully', sessionId: session.id })
+  t.same((await sql`select id from sessions where id = ${session.id}`.execute(app.db)).rows, [])
+  t.same((await sql`select id from chat_logs where session_id = ${session.id}`.execute(app.db)).rows, [])
 })
