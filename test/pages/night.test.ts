@@ -69,7 +69,7 @@ t.test('a night across the console and the overlay', async (t) => {
   await untilText(t, fact(card, 'Status'), 'Playing')
   await untilText(t, fact(card, 'Room code'), 'NITE')
   await untilText(t, overlay.getByText(title, { exact: true }), title)
-  await untilText(t, overlay.getByText(/^Room/), 'Room NITE')
+  await untilText(t, overlay.getByText(/^Room [A-Z]{4}$/), 'Room NITE')
 
   // Players join the room: the count moves on both pages.
   fake.addPlayer('NITE', 'Ann')
