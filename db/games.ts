@@ -103,11 +103,6 @@ export function listCatalogGamesAfter (db: Kysely<Database>, afterId: number, li
   return db.selectFrom('games').select(['id', ...CATALOG_COLUMNS]).where('id', '>', afterId).orderBy('id').limit(limit).execute()
 }
 
-/** The id and catalog key of the `limit` games after id `afterId`, in id order: one page of the catalog's keys. */
-export function listGameKeysAfter (db: Kysely<Database>, afterId: number, limit: number) {
-  return db.selectFrom('games').select(['id', 'pack_name', 'title']).where('id', '>', afterId).orderBy('id').limit(limit).execute()
-}
-
 const CHUNK = 500
 // Games per statement of an import: each column travels as one array parameter (a VALUES list of thousands of
 // parameters took PGlite ~60 ms per 500 games; arrays take a fraction of that).

@@ -1,8 +1,8 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 import type { Kysely } from 'kysely'
 import * as imports from '../db/catalog-imports.ts'
-import type { CatalogGame } from '../db/catalog.ts'
-import { deleteUnusedGames, listGameKeysAfter, updateGamesByKey } from '../db/games.ts'
+import { CATALOG_COLUMNS, type CatalogGame } from '../db/catalog.ts'
+import { deleteUnusedGames, listCatalogGamesAfter, updateGamesByKey } from '../db/games.ts'
 import type { Database } from '../db/types.ts'
 import type { CsvImportResult } from '../schemas/games.ts'
 import { catalogKey, parseImportCsv } from './catalog-csv.ts'
@@ -16,7 +16,7 @@ import { catalogKey, parseImportCsv } from './catalog-csv.ts'
 
 // How long an import's row stays claimed without renewal: its process renews it every third of this.
 const LEASE_MS = 30_000
-// Rows per statement: on the embedded database 500 new games take ~20 ms to write, 2,000 keys ~20 ms to read.
+// Rows per statement: on the embedded database 500 new games take ~20 ms to write, 2,000 games ~20 ms to read.
 const ROWS = 500
 const KEY_PAGE = 2000
 
@@ -43,17 +43,21 @@ async function deleteRows (db: Kysely<Database>, claim: imports.CatalogImportCla
   }
 }
 
-/** Every game's catalog key and id, a page at a time. */
-async function readGameKeys (db: Kysely<Database>): Promise<Map<string, number>> {
-  const keys = new Map<string, number>()
+type KnownGame = CatalogGame & { id: number }
+
+/** Every game's catalog facts and id by catalog key, a page at a time. */
+async function readGames (db: Kysely<Database>): Promise<Map<string, KnownGame>> {
+  const known = new Map<string, KnownGame>()
   for (let afterId = 0; ;) {
     await nextTurn()
-    const page = await listGameKeysAfter(db, afterId, KEY_PAGE)
-    for (const g of page) keys.set(catalogKey(g.pack_name, g.title), g.id)
-    if (page.length < KEY_PAGE) return keys
+    const page = await listCatalogGamesAfter(db, afterId, KEY_PAGE)
+    for (const g of page) known.set(catalogKey(g.pack_name, g.title), g)
+    if (page.length < KEY_PAGE) return known
     afterId = page[page.length - 1].id
   }
 }
+
+const sameFacts = (a: CatalogGame, b: CatalogGame) => CATALOG_COLUMNS.every((c) => a[c] === b[c])
 
 /**
  * Imports catalog CSV. Good lines are inserted, or update the game with the same pack_name and title; bad lines are
@@ -66,10 +70,21 @@ export async function importCatalogCsv (db: Kysely<Database>, text: string, mode
   const claim = await takeTurn(db, owner)
   const renewal = setInterval(() => { imports.renewCatalogImport(db, claim.id, owner, LEASE_MS).catch(() => {}) }, LEASE_MS / 3).unref()
   try {
-    const known = await readGameKeys(db)
+    const known = await readGames(db)
     const fresh: CatalogGame[] = []
+    // The lines naming a game there is (`updated` counts them all) and, of those, the ones that change its facts: only
+    // these are written in the commit, so re-importing an export with a few edits costs a few rows.
+    let updated = 0
     const changed: CatalogGame[] = []
-    for (const game of games) (known.has(catalogKey(game.pack_name, game.title)) ? changed : fresh).push(game)
+    for (const game of games) {
+      const was = known.get(catalogKey(game.pack_name, game.title))
+      if (!was) {
+        fresh.push(game)
+        continue
+      }
+      updated++
+      if (!sameFacts(was, game)) changed.push(game)
+    }
     let imported = 0
     for (let i = 0; i < fresh.length; i += ROWS) {
       await nextTurn()
@@ -77,9 +92,13 @@ export async function importCatalogCsv (db: Kysely<Database>, text: string, mode
       const written = await imports.insertImportedGames(db, claim.id, chunk)
       imported += written.size
       // Added by someone else since the keys were read: updated at the commit, as the others.
-      if (written.size < chunk.length) changed.push(...chunk.filter((g) => !written.has(catalogKey(g.pack_name, g.title))))
+      for (const game of chunk) {
+        if (written.has(catalogKey(game.pack_name, game.title))) continue
+        updated++
+        changed.push(game)
+      }
     }
-    const unlisted = mode === 'replace' ? [...known].filter(([key]) => !listed.has(key)).map(([, id]) => id) : []
+    const unlisted = mode === 'replace' ? [...known].filter(([key]) => !listed.has(key)).map(([, game]) => game.id) : []
     await nextTurn()
     await db.transaction().execute(async (trx) => {
       await updateGamesByKey(trx, changed)
@@ -88,7 +107,7 @@ export async function importCatalogCsv (db: Kysely<Database>, text: string, mode
       if (!await imports.deleteCatalogImport(trx, claim.id, owner)) throw new Error('the catalog import was abandoned before its commit')
       await imports.bumpCatalogVersion(trx)
     })
-    return { imported, updated: changed.length, errors, errorCount }
+    return { imported, updated, errors, errorCount }
   } catch (err) {
     try {
       await deleteRows(db, claim)

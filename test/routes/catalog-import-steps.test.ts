@@ -88,6 +88,16 @@ t.test('catalog CSV import in short steps', async (t) => {
     t.equal((await bigGames()).length, 3000)
   })
 
+  t.test('a line that changes nothing counts as updated and writes nothing', async (t) => {
+    await post(`${HEADER}\nBig,a,1,2\nBig,b,1,2\nBig,c,1,2`)
+    const versions = async () => (await sql<{ title: string, v: string }>`select title, xmin::text as v from game_rows where pack_name = 'Big' order by title`.execute(app.db)).rows
+    const before = await versions()
+    t.same(await post(`${HEADER}\nBig,a,1,2\nBig,b,1,5\nBig,c,1,2`), { status: 200, body: { imported: 0, updated: 3, errors: [], errorCount: 0 } })
+    const after = await versions()
+    t.same(after.map((r, i) => r.v === before[i].v), [true, false, true], 'only b was written')
+    t.same((await bigGames()).map((g) => g.max_players), [2, 5, 2])
+  })
+
   t.test('an import whose process died stays invisible and is cleaned up by the next one', async (t) => {
     const { id } = (await sql<{ id: number }>`insert into catalog_imports (owner, after_id, expires_at)
       values ('gone', (select max(id) from game_rows), now() - interval '1 second') returning id`.execute(app.db)).rows[0]
