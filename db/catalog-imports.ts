@@ -2,13 +2,11 @@ import { sql, type Kysely } from 'kysely'
 import type { CatalogGame } from './catalog.ts'
 import { catalogArrays, catalogRefs } from './games.ts'
 import type { Database } from './types.ts'
+import { expiry } from './expiry.ts'
 
 // The rows of catalog_imports (one catalog CSV import at a time; see their migration) and the work on an import's rows
 // of game_rows, invisible through the view `games` until the import commits. Every statement touches a bounded number
 // of rows, so none holds the embedded database long.
-
-// Expiry is computed by the database (now() + ttl), never from a process clock.
-const expiry = (ttlMs: number) => sql<Date>`now() + make_interval(secs => ${ttlMs / 1000})`
 
 export interface CatalogImportClaim {
   id: number

@@ -1,11 +1,9 @@
 import { sql, type Kysely } from 'kysely'
 import type { Database, VoteType } from './types.ts'
+import { expiry } from './expiry.ts'
 
 // The rows of chat_imports (one chat import in progress per session; see their migration) and the paged work on an
 // import's chat_logs rows. Every statement touches a bounded id range, so none holds the embedded database long.
-
-// Expiry is computed by the database (now() + ttl), never from a process clock.
-const expiry = (ttlMs: number) => sql<Date>`now() + make_interval(secs => ${ttlMs / 1000})`
 
 export interface ChatImportClaim {
   id: number

@@ -1,7 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { ChatPlatform, ChatSourceStatus, Database, Flag } from './types.ts'
-
-const expiry = (ttlMs: number) => sql<Date>`now() + make_interval(secs => ${ttlMs / 1000})`
+import { expiry } from './expiry.ts'
 
 function selectPublic (db: Kysely<Database>) {
   return db.selectFrom('chat_sources as s').select([

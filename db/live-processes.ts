@@ -1,8 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { Database } from './types.ts'
-
-// Expiry is computed by the database (now() + ttl), never from a process clock.
-const expiry = (ttlMs: number) => sql<Date>`now() + make_interval(secs => ${ttlMs / 1000})`
+import { expiry } from './expiry.ts'
 
 export interface BeatOutcome {
   /** This process's row was missing: the first beat, or one after being pruned while cut off. */

@@ -52,6 +52,11 @@ export interface SessionsTable {
   closed_at: Date | null
 }
 
+/** sessions as stored: `deleting_at` is set while the session is being deleted (see its migration), never shown. */
+export interface SessionsStoredTable extends SessionsTable {
+  deleting_at: ColumnType<Date | null, never, never>
+}
+
 export interface SessionGamesTable {
   id: Generated<number>
   session_id: number
@@ -204,7 +209,7 @@ export interface LoginFailuresTable {
   failed_at: CreatedAt
 }
 
-/** Who watches a room: the owning process (null: released) until `expires_at` (see the room-leases migration). */
+/** Who watches a room: the owning process (null: released), while its `live_processes` row holds its leases. */
 export interface RoomLeasesTable {
   session_game_id: number
   room_code: string
@@ -294,10 +299,6 @@ export type GameRow = Selectable<GamesTable>
 export type NewGameRow = Insertable<GamesTable>
 export type GameUpdate = Updateable<GamesTable>
 export type SessionRow = Selectable<SessionsTable>
-/** sessions as stored: `deleting_at` is set while the session is being deleted (see its migration), never shown. */
-export interface SessionsStoredTable extends SessionsTable {
-  deleting_at: ColumnType<Date | null, never, never>
-}
 export type SessionGameRow = Selectable<SessionGamesTable>
 export type ChatLogRow = Selectable<ChatLogsTable>
 export type LiveVoteRow = Selectable<LiveVotesTable>
